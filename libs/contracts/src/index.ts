@@ -1,0 +1,15 @@
+export { buildAsyncApiDocument } from './asyncapi';
+export { auditRecordV1Schema, type AuditRecordV1 } from './audit-record.v1';
+export {
+  PLATFORM_TENANT,
+  cloudEventEnvelopeSchema,
+  isValidTenantId,
+  newEventId,
+  type CloudEvent,
+  type CloudEventEnvelope,
+} from './cloud-event';
+export { deadLetterV1Schema, type DeadLetterV1 } from './dead-letter.v1';
+export { EventRejectedError, TraceoError, type EventRejectionCode } from './errors';
+export { createEvent, decodeEvent, encodeEvent, validateEvent, type NewEvent, type TypedEvent } from './event-codec';
+export { probeV1Schema, type ProbeV1 } from './probe.v1';
+export { EVENT_SCHEMAS, EventTypes, TOPICS, isEventType, topicFor, type EventData, type EventType, type TopicDefinition } from './registry';

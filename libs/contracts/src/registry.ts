@@ -1,0 +1,42 @@
+import type { z } from 'zod';
+import { auditRecordV1Schema } from './audit-record.v1';
+import { deadLetterV1Schema } from './dead-letter.v1';
+import { probeV1Schema } from './probe.v1';
+import topicsFile from './topics.json';
+
+export interface TopicDefinition {
+  readonly name: string;
+  readonly partitions: number;
+  readonly key: string;
+  readonly description: string;
+}
+
+/** Every topic the platform uses; created by the project, never auto-created by the broker. */
+export const TOPICS: readonly TopicDefinition[] = topicsFile.topics;
+
+/**
+ * Event types and their data schemas. An event's type is the name of the topic it travels on, so a
+ * consumer can check that a message arrived where its producer meant it to.
+ */
+export const EVENT_SCHEMAS = {
+  'traceo.audit.record.v1': auditRecordV1Schema,
+  'traceo.platform.dead-letter.v1': deadLetterV1Schema,
+  'traceo.platform.probe.v1': probeV1Schema,
+} as const satisfies Record<string, z.ZodType>;
+
+export type EventType = keyof typeof EVENT_SCHEMAS;
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
+
+export const EventTypes = {
+  auditRecord: 'traceo.audit.record.v1',
+  deadLetter: 'traceo.platform.dead-letter.v1',
+  probe: 'traceo.platform.probe.v1',
+} as const satisfies Record<string, EventType>;
+
+export function isEventType(value: string): value is EventType {
+  return Object.prototype.hasOwnProperty.call(EVENT_SCHEMAS, value);
+}
+
+export function topicFor(type: EventType): string {
+  return type;
+}
