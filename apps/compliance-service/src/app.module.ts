@@ -1,0 +1,10 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ServiceKitModule, type ServiceRuntime } from '@traceo/service-kit';
+import { ServiceInfoModule } from './service-info/service-info.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(runtime: ServiceRuntime): DynamicModule {
+    return { module: AppModule, imports: [ServiceKitModule.forRoot(runtime), ServiceInfoModule] };
+  }
+}

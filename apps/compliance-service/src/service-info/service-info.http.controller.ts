@@ -1,0 +1,20 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+
+/** What this service is and which version of the API it serves. */
+@ApiTags('service')
+@Controller('v1/compliance')
+export class ServiceInfoHttpController {
+  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  @Get('info')
+  @ApiOkResponse({ description: 'Service name, API version and description' })
+  info(): { service: string; apiVersion: string; description: string } {
+    return {
+      service: this.runtime.name,
+      apiVersion: 'v1',
+      description: 'Continuous SOC 2 / ISO 27001 / GDPR / NIST CSF evidence, gap analysis and data-subject requests.',
+    };
+  }
+}

@@ -1,0 +1,20 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+
+/** What this service is and which version of the API it serves. */
+@ApiTags('service')
+@Controller('v1/encryption')
+export class ServiceInfoHttpController {
+  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
+
+  @Get('info')
+  @ApiOkResponse({ description: 'Service name, API version and description' })
+  info(): { service: string; apiVersion: string; description: string } {
+    return {
+      service: this.runtime.name,
+      apiVersion: 'v1',
+      description: 'HSM-rooted envelope encryption, key rotation, post-quantum key wrapping, searchable encryption and crypto-shredding.',
+    };
+  }
+}

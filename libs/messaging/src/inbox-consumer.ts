@@ -1,0 +1,225 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createEvent, decodeEvent, encodeEvent, EventTypes, PLATFORM_TENANT, type TypedEvent } from '@traceo/contracts';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import type { DataSource, EntityManager } from 'typeorm';
+import { silentLogger, type MessagingLogger } from './logger';
+import { MessagingMetrics } from './metrics';
+import { errorCodeOf, isTransient } from './transient-error';
+
+/**
+ * Applies new events inside the transaction that records them in the inbox. It receives each event
+ * id at most once per consumer group, however often Kafka delivers it.
+ */
+export type InboxHandler = (events: readonly TypedEvent[], manager: EntityManager) => Promise<void>;
+
+export interface InboxConsumerOptions {
+  readonly dataSource: DataSource;
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly handler: InboxHandler;
+  /** Attempts for an event whose handler fails with a non-transient error, before dead-lettering it. */
+  readonly maxAttempts?: number;
+  readonly backoffMs?: number;
+  readonly partitionsConsumedConcurrently?: number;
+  readonly fromBeginning?: boolean;
+  readonly logger?: MessagingLogger;
+  readonly metrics?: MessagingMetrics;
+}
+
+interface Rejection {
+  readonly message: KafkaMessage;
+  readonly code: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly event?: TypedEvent;
+}
+
+/**
+ * Kafka consumer with an idempotent inbox. For every fetched batch it dead-letters what can never
+ * be processed (bad JSON, wrong schema, unknown type, handler failing after bounded retries),
+ * applies the rest in one PostgreSQL transaction together with their inbox rows, and only then
+ * commits the offsets. A crash anywhere before the commit means redelivery, never loss; the inbox
+ * turns redelivery into a no-op.
+ */
+export class InboxConsumer {
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  private readonly logger: MessagingLogger;
+  private readonly metrics: MessagingMetrics;
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private running = false;
+
+  constructor(private readonly options: InboxConsumerOptions) {
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.backoffMs = options.backoffMs ?? 100;
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? MessagingMetrics.for();
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.producer = this.options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    await this.producer.connect();
+    this.consumer = this.options.kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: 30000,
+      heartbeatInterval: 3000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 2,
+      eachBatch: (payload) => this.consumeBatch(payload),
+    });
+  }
+
+  /** Lets the batch in flight finish and commit, then leaves the group. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    this.consumer = undefined;
+    this.producer = undefined;
+  }
+
+  private async consumeBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0) return;
+    const accepted: TypedEvent[] = [];
+    const rejected: Rejection[] = [];
+    const messageById = new Map<string, KafkaMessage>();
+    for (const message of batch.messages) {
+      try {
+        const event = decodeEvent(message.value, batch.topic);
+        accepted.push(event);
+        messageById.set(event.id, message);
+      } catch (error) {
+        rejected.push({ message, code: errorCodeOf(error), reason: (error as Error).message, attempts: 1 });
+      }
+    }
+    await this.deadLetter(batch.topic, batch.partition, rejected);
+    await this.applyWithIsolation(batch.topic, batch.partition, dedupe(accepted), messageById);
+    if (!isRunning() || isStale()) return;
+    const last = batch.messages[batch.messages.length - 1]!;
+    resolveOffset(last.offset);
+    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+    await heartbeat();
+  }
+
+  /** One transaction for the whole batch; on failure, event by event so one bad event cannot block the rest. */
+  private async applyWithIsolation(topic: string, partition: number, events: TypedEvent[], messageById: Map<string, KafkaMessage>) {
+    if (events.length === 0) return;
+    try {
+      await this.retryWhileTransient(() => this.apply(topic, events));
+      return;
+    } catch (error) {
+      this.logger.warn({ err: error, topic, count: events.length }, 'batch failed; isolating the failing events');
+    }
+    const poisoned: Rejection[] = [];
+    for (const event of events) {
+      let attempts = 0;
+      for (;;) {
+        attempts += 1;
+        try {
+          await this.retryWhileTransient(() => this.apply(topic, [event]));
+          break;
+        } catch (error) {
+          if (attempts >= this.maxAttempts) {
+            poisoned.push({
+              message: messageById.get(event.id)!,
+              code: errorCodeOf(error),
+              reason: (error as Error).message,
+              attempts,
+              event,
+            });
+            break;
+          }
+          await sleep(this.backoffMs * 2 ** (attempts - 1));
+        }
+      }
+    }
+    await this.deadLetter(topic, partition, poisoned);
+  }
+
+  private async apply(topic: string, events: readonly TypedEvent[]): Promise<void> {
+    const fresh = await this.options.dataSource.transaction(async (manager) => {
+      const inserted = (await manager.query(
+        'INSERT INTO inbox (consumer_group, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id',
+        [this.options.groupId, events.map((event) => event.id)],
+      )) as { event_id: string }[];
+      const ids = new Set(inserted.map((row) => row.event_id));
+      const freshEvents = events.filter((event) => ids.has(event.id));
+      if (freshEvents.length > 0) await this.options.handler(freshEvents, manager);
+      return freshEvents;
+    });
+    const now = Date.now();
+    this.metrics.consumed.inc({ topic, outcome: 'processed' }, fresh.length);
+    if (events.length > fresh.length) this.metrics.consumed.inc({ topic, outcome: 'duplicate' }, events.length - fresh.length);
+    for (const event of fresh) this.metrics.endToEndSeconds.observe({ topic }, (now - Date.parse(event.time)) / 1000);
+  }
+
+  /** Transient failures (database or broker unreachable) are retried until they clear or the consumer stops. */
+  private async retryWhileTransient<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isTransient(error) || !this.running) throw error;
+        this.logger.warn({ err: error, attempt }, 'transient failure; retrying');
+        await sleep(Math.min(this.backoffMs * 2 ** attempt, 5000));
+      }
+    }
+  }
+
+  private async deadLetter(topic: string, partition: number, rejections: readonly Rejection[]): Promise<void> {
+    if (rejections.length === 0) return;
+    const messages = rejections.map(({ message, code, reason, attempts, event }) => {
+      const record = createEvent({
+        type: EventTypes.deadLetter,
+        source: `/traceo/consumers/${this.options.groupId}`,
+        tenantid: event?.tenantid ?? PLATFORM_TENANT,
+        data: {
+          errorCode: code,
+          reason: reason.slice(0, 2048),
+          consumerGroup: this.options.groupId,
+          originalTopic: topic,
+          originalPartition: partition,
+          originalOffset: message.offset,
+          originalKey: message.key?.toString('utf8') ?? null,
+          originalValueBase64: message.value?.toString('base64') ?? '',
+          ...(event ? { originalEventId: event.id } : {}),
+          attempts,
+          failedAt: new Date().toISOString(),
+        },
+      });
+      return {
+        key: message.key,
+        value: encodeEvent(record),
+        headers: { 'content-type': 'application/cloudevents+json', 'traceo-error-code': code, 'traceo-original-topic': topic },
+      };
+    });
+    await this.producer!.send({ topic: EventTypes.deadLetter, acks: -1, messages });
+    for (const { code } of rejections) {
+      this.metrics.deadLettered.inc({ topic, code });
+      this.metrics.consumed.inc({ topic, outcome: 'dead-lettered' });
+    }
+    this.logger.warn({ topic, partition, codes: rejections.map((r) => r.code) }, 'messages sent to the dead-letter topic');
+  }
+}
+
+function dedupe(events: readonly TypedEvent[]): TypedEvent[] {
+  const seen = new Set<string>();
+  return events.filter((event) => !seen.has(event.id) && seen.add(event.id));
+}

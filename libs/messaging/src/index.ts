@@ -1,0 +1,8 @@
+export { InboxConsumer, type InboxConsumerOptions, type InboxHandler } from './inbox-consumer';
+export { createKafka, ensureTopics, type KafkaConnectionOptions } from './kafka';
+export { silentLogger, type MessagingLogger } from './logger';
+export { CreateOutboxAndInbox1764000000000, MESSAGING_MIGRATIONS } from './messaging.migration';
+export { MessagingMetrics } from './metrics';
+export { appendToOutbox } from './outbox';
+export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
+export { errorCodeOf, isTransient } from './transient-error';

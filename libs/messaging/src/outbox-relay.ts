@@ -1,0 +1,185 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { silentLogger, type MessagingLogger } from './logger';
+import { MessagingMetrics } from './metrics';
+
+export interface OutboxRelayOptions {
+  readonly dataSource: DataSource;
+  readonly kafka: Kafka;
+  /** Names the advisory lock: one active relay per service schema, the others stand by. */
+  readonly lockName: string;
+  readonly batchSize?: number;
+  /** How long to wait before polling an empty outbox again. */
+  readonly idleDelayMs?: number;
+  readonly logger?: MessagingLogger;
+  readonly metrics?: MessagingMetrics;
+}
+
+interface OutboxRow {
+  seq: string;
+  topic: string;
+  message_key: string;
+  payload: string;
+  event_id: string;
+}
+
+/**
+ * Moves committed outbox rows to Kafka. Each batch is read, published with an idempotent producer
+ * (acks=all) and deleted in one PostgreSQL transaction: if the process dies after Kafka accepted
+ * the batch but before the delete commits, the batch is published again and the consumers' inbox
+ * drops the duplicates. At-least-once delivery, effectively-once effects.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly idleDelayMs: number;
+  private readonly logger: MessagingLogger;
+  private readonly metrics: MessagingMetrics;
+  private producer: Producer | undefined;
+  private runner: QueryRunner | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private active = false;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.idleDelayMs = options.idleDelayMs ?? 10;
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? MessagingMetrics.for();
+  }
+
+  /** Whether this instance holds the relay lock and is publishing. */
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  async start(): Promise<void> {
+    if (this.loop) return;
+    this.stopping = false;
+    this.producer = this.options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    await this.producer.connect();
+    this.runner = this.options.dataSource.createQueryRunner();
+    await this.runner.connect();
+    this.loop = this.run().catch((error: unknown) => {
+      this.logger.error({ err: error }, 'outbox relay stopped after an unexpected error');
+    });
+  }
+
+  /** Nudges an idle relay to poll now (after a commit that wrote outbox rows). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /**
+   * Finishes the batch in flight, publishes what is already committed (up to `drainTimeoutMs`),
+   * releases the lock and disconnects.
+   */
+  async stop(drainTimeoutMs = 5000): Promise<void> {
+    if (!this.loop) return;
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    const deadline = Date.now() + drainTimeoutMs;
+    if (this.active) {
+      while (Date.now() < deadline && (await this.publishBatch()) > 0) {
+        /* drain */
+      }
+    }
+    await this.release();
+    this.loop = undefined;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      if (!this.active) {
+        this.active = await this.tryLock();
+        if (!this.active) {
+          await this.idle(1000);
+          continue;
+        }
+        this.logger.info({ lock: this.options.lockName }, 'outbox relay is active');
+      }
+      try {
+        const published = await this.publishBatch();
+        if (published < this.batchSize) await this.idle(this.idleDelayMs);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'outbox relay batch failed; retrying');
+        await this.idle(500);
+      }
+    }
+  }
+
+  /** Publishes one batch; returns how many events it moved. */
+  private async publishBatch(): Promise<number> {
+    const runner = this.runner!;
+    await runner.startTransaction();
+    try {
+      const rows = (await runner.query(
+        'SELECT seq, event_id, topic, message_key, payload FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED',
+        [this.batchSize],
+      )) as OutboxRow[];
+      if (rows.length === 0) {
+        await runner.commitTransaction();
+        this.metrics.outboxBacklog.set(0);
+        return 0;
+      }
+      await this.producer!.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
+      await runner.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
+      await runner.commitTransaction();
+      for (const row of rows) this.metrics.relayed.inc({ topic: row.topic });
+      this.metrics.outboxBacklog.set(rows.length === this.batchSize ? rows.length : 0);
+      return rows.length;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async tryLock(): Promise<boolean> {
+    const [row] = (await this.runner!.query('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [this.options.lockName])) as {
+      locked: boolean;
+    }[];
+    return row?.locked === true;
+  }
+
+  private async idle(ms: number): Promise<void> {
+    if (this.stopping) return;
+    const abort = new AbortController();
+    this.wake = () => abort.abort();
+    await sleep(ms, undefined, { signal: abort.signal }).catch(() => undefined);
+    this.wake = undefined;
+  }
+
+  private async release(): Promise<void> {
+    if (this.active) {
+      await this.runner?.query('SELECT pg_advisory_unlock(hashtext($1))', [this.options.lockName]).catch(() => undefined);
+      this.active = false;
+    }
+    await this.runner?.release();
+    this.runner = undefined;
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+}
+
+function groupByTopic(
+  rows: readonly OutboxRow[],
+): { topic: string; messages: { key: string; value: string; headers: Record<string, string> }[] }[] {
+  const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
+  for (const row of rows) {
+    const messages = byTopic.get(row.topic) ?? [];
+    messages.push({
+      key: row.message_key,
+      value: row.payload,
+      headers: { 'content-type': 'application/cloudevents+json', ce_id: row.event_id },
+    });
+    byTopic.set(row.topic, messages);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}

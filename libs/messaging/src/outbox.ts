@@ -1,0 +1,23 @@
+import { encodeEvent, type TypedEvent } from '@traceo/contracts';
+import type { EntityManager } from 'typeorm';
+
+/**
+ * Writes events to the outbox inside the caller's transaction, so they are published if and only
+ * if the business change commits. Events are keyed by tenant (or by subject when the producer
+ * needs order per subject).
+ */
+export async function appendToOutbox(
+  manager: EntityManager,
+  events: readonly TypedEvent[],
+  keyOf: (event: TypedEvent) => string = (event) => event.tenantid,
+): Promise<void> {
+  if (events.length === 0) return;
+  if (!manager.queryRunner?.isTransactionActive) {
+    throw new Error('appendToOutbox must run inside the transaction that makes the business change');
+  }
+  await manager.query(
+    `INSERT INTO outbox (event_id, topic, message_key, payload)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+    [events.map((e) => e.id), events.map((e) => e.type), events.map(keyOf), events.map((e) => encodeEvent(e).toString('utf8'))],
+  );
+}

@@ -1,0 +1,1 @@
+export { assertSchemaName, openServiceDatabase, type ServiceDatabaseOptions } from './service-database';

@@ -1,0 +1,43 @@
+import { isIP } from 'node:net';
+import { PROBE_PATHS } from '@traceo/observability';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import type { EventPublisher } from './event-publisher';
+
+const NOT_AUDITED = /^\/(docs|docs-json|docs-yaml)(\/|\?|$)/;
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * Records one audit event for every API call the service answers (probes and API docs excepted),
+ * after the response is sent: status maps to success (<400), denied (401/403) or failure.
+ */
+export function httpAuditMiddleware(service: string, publisher: EventPublisher, logger: Logger) {
+  return (req: Request & { id?: unknown }, res: Response, next: NextFunction): void => {
+    const path = req.path;
+    if (PROBE_PATHS.test(req.originalUrl) || NOT_AUDITED.test(path)) return next();
+    res.once('finish', () => {
+      const status = res.statusCode;
+      const route = (req.route as { path?: string } | undefined)?.path ?? path;
+      const ip = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+      const userAgent = req.headers['user-agent'];
+      const traceparent = req.headers.traceparent;
+      publisher
+        .audit(
+          {
+            actor: { type: 'api-client', id: 'anonymous' },
+            action: 'api.request',
+            resource: { type: 'http-route', id: `${req.method} ${route}`.slice(0, 256) },
+            status: status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure',
+            resultCode: String(status),
+            requestId: typeof req.id === 'string' ? req.id : undefined,
+            ...(ip && isIP(ip) ? { ip } : {}),
+            ...(typeof userAgent === 'string' ? { userAgent: userAgent.slice(0, 1024) } : {}),
+            details: { service },
+          },
+          typeof traceparent === 'string' && TRACEPARENT.test(traceparent) ? { traceparent } : {},
+        )
+        .catch((error: unknown) => logger.error({ err: error }, 'could not record the audit event for an API call'));
+    });
+    next();
+  };
+}

@@ -1,0 +1,104 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { createKafka, ensureTopics, MESSAGING_MIGRATIONS, MessagingMetrics, OutboxRelay } from '@traceo/messaging';
+import { createLogger, createMetricsRegistry } from '@traceo/observability';
+import { openServiceDatabase } from '@traceo/persistence';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
+import type { z } from 'zod';
+import type { MigrationInterface } from 'typeorm';
+import { ConfigurationError, loadConfig, type BaseConfig } from './config';
+import { EventPublisher } from './event-publisher';
+import { httpAuditMiddleware } from './http-audit.middleware';
+import { InboxTransport } from './inbox.transport';
+import type { ServiceRuntime } from './service-runtime';
+
+export interface ServiceDefinition<S extends z.ZodType<BaseConfig>> {
+  /** e.g. `audit-service`; also the Kafka consumer group and the default schema (`audit`). */
+  readonly name: string;
+  readonly description: string;
+  readonly configSchema: S;
+  /** Root feature module of the service; receives the runtime through ServiceKitModule. */
+  readonly rootModule: (runtime: ServiceRuntime<z.infer<S>>) => Type<unknown> | import('@nestjs/common').DynamicModule;
+  readonly migrations?: readonly (new () => MigrationInterface)[];
+  readonly entities?: readonly (new (...args: never[]) => unknown)[];
+}
+
+export interface RunningService {
+  readonly app: INestApplication;
+  readonly runtime: ServiceRuntime;
+  readonly url: string;
+}
+
+/**
+ * Boots a service: validated configuration (fail fast), its PostgreSQL schema and migrations, the
+ * Kafka topics, the outbox relay, the HTTP API with OpenAPI at /docs-json, and the inbox consumer
+ * as a Nest microservice. Records `service.started` in the audit log through the outbox.
+ */
+export async function startService<S extends z.ZodType<BaseConfig>>(
+  definition: ServiceDefinition<S>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RunningService> {
+  const config = loadConfig(definition.configSchema, env);
+  const logger = createLogger(definition.name, config.TRACEO_LOG_LEVEL);
+  const metrics = createMetricsRegistry(definition.name);
+  const dataSource = await openServiceDatabase({
+    url: config.TRACEO_DATABASE_URL,
+    schema: config.TRACEO_DATABASE_SCHEMA ?? definition.name.replace(/-service$/, ''),
+    applicationName: definition.name,
+    poolSize: config.TRACEO_DATABASE_POOL_SIZE,
+    migrations: [...MESSAGING_MIGRATIONS, ...(definition.migrations ?? [])],
+    entities: [...(definition.entities ?? [])],
+  });
+  const kafka = createKafka({ brokers: config.TRACEO_KAFKA_BROKERS, clientId: definition.name, logger });
+  await ensureTopics(kafka);
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
+  const messagingMetrics = MessagingMetrics.for(metrics);
+  const relay = new OutboxRelay({ dataSource, kafka, lockName: `traceo.outbox.${definition.name}`, logger, metrics: messagingMetrics });
+  const runtime: ServiceRuntime<z.infer<S>> = { name: definition.name, config, logger, dataSource, kafka, kafkaAdmin, relay, metrics };
+
+  const app = await NestFactory.create<NestExpressApplication>(definition.rootModule(runtime), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(PinoNestLogger));
+  app.disable('x-powered-by');
+  app.use(httpAuditMiddleware(definition.name, app.get(EventPublisher), logger));
+  app.useBodyParser('json', { limit: '256kb' });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle(definition.name).setDescription(definition.description).setVersion('1.0.0').build(),
+  );
+  SwaggerModule.setup('docs', app, document, { ui: false, jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+  app.connectMicroservice({ strategy: new InboxTransport(runtime) }, { inheritAppConfig: true });
+
+  await relay.start();
+  await app.startAllMicroservices();
+  await app.listen(config.TRACEO_HTTP_PORT, config.TRACEO_HTTP_HOST);
+  const url = await app.getUrl();
+  await app
+    .get(EventPublisher)
+    .audit({
+      actor: { type: 'service', id: definition.name },
+      action: 'service.started',
+      resource: { type: 'service', id: definition.name },
+      status: 'success',
+    });
+  logger.info({ url: url.replace('[::1]', 'localhost') }, 'ready');
+  return { app, runtime, url };
+}
+
+/** Entry point for `main.ts`: starts the service or exits with a message that names what is wrong. */
+export function runService<S extends z.ZodType<BaseConfig>>(definition: ServiceDefinition<S>): void {
+  startService(definition).catch((error: unknown) => {
+    const logger = createLogger(definition.name);
+    if (error instanceof ConfigurationError) {
+      logger.fatal({ code: error.code, problems: error.problems }, error.message);
+      process.exitCode = 78;
+    } else {
+      logger.fatal({ err: error }, 'could not start');
+      process.exitCode = 1;
+    }
+    setTimeout(() => process.exit(), 100).unref();
+  });
+}

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { WORKSPACE_ROOT } from './infra-env';
+
+export interface RunningProcess {
+  readonly child: ChildProcess;
+  /** Resolves when the process prints `ready` on a line of its own. */
+  readonly ready: Promise<void>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a TypeScript file in a child Node process (compiled on the fly by @swc-node/register). */
+export function startTsProcess(file: string, env: Record<string, string> = {}): RunningProcess {
+  return startProcess([process.execPath, '-r', '@swc-node/register', file], {
+    SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'tsconfig.base.json'),
+    ...env,
+  });
+}
+
+/** Starts a command with the given environment added to this process's own. */
+export function startProcess(command: readonly string[], env: Record<string, string> = {}, cwd = WORKSPACE_ROOT): RunningProcess {
+  const [bin, ...args] = command;
+  const child = spawn(bin!, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (/(^|\n)ready\n/.test(output)) markReady();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    ready: Promise.race([
+      ready,
+      exited.then(({ code, signal }) => {
+        throw new Error(`${command.join(' ')} exited (${code ?? signal}) before it was ready:\n${output.slice(-4000)}`);
+      }),
+    ]),
+    exited,
+    output: () => output,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
