@@ -8,6 +8,7 @@ const esmOnlyPackages = ['@nestjs', 'oidc-provider', 'openid-client', 'oauth4web
 
 module.exports = {
   testEnvironment: 'node',
+  reporters: ['default', path.join(__dirname, 'tools/jest-summary-reporter.cjs')],
   transform: {
     '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', { ...swc, swcrc: false, sourceMaps: 'inline' }],
   },

@@ -95,7 +95,8 @@ export class InboxConsumer {
     this.producer = undefined;
   }
 
-  private async consumeBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async consumeBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
     if (batch.messages.length === 0) return;
     const accepted: TypedEvent[] = [];
     const rejected: Rejection[] = [];
@@ -111,11 +112,11 @@ export class InboxConsumer {
     }
     await this.deadLetter(batch.topic, batch.partition, rejected);
     await this.applyWithIsolation(batch.topic, batch.partition, dedupe(accepted), messageById);
-    if (!isRunning() || isStale()) return;
+    if (!payload.isRunning() || payload.isStale()) return;
     const last = batch.messages[batch.messages.length - 1]!;
-    resolveOffset(last.offset);
+    payload.resolveOffset(last.offset);
     await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-    await heartbeat();
+    await payload.heartbeat();
   }
 
   /** One transaction for the whole batch; on failure, event by event so one bad event cannot block the rest. */
@@ -155,10 +156,10 @@ export class InboxConsumer {
 
   private async apply(topic: string, events: readonly TypedEvent[]): Promise<void> {
     const fresh = await this.options.dataSource.transaction(async (manager) => {
-      const inserted = (await manager.query(
+      const inserted = await manager.query<{ event_id: string }[]>(
         'INSERT INTO inbox (consumer_group, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id',
         [this.options.groupId, events.map((event) => event.id)],
-      )) as { event_id: string }[];
+      );
       const ids = new Set(inserted.map((row) => row.event_id));
       const freshEvents = events.filter((event) => ids.has(event.id));
       if (freshEvents.length > 0) await this.options.handler(freshEvents, manager);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createEvent, decodeEvent, encodeEvent, EventTypes, type DeadLetterV1, type ProbeV1, type TypedEvent } from '@traceo/contracts';
-import { createKafka, ensureTopics, InboxConsumer, MESSAGING_MIGRATIONS } from '@traceo/messaging';
+import { createKafka, ensureTopics, InboxConsumer, MESSAGING_MIGRATIONS } from '../src';
 import { openServiceDatabase } from '@traceo/persistence';
 import { consumerLag, createScratchSchema, loadInfraEnv, startGroupAtEnd, waitFor } from '@traceo/testing';
 import { Partitioners, type Consumer, type Kafka } from 'kafkajs';
@@ -35,9 +35,10 @@ describe('dead-letter topic', () => {
     await deadLetterReader.connect();
     await deadLetterReader.subscribe({ topics: [EventTypes.deadLetter] });
     await deadLetterReader.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: ({ message }) => {
         const record = decodeEvent(message.value, EventTypes.deadLetter);
         if ((record.data as DeadLetterV1).consumerGroup === groupId) deadLetters.push(record);
+        return Promise.resolve();
       },
     });
 
@@ -94,7 +95,7 @@ describe('dead-letter topic', () => {
     });
     await producer.disconnect();
 
-    await waitFor(async () => deadLetters.length >= 4 || undefined, 'four dead letters', 30_000);
+    await waitFor(() => Promise.resolve(deadLetters.length >= 4 || undefined), 'four dead letters', 30_000);
     await waitFor(
       async () => (await consumerLag(kafka, groupId, EventTypes.probe)) === 0 || undefined,
       'the consumer to commit past them',
@@ -116,7 +117,7 @@ describe('dead-letter topic', () => {
     });
     expect(deadLetters).toHaveLength(4);
 
-    const received = (await dataSource.query('SELECT sequence FROM received ORDER BY sequence')) as { sequence: number }[];
+    const received = await dataSource.query<{ sequence: number }[]>('SELECT sequence FROM received ORDER BY sequence');
     expect(received.map((row) => row.sequence)).toEqual([1, 2]);
   });
 });

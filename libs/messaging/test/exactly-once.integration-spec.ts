@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createEvent, encodeEvent, EventTypes, type TypedEvent } from '@traceo/contracts';
-import { appendToOutbox, createKafka, ensureTopics, MESSAGING_MIGRATIONS } from '@traceo/messaging';
+import { appendToOutbox, createKafka, ensureTopics, MESSAGING_MIGRATIONS } from '../src';
 import { openServiceDatabase } from '@traceo/persistence';
 import {
   consumerLag,
@@ -101,12 +101,10 @@ describe('outbox -> Kafka -> inbox against real PostgreSQL and Kafka', () => {
       90_000,
       250,
     );
-    const [row] = (await dataSource.query(
+    const [row] = await dataSource.query<{ total: number; distinct_ids: number; first: number; last: number }[]>(
       `SELECT count(*)::int AS total, count(DISTINCT event_id)::int AS distinct_ids, min(sequence) AS first, max(sequence) AS last FROM received`,
-    )) as { total: number; distinct_ids: number; first: number; last: number }[];
-    const [inbox] = (await dataSource.query('SELECT count(*)::int AS n FROM inbox WHERE consumer_group = $1', [groupId])) as {
-      n: number;
-    }[];
+    );
+    const [inbox] = await dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM inbox WHERE consumer_group = $1', [groupId]);
     const delivered = (await totalOffset(kafka)) - offsetsBefore;
     console.log(
       `exactly-once: ${EVENTS} events, ${delivered} Kafka deliveries (duplicates on the wire: ${delivered - EVENTS}), ${row!.total} effects`,
@@ -120,7 +118,7 @@ describe('outbox -> Kafka -> inbox against real PostgreSQL and Kafka', () => {
   });
 
   async function outboxCount(): Promise<number> {
-    const [row] = (await dataSource.query('SELECT count(*)::int AS n FROM outbox')) as { n: number }[];
+    const [row] = await dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM outbox');
     return row!.n;
   }
 });

@@ -22,6 +22,11 @@ export const baseConfigSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL schema name')
     .optional(),
   TRACEO_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Consumer group; defaults to the service name. Separate instances of one service share it. */
+  TRACEO_KAFKA_CONSUMER_GROUP: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,127}$/)
+    .optional(),
   TRACEO_KAFKA_BROKERS: z
     .string({ error: 'is required' })
     .transform((value) => value.split(',').map((broker) => broker.trim()))

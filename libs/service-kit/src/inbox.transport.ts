@@ -37,7 +37,7 @@ export class InboxTransport extends Server implements CustomTransportStrategy {
       this.consumer = new InboxConsumer({
         dataSource: this.runtime.dataSource,
         kafka: this.runtime.kafka,
-        groupId: this.runtime.name,
+        groupId: this.runtime.config.TRACEO_KAFKA_CONSUMER_GROUP ?? this.runtime.name,
         topics,
         logger: this.runtime.logger,
         handler: async (events, manager) => {

@@ -76,14 +76,12 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   await app.startAllMicroservices();
   await app.listen(config.TRACEO_HTTP_PORT, config.TRACEO_HTTP_HOST);
   const url = await app.getUrl();
-  await app
-    .get(EventPublisher)
-    .audit({
-      actor: { type: 'service', id: definition.name },
-      action: 'service.started',
-      resource: { type: 'service', id: definition.name },
-      status: 'success',
-    });
+  await app.get(EventPublisher).audit({
+    actor: { type: 'service', id: definition.name },
+    action: 'service.started',
+    resource: { type: 'service', id: definition.name },
+    status: 'success',
+  });
   logger.info({ url: url.replace('[::1]', 'localhost') }, 'ready');
   return { app, runtime, url };
 }

@@ -12,17 +12,23 @@ export interface RunningProcess {
 }
 
 /** Starts a TypeScript file in a child Node process (compiled on the fly by @swc-node/register). */
-export function startTsProcess(file: string, env: Record<string, string> = {}): RunningProcess {
+export function startTsProcess(file: string, env: Record<string, string | undefined> = {}): RunningProcess {
   return startProcess([process.execPath, '-r', '@swc-node/register', file], {
     SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'tsconfig.base.json'),
     ...env,
   });
 }
 
-/** Starts a command with the given environment added to this process's own. */
-export function startProcess(command: readonly string[], env: Record<string, string> = {}, cwd = WORKSPACE_ROOT): RunningProcess {
+/** Starts a command with `env` laid over this process's environment; an undefined value removes the variable. */
+export function startProcess(
+  command: readonly string[],
+  env: Record<string, string | undefined> = {},
+  cwd = WORKSPACE_ROOT,
+): RunningProcess {
   const [bin, ...args] = command;
-  const child = spawn(bin!, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const merged: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) merged[key] = value;
+  const child = spawn(bin!, args, { cwd, env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -30,8 +36,8 @@ export function startProcess(command: readonly string[], env: Record<string, str
     output += chunk.toString('utf8');
     if (/(^|\n)ready\n/.test(output)) markReady();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

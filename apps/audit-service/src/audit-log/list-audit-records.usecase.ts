@@ -28,31 +28,33 @@ export interface AuditRecordView {
   resource: { type: string; id: string | null };
 }
 
+interface AuditRecordRow {
+  seq: string;
+  event_id: string;
+  tenant_id: string;
+  source: string;
+  occurred_at: Date;
+  received_at: Date;
+  action: string;
+  status: string;
+  resource_type: string;
+  resource_id: string | null;
+}
+
 /** Newest audit records first, optionally narrowed to one source service or action. */
 @Injectable()
 export class ListAuditRecordsUseCase {
   constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
 
   async execute(query: ListAuditRecordsQuery): Promise<AuditRecordView[]> {
-    const rows = (await this.runtime.dataSource.query(
+    const rows = await this.runtime.dataSource.query<AuditRecordRow[]>(
       `SELECT seq::text, event_id, tenant_id, source, occurred_at, received_at, action, status, resource_type, resource_id
          FROM audit_records
         WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR action = $2)
         ORDER BY seq DESC
         LIMIT $3`,
       [query.source ?? null, query.action ?? null, query.limit],
-    )) as {
-      seq: string;
-      event_id: string;
-      tenant_id: string;
-      source: string;
-      occurred_at: Date;
-      received_at: Date;
-      action: string;
-      status: string;
-      resource_type: string;
-      resource_id: string | null;
-    }[];
+    );
     return rows.map((row) => ({
       seq: row.seq,
       eventId: row.event_id,

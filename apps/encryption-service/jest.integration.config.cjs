@@ -1,9 +1,0 @@
-module.exports = {
-  ...require('../../jest.preset.cjs'),
-  displayName: 'encryption-service (integration)',
-  rootDir: __dirname,
-  testMatch: ['<rootDir>/**/*.integration-spec.ts'],
-  globalSetup: '<rootDir>/../../tools/jest-infra-setup.cjs',
-  testTimeout: 120000,
-  maxWorkers: 1,
-};

@@ -1,0 +1,154 @@
+import { createKafka } from '@traceo/messaging';
+import { loadInfraEnv, startGroupAtEnd, waitFor, withClient } from '@traceo/testing';
+import { DOMAIN, newRunId, SERVICES, serviceEnv, startBuiltService, waitForReady, type ServiceName, type StartedService } from './services';
+
+interface AuditRecordView {
+  source: string;
+  action: string;
+  status: string;
+  resource: { type: string; id: string | null };
+}
+
+describe('the five services, built and running against real PostgreSQL and Kafka', () => {
+  const infra = loadInfraEnv();
+  const run = newRunId();
+  const services = new Map<ServiceName, StartedService>();
+  const url = (name: ServiceName) => services.get(name)!.url;
+
+  beforeAll(async () => {
+    const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'e2e' });
+    await startGroupAtEnd(kafka, `e2e-audit-service-${run}`, 'traceo.audit.record.v1');
+    await Promise.all(
+      SERVICES.map(async (name, index) => {
+        const env = serviceEnv(name, 4301 + index, run);
+        const process = startBuiltService(name, env);
+        const started = {
+          name,
+          url: `http://127.0.0.1:${4301 + index}`,
+          schema: env.TRACEO_DATABASE_SCHEMA!,
+          group: env.TRACEO_KAFKA_CONSUMER_GROUP!,
+          process,
+        };
+        services.set(name, started);
+        await waitForReady(started.url, process);
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all([...services.values()].map((service) => service.process.stop('SIGKILL')));
+    await withClient(infra.databaseUrl, async (client) => {
+      for (const service of services.values()) await client.query(`DROP SCHEMA IF EXISTS "${service.schema}" CASCADE`);
+    });
+  });
+
+  it('each reports live and ready with its database and Kafka checked', async () => {
+    for (const name of SERVICES) {
+      const live = await fetch(`${url(name)}/health/live`);
+      expect(live.status).toBe(200);
+      const ready = (await (await fetch(`${url(name)}/health/ready`)).json()) as {
+        status: string;
+        info: Record<string, { status: string }>;
+      };
+      expect(ready.status).toBe('ok');
+      expect(ready.info.database?.status).toBe('up');
+      expect(ready.info.kafka?.status).toBe('up');
+    }
+  });
+
+  it('each serves its OpenAPI document at /docs-json and Prometheus metrics at /metrics', async () => {
+    for (const name of SERVICES) {
+      const openapi = (await (await fetch(`${url(name)}/docs-json`)).json()) as {
+        openapi: string;
+        info: { title: string };
+        paths: Record<string, unknown>;
+      };
+      expect(openapi.openapi).toMatch(/^3\./);
+      expect(openapi.info.title).toBe(name);
+      expect(Object.keys(openapi.paths)).toContain(`/v1/${DOMAIN[name]}/info`);
+      const metrics = await (await fetch(`${url(name)}/metrics`)).text();
+      expect(metrics).toContain('traceo_outbox_relayed_total');
+      expect(metrics).toContain('process_cpu_seconds_total');
+    }
+  });
+
+  it('loads the ES-module-only libraries in the running CommonJS services on Node 24', async () => {
+    const auth = (await (await fetch(`${url('auth-service')}/v1/auth/info`)).json()) as {
+      runtime: { node: string };
+      esmLibraries: Record<string, boolean>;
+    };
+    expect(auth.runtime.node).toMatch(/^24\./);
+    expect(auth.esmLibraries).toEqual({ 'oidc-provider': true, 'openid-client': true, jose: true });
+    const encryption = (await (await fetch(`${url('encryption-service')}/v1/encryption/info`)).json()) as {
+      esmLibraries: Record<string, boolean>;
+    };
+    expect(encryption.esmLibraries).toEqual({ '@noble/post-quantum': true });
+  });
+
+  it('answers bad input with problem+json and a stable code, never a 500', async () => {
+    const invalid = await fetch(`${url('audit-service')}/v1/audit/records?limit=0`);
+    expect(invalid.status).toBe(400);
+    expect(invalid.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await invalid.json()) as { code: string }).code).toBe('REQUEST.VALIDATION_FAILED');
+    const missing = await fetch(`${url('risk-service')}/v1/nothing-here`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { code: string }).code).toBe('REQUEST.NOT_FOUND');
+  });
+
+  it('records every start-up and every API call in the audit log, through each outbox and Kafka', async () => {
+    for (const name of SERVICES) expect((await fetch(`${url(name)}/v1/${DOMAIN[name]}/info`)).status).toBe(200);
+    const sources = SERVICES.map((name) => `/traceo/${name}`).sort();
+    const recorded = async (action: string, check: (record: AuditRecordView) => boolean) => {
+      const response = await fetch(`${url('audit-service')}/v1/audit/records?action=${action}&limit=500`);
+      const { records } = (await response.json()) as { records: AuditRecordView[] };
+      const found = [...new Set(records.filter(check).map((record) => record.source))].sort();
+      return found.length === sources.length ? found : undefined;
+    };
+    expect(await waitFor(() => recorded('service.started', () => true), 'service.started from all five services', 30000, 250)).toEqual(
+      sources,
+    );
+    expect(
+      await waitFor(
+        () => recorded('api.request', (record) => record.status === 'success' && /^GET \/v1\/[a-z]+\/info$/.test(record.resource.id ?? '')),
+        'api.request records from all five services',
+        30000,
+        250,
+      ),
+    ).toEqual(sources);
+  });
+
+  it('shuts every service down cleanly on SIGTERM with its outbox drained', async () => {
+    const exits = await Promise.all([...services.values()].map((service) => service.process.stop('SIGTERM')));
+    expect(exits.map((exit) => exit.code)).toEqual(SERVICES.map(() => 0));
+    await withClient(infra.databaseUrl, async (client) => {
+      for (const service of services.values()) {
+        const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${service.schema}".outbox`);
+        expect({ service: service.name, pending: rows[0]!.n }).toEqual({ service: service.name, pending: 0 });
+      }
+    });
+    for (const service of services.values()) expect(service.process.output()).toContain('"msg":"stopped"');
+  });
+});
+
+describe('bad configuration', () => {
+  const run = newRunId();
+
+  it.each(SERVICES)('%s refuses to start without TRACEO_DATABASE_URL and names it', async (name) => {
+    const process = startBuiltService(name, { ...serviceEnv(name, 4399, run), TRACEO_DATABASE_URL: undefined });
+    const exit = await process.exited;
+    expect(exit.code).toBe(78);
+    expect(process.output()).toContain('TRACEO_DATABASE_URL is required');
+  });
+
+  it('names a malformed variable without echoing its value', async () => {
+    const process = startBuiltService('audit-service', {
+      ...serviceEnv('audit-service', 4399, run),
+      TRACEO_KAFKA_BROKERS: 'kafka-without-port',
+      TRACEO_HTTP_PORT: '99999',
+    });
+    expect((await process.exited).code).toBe(78);
+    expect(process.output()).toContain('TRACEO_KAFKA_BROKERS must be a comma-separated list of host:port');
+    expect(process.output()).toContain('TRACEO_HTTP_PORT');
+    expect(process.output()).not.toContain('kafka-without-port');
+  });
+});

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { loadInfraEnv, startProcess, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
+
+export const SERVICES = ['auth-service', 'encryption-service', 'audit-service', 'risk-service', 'compliance-service'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const DOMAIN: Record<ServiceName, string> = {
+  'auth-service': 'auth',
+  'encryption-service': 'encryption',
+  'audit-service': 'audit',
+  'risk-service': 'risk',
+  'compliance-service': 'compliance',
+};
+
+export interface StartedService {
+  readonly name: ServiceName;
+  readonly url: string;
+  readonly schema: string;
+  readonly group: string;
+  readonly process: RunningProcess;
+}
+
+/** Environment for one built service, isolated from any platform instance a developer is running. */
+export function serviceEnv(name: ServiceName, port: number, run: string): Record<string, string> {
+  const env = loadInfraEnv();
+  return {
+    TRACEO_HTTP_PORT: String(port),
+    TRACEO_DATABASE_URL: env.databaseUrl,
+    TRACEO_DATABASE_SCHEMA: `e2e_${DOMAIN[name]}_${run}`,
+    TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    TRACEO_KAFKA_CONSUMER_GROUP: `e2e-${name}-${run}`,
+    TRACEO_LOG_LEVEL: 'info',
+  };
+}
+
+export function startBuiltService(name: ServiceName, env: Record<string, string | undefined>): RunningProcess {
+  return startProcess([process.execPath, join(WORKSPACE_ROOT, 'dist', 'apps', name, 'main.js')], env);
+}
+
+export function newRunId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export async function waitForReady(url: string, process: RunningProcess, timeoutMs = 60000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (process.child.exitCode !== null) throw new Error(`service exited early:\n${process.output().slice(-3000)}`);
+    try {
+      const response = await fetch(`${url}/health/ready`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms:\n${process.output().slice(-3000)}`);
+}
