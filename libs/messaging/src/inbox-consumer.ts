@@ -25,6 +25,8 @@ export interface InboxConsumerOptions {
   readonly fromBeginning?: boolean;
   readonly logger?: MessagingLogger;
   readonly metrics?: MessagingMetrics;
+  /** Called after the transaction that applied these events committed (for measurements). */
+  readonly onCommitted?: (events: readonly TypedEvent[]) => void;
 }
 
 interface Rejection {
@@ -165,6 +167,7 @@ export class InboxConsumer {
       if (freshEvents.length > 0) await this.options.handler(freshEvents, manager);
       return freshEvents;
     });
+    this.options.onCommitted?.(fresh);
     const now = Date.now();
     this.metrics.consumed.inc({ topic, outcome: 'processed' }, fresh.length);
     if (events.length > fresh.length) this.metrics.consumed.inc({ topic, outcome: 'duplicate' }, events.length - fresh.length);
