@@ -64,7 +64,6 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   app.disable('x-powered-by');
   app.use(httpAuditMiddleware(definition.name, app.get(EventPublisher), logger));
   app.useBodyParser('json', { limit: '256kb' });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder().setTitle(definition.name).setDescription(definition.description).setVersion('1.0.0').build(),
@@ -86,17 +85,41 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   return { app, runtime, url };
 }
 
-/** Entry point for `main.ts`: starts the service or exits with a message that names what is wrong. */
+/**
+ * Entry point for `main.ts`: starts the service or exits with a message that names what is wrong.
+ * SIGTERM/SIGINT close the app (HTTP, consumer, relay drain, database) and exit 0; a shutdown that
+ * overruns TRACEO_SHUTDOWN_TIMEOUT_MS exits 1.
+ */
 export function runService<S extends z.ZodType<BaseConfig>>(definition: ServiceDefinition<S>): void {
-  startService(definition).catch((error: unknown) => {
-    const logger = createLogger(definition.name);
-    if (error instanceof ConfigurationError) {
-      logger.fatal({ code: error.code, problems: error.problems }, error.message);
-      process.exitCode = 78;
-    } else {
-      logger.fatal({ err: error }, 'could not start');
-      process.exitCode = 1;
-    }
-    setTimeout(() => process.exit(), 100).unref();
-  });
+  startService(definition).then(
+    ({ app, runtime }) => {
+      const shutdown = (signal: NodeJS.Signals) => {
+        runtime.logger.info({ signal }, 'shutting down');
+        setTimeout(() => {
+          runtime.logger.error({ signal }, 'shutdown timed out');
+          process.exit(1);
+        }, runtime.config.TRACEO_SHUTDOWN_TIMEOUT_MS).unref();
+        app.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            runtime.logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    },
+    (error: unknown) => {
+      const logger = createLogger(definition.name);
+      if (error instanceof ConfigurationError) {
+        logger.fatal({ code: error.code, problems: error.problems }, error.message);
+        process.exitCode = 78;
+      } else {
+        logger.fatal({ err: error }, 'could not start');
+        process.exitCode = 1;
+      }
+      setTimeout(() => process.exit(), 100).unref();
+    },
+  );
 }

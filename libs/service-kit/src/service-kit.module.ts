@@ -43,7 +43,7 @@ export class ServiceKitModule implements OnApplicationShutdown {
         action: 'service.stopped',
         resource: { type: 'service', id: name },
         status: 'success',
-        details: { signal: signal ?? 'close' },
+        details: { reason: signal ?? 'shutdown requested' },
       })
       .catch((error: unknown) => logger.error({ err: error }, 'could not record service.stopped'));
     await this.publisher.settle();

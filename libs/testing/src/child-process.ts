@@ -41,14 +41,16 @@ export function startProcess(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  const readyOrExit = Promise.race([
+    ready,
+    exited.then(({ code, signal }) => {
+      throw new Error(`${command.join(' ')} exited (${code ?? signal}) before it was ready:\n${output.slice(-4000)}`);
+    }),
+  ]);
+  readyOrExit.catch(() => undefined); // a test that only awaits `exited` must not see an unhandled rejection
   return {
     child,
-    ready: Promise.race([
-      ready,
-      exited.then(({ code, signal }) => {
-        throw new Error(`${command.join(' ')} exited (${code ?? signal}) before it was ready:\n${output.slice(-4000)}`);
-      }),
-    ]),
+    ready: readyOrExit,
     exited,
     output: () => output,
     stop: async (signal = 'SIGTERM') => {
