@@ -8,6 +8,8 @@ export interface KafkaConnectionOptions {
   readonly logger?: MessagingLogger;
 }
 
+const IDEMPOTENT_RETRY_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 /** A kafkajs client whose own log lines go through the service's structured logger. */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   const logger = options.logger ?? silentLogger;
@@ -22,6 +24,9 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...rest } = log;
+        // Our producers retry a bounded number of times on purpose: the relay re-sends a failed batch
+        // itself and the inbox drops duplicates, so kafkajs' exactly-once warning does not apply.
+        if (message === IDEMPOTENT_RETRY_WARNING) return;
         const line = { component: 'kafkajs', ...rest };
         if (level === logLevel.ERROR) logger.error(line, message);
         else if (level === logLevel.WARN) logger.warn(line, message);
