@@ -1,3 +1,4 @@
+export { canonicalJson } from './canonical-json';
 export { buildAsyncApiDocument } from './asyncapi';
 export { auditRecordV1Schema, type AuditRecordV1 } from './audit-record.v1';
 export {
