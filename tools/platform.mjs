@@ -4,7 +4,8 @@
 // (migrations run at start-up), waits until every one is ready, prints their URLs, runs a short
 // demo, and keeps running until Ctrl-C (SIGTERM/SIGINT), when it stops the services gracefully.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,15 @@ run('bash', ['tools/infra', 'up']);
 const infra = JSON.parse(readFileSync(join(root, '.infra', 'env.json'), 'utf8'));
 const pg = new URL(infra.TRACEO_DATABASE_URL);
 
+// Development checkpoint-signing key for audit-service, kept with the rest of the local state.
+const auditKeyFile = join(root, '.infra', 'audit-signing-key.b64');
+if (!existsSync(auditKeyFile)) {
+  writeFileSync(auditKeyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'), {
+    mode: 0o600,
+  });
+}
+const auditSigningKey = readFileSync(auditKeyFile, 'utf8').trim();
+
 console.log('\n== build');
 run('nx', ['run-many', '-t', 'build', '--outputStyle=static']);
 
@@ -51,6 +61,7 @@ const children = services.map((service) => {
     TRACEO_DATABASE_SCHEMA: service.domain,
     TRACEO_KAFKA_BROKERS: infra.TRACEO_KAFKA_BROKERS,
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',
+    ...(service.name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: auditSigningKey } : {}),
   };
   const child = spawn(process.execPath, [join(root, 'dist', 'apps', service.name, 'main.js')], {
     cwd: root,

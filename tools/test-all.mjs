@@ -35,6 +35,7 @@ let ok = step('infrastructure', 'bash', ['tools/infra', 'up']);
 if (ok) {
   env.TRACEO_INFRA_READY = '1';
   ok = step('format', 'prettier', ['--check', '.']) && ok;
+  ok = step('docker-compose.yml and Dockerfile', 'node', ['tools/compose/check-compose.mjs']) && ok;
   ok =
     step('lint, typecheck, unit tests', 'nx', [
       'run-many',

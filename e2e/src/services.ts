@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { loadInfraEnv, startProcess, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
 
@@ -31,8 +31,12 @@ export function serviceEnv(name: ServiceName, port: number, run: string): Record
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     TRACEO_KAFKA_CONSUMER_GROUP: `e2e-${name}-${run}`,
     TRACEO_LOG_LEVEL: 'info',
+    ...(name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: AUDIT_SIGNING_KEY, TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '200' } : {}),
   };
 }
+
+/** A checkpoint signing key for this test run (Ed25519, PKCS#8 DER, base64). */
+const AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
 
 export function startBuiltService(name: ServiceName, env: Record<string, string | undefined>): RunningProcess {
   return startProcess([process.execPath, join(WORKSPACE_ROOT, 'dist', 'apps', name, 'main.js')], env);

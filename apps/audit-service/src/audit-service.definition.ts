@@ -1,11 +1,12 @@
-import { baseConfigSchema, type ServiceDefinition } from '@traceo/service-kit';
+import type { ServiceDefinition } from '@traceo/service-kit';
 import { AppModule } from './app.module';
-import { AUDIT_MIGRATIONS } from './migrations/1764000000100-CreateAuditRecords';
+import { auditConfigSchema } from './audit-service.config';
+import { AUDIT_MIGRATIONS } from './migrations/1764000000100-CreateAuditLog';
 
-export const auditServiceDefinition: ServiceDefinition<typeof baseConfigSchema> = {
+export const auditServiceDefinition: ServiceDefinition<typeof auditConfigSchema> = {
   name: 'audit-service',
-  description: 'Tamper-evident audit log fed by every service through Kafka.',
-  configSchema: baseConfigSchema,
+  description: 'Tamper-evident audit log fed by every service through Kafka: per-tenant RFC 6962 Merkle trees, signed checkpoints, proofs.',
+  configSchema: auditConfigSchema,
   rootModule: (runtime) => AppModule.forRoot(runtime),
   migrations: AUDIT_MIGRATIONS,
 };

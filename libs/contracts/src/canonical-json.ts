@@ -20,7 +20,11 @@ export function canonicalJson(value: unknown): string {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`).join(',')}}`;
     }
-    default:
-      throw new TypeError(`cannot canonicalize a value of type ${typeof value}`);
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      break;
   }
+  throw new TypeError(`cannot canonicalize a value of type ${typeof value}`);
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { auditCheckpointV1Schema } from './audit-checkpoint.v1';
 import { auditRecordV1Schema } from './audit-record.v1';
 import { deadLetterV1Schema } from './dead-letter.v1';
 import { probeV1Schema } from './probe.v1';
@@ -19,6 +20,7 @@ export const TOPICS: readonly TopicDefinition[] = topicsFile.topics;
  * consumer can check that a message arrived where its producer meant it to.
  */
 export const EVENT_SCHEMAS = {
+  'traceo.audit.checkpoint.v1': auditCheckpointV1Schema,
   'traceo.audit.record.v1': auditRecordV1Schema,
   'traceo.platform.dead-letter.v1': deadLetterV1Schema,
   'traceo.platform.probe.v1': probeV1Schema,
@@ -28,6 +30,7 @@ export type EventType = keyof typeof EVENT_SCHEMAS;
 export type EventData<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
 
 export const EventTypes = {
+  auditCheckpoint: 'traceo.audit.checkpoint.v1',
   auditRecord: 'traceo.audit.record.v1',
   deadLetter: 'traceo.platform.dead-letter.v1',
   probe: 'traceo.platform.probe.v1',

@@ -5,9 +5,13 @@ import { lastValueFrom } from 'rxjs';
 import type { EntityManager } from 'typeorm';
 import type { ServiceRuntime } from './service-runtime';
 
-/** Context of an @EventPattern handler: the transaction that also records the event in the inbox. */
-export class InboxContext extends BaseRpcContext<[TypedEvent, EntityManager]> {
-  getEvent(): TypedEvent {
+/** Options for `@EventPattern(type, BATCH)`: the handler receives all new events of a Kafka batch at once. */
+export const BATCH = { batch: true } as const;
+
+/** Context of an @EventPattern handler: the transaction that also records the events in the inbox. */
+export class InboxContext extends BaseRpcContext<[readonly TypedEvent[], EntityManager]> {
+  /** The events this call handles: one, or a whole batch for handlers declared with BATCH. */
+  getEvents(): readonly TypedEvent[] {
     return this.args[0];
   }
 
@@ -20,7 +24,8 @@ export class InboxContext extends BaseRpcContext<[TypedEvent, EntityManager]> {
 /**
  * Nest microservice transport backed by the idempotent inbox consumer. Handlers are declared with
  * `@EventPattern('<event type>')`; the pattern is also the topic. Handlers run inside the batch
- * transaction, one event at a time, in partition order.
+ * transaction in partition order: one event per call, or (with `@EventPattern(type, BATCH)`) all new
+ * events of that type in the batch per call, as an array.
  */
 export class InboxTransport extends Server implements CustomTransportStrategy {
   private consumer: InboxConsumer | undefined;
@@ -41,10 +46,13 @@ export class InboxTransport extends Server implements CustomTransportStrategy {
         topics,
         logger: this.runtime.logger,
         handler: async (events, manager) => {
-          for (const event of events) {
-            const handler = this.getHandlerByPattern(event.type)!;
-            const result: unknown = await handler(event, new InboxContext([event, manager]));
-            await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+          for (const [type, ofType] of groupByType(events)) {
+            const handler = this.getHandlerByPattern(type)!;
+            const calls = handler.extras?.batch === true ? [ofType] : ofType.map((event) => [event]);
+            for (const call of calls) {
+              const result: unknown = await handler(handler.extras?.batch === true ? call : call[0], new InboxContext([call, manager]));
+              await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+            }
           }
         },
       });
@@ -65,6 +73,16 @@ export class InboxTransport extends Server implements CustomTransportStrategy {
   unwrap<T>(): T {
     return this.consumer as T;
   }
+}
+
+function groupByType(events: readonly TypedEvent[]): Map<string, TypedEvent[]> {
+  const groups = new Map<string, TypedEvent[]>();
+  for (const event of events) {
+    const group = groups.get(event.type);
+    if (group) group.push(event);
+    else groups.set(event.type, [event]);
+  }
+  return groups;
 }
 
 /** The transaction an @EventPattern handler must write through (Nest types the context as unknown). */

@@ -1,6 +1,6 @@
 export { baseConfigSchema, ConfigurationError, loadConfig, type BaseConfig } from './config';
 export { EventPublisher, type AuditEntry } from './event-publisher';
-export { InboxContext, inboxManagerOf, InboxTransport } from './inbox.transport';
+export { BATCH, InboxContext, inboxManagerOf, InboxTransport } from './inbox.transport';
 export { ProblemDetailsFilter, type ProblemDetails } from './problem-details.filter';
 export { MalformedRequestError, RequestValidationError, RouteNotFoundError } from './request-errors';
 export { runService, startService, type RunningService, type ServiceDefinition } from './run-service';

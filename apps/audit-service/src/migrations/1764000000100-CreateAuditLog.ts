@@ -1,0 +1,91 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The tamper-evident audit log: one RFC 6962 Merkle tree per tenant.
+ * - audit_records: the leaves, each with the exact RFC 8785 bytes that were hashed (`entry`).
+ * - audit_tree_nodes: every perfect subtree root (level 0 = leaf hashes), written at append time;
+ *   proofs are built from these without reading the log.
+ * - audit_log_heads: per tenant, the size and the frontier (roots of the perfect subtrees that make
+ *   up the tree), so appends and roots never re-read old leaves.
+ * - audit_checkpoints: signed tree heads; audit_signing_keys: the public keys that signed them.
+ * Rows of the log, nodes, keys and checkpoints can be inserted, never updated, deleted or truncated.
+ */
+export class CreateAuditLog1764000000100 implements MigrationInterface {
+  readonly name = 'CreateAuditLog1764000000100';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      CREATE TABLE audit_records (
+        tenant_id text NOT NULL,
+        leaf_index bigint NOT NULL CHECK (leaf_index >= 0),
+        seq bigserial NOT NULL UNIQUE,
+        event_id text NOT NULL UNIQUE,
+        source text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        received_at timestamptz NOT NULL,
+        actor_type text NOT NULL,
+        actor_id text NOT NULL,
+        action text NOT NULL,
+        resource_type text NOT NULL,
+        resource_id text,
+        status text NOT NULL CHECK (status IN ('success', 'failure', 'denied')),
+        request_id text,
+        entry text NOT NULL,
+        leaf_hash bytea NOT NULL CHECK (length(leaf_hash) = 32),
+        PRIMARY KEY (tenant_id, leaf_index)
+      )`);
+    await queryRunner.query('CREATE INDEX audit_records_tenant_time ON audit_records (tenant_id, occurred_at)');
+    await queryRunner.query(`
+      CREATE TABLE audit_tree_nodes (
+        tenant_id text NOT NULL,
+        level smallint NOT NULL CHECK (level BETWEEN 0 AND 62),
+        node_index bigint NOT NULL CHECK (node_index >= 0),
+        hash bytea NOT NULL CHECK (length(hash) = 32),
+        PRIMARY KEY (tenant_id, level, node_index)
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE audit_log_heads (
+        tenant_id text PRIMARY KEY,
+        size bigint NOT NULL CHECK (size >= 0),
+        frontier bytea[] NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE audit_signing_keys (
+        key_id text PRIMARY KEY,
+        algorithm text NOT NULL CHECK (algorithm = 'Ed25519'),
+        public_key bytea NOT NULL CHECK (length(public_key) = 32),
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`);
+    await queryRunner.query(`
+      CREATE TABLE audit_checkpoints (
+        tenant_id text NOT NULL,
+        tree_size bigint NOT NULL CHECK (tree_size > 0),
+        root_hash bytea NOT NULL CHECK (length(root_hash) = 32),
+        issued_at timestamptz NOT NULL,
+        key_id text NOT NULL REFERENCES audit_signing_keys (key_id),
+        note text NOT NULL,
+        signature bytea NOT NULL,
+        PRIMARY KEY (tenant_id, tree_size)
+      )`);
+    await queryRunner.query(`
+      CREATE FUNCTION audit_reject_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'audit log tables are append-only (% on %)', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+      END $$`);
+    for (const table of ['audit_records', 'audit_tree_nodes', 'audit_checkpoints', 'audit_signing_keys']) {
+      await queryRunner.query(
+        `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION audit_reject_mutation()`,
+      );
+      await queryRunner.query(
+        `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION audit_reject_mutation()`,
+      );
+    }
+  }
+
+  async down(): Promise<void> {
+    await Promise.reject(new Error('the audit log is append-only: this migration cannot be reverted'));
+  }
+}
+
+export const AUDIT_MIGRATIONS = [CreateAuditLog1764000000100];

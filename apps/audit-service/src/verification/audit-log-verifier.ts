@@ -1,0 +1,159 @@
+import { timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from '@traceo/contracts';
+import { appendToFrontier, EMPTY_FRONTIER, frontierRoot, leafHash, type Frontier } from '@traceo/merkle';
+import { parseNote, verifyNoteSignature } from '../audit-log/checkpoint-note';
+import type { LogEntry } from '../audit-log/merkle-log.repository';
+
+/** Runs one parameterised query; the verifier only ever reads. */
+export type ReadQuery = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+export interface VerificationReport {
+  readonly tenant: string;
+  readonly ok: boolean;
+  readonly records: number;
+  readonly checkpointsVerified: number;
+  /** Leaf index of the first record that is missing, altered or out of place. */
+  readonly firstBadIndex?: number;
+  readonly problem?: string;
+}
+
+interface RecordRow {
+  leaf_index: string;
+  event_id: string;
+  source: string;
+  action: string;
+  status: string;
+  actor_id: string;
+  entry: string;
+  leaf_hash: Buffer;
+  node_hash: Buffer | null;
+}
+
+interface CheckpointRow {
+  tree_size: string;
+  root_hash: Buffer;
+  note: string;
+  signature: Buffer;
+  public_key: Buffer | null;
+  key_id: string;
+}
+
+const PAGE = 5000;
+
+function same(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Recomputes a tenant's tree from the database and checks it against every signed checkpoint.
+ * Each record must be the canonical JSON it claims to be, carry its own index and tenant, hash to
+ * its stored leaf hash and to the leaf node written when it was appended; the recomputed root at
+ * each checkpoint size must equal the signed root. Reports the first index that breaks any of it.
+ */
+export async function verifyAuditLog(
+  query: ReadQuery,
+  tenant: string,
+  trustedKeys?: ReadonlyMap<string, Buffer>,
+): Promise<VerificationReport> {
+  const checkpoints = await query<CheckpointRow>(
+    `SELECT c.tree_size, c.root_hash, c.note, c.signature, k.public_key, c.key_id
+       FROM audit_checkpoints c LEFT JOIN audit_signing_keys k USING (key_id)
+      WHERE c.tenant_id = $1 ORDER BY c.tree_size`,
+    [tenant],
+  );
+  const keyOf = (row: CheckpointRow) => (trustedKeys ? trustedKeys.get(row.key_id) : (row.public_key ?? undefined));
+  for (const checkpoint of checkpoints) {
+    const key = keyOf(checkpoint);
+    const body = (() => {
+      try {
+        return parseNote(checkpoint.note);
+      } catch {
+        return undefined;
+      }
+    })();
+    const valid =
+      key !== undefined &&
+      body !== undefined &&
+      body.tenantId === tenant &&
+      body.treeSize === Number(checkpoint.tree_size) &&
+      same(body.rootHash, checkpoint.root_hash) &&
+      verifyNoteSignature(checkpoint.note, checkpoint.signature, key);
+    if (!valid) {
+      return {
+        tenant,
+        ok: false,
+        records: 0,
+        checkpointsVerified: 0,
+        problem: `checkpoint of size ${checkpoint.tree_size} does not carry a valid signature`,
+      };
+    }
+  }
+
+  let frontier: Frontier = EMPTY_FRONTIER;
+  let nextCheckpoint = 0;
+  let lastGoodCheckpointSize = 0;
+  const bad = (index: number, problem: string): VerificationReport => ({
+    tenant,
+    ok: false,
+    records: frontier.size,
+    checkpointsVerified: nextCheckpoint,
+    firstBadIndex: index,
+    problem,
+  });
+
+  for (;;) {
+    const rows = await query<RecordRow>(
+      `SELECT r.leaf_index, r.event_id, r.source, r.action, r.status, r.actor_id, r.entry, r.leaf_hash, n.hash AS node_hash
+         FROM audit_records r
+         LEFT JOIN audit_tree_nodes n ON n.tenant_id = r.tenant_id AND n.level = 0 AND n.node_index = r.leaf_index
+        WHERE r.tenant_id = $1 AND r.leaf_index >= $2
+        ORDER BY r.leaf_index LIMIT $3`,
+      [tenant, frontier.size, PAGE],
+    );
+    for (const row of rows) {
+      const index = frontier.size;
+      if (Number(row.leaf_index) !== index) return bad(index, `record ${index} is missing`);
+      let entry: LogEntry;
+      try {
+        entry = JSON.parse(row.entry) as LogEntry;
+      } catch {
+        return bad(index, `record ${index} is not valid JSON`);
+      }
+      if (canonicalJson(entry) !== row.entry) return bad(index, `record ${index} is not in canonical form`);
+      if (entry.index !== index || entry.tenant !== tenant)
+        return bad(index, `record ${index} carries index ${entry.index} of tenant ${entry.tenant}`);
+      if (
+        entry.eventId !== row.event_id ||
+        entry.source !== row.source ||
+        entry.record.action !== row.action ||
+        entry.record.status !== row.status ||
+        entry.record.actor.id !== row.actor_id
+      ) {
+        return bad(index, `record ${index}: indexed columns differ from the hashed entry`);
+      }
+      const leaf = leafHash(Buffer.from(row.entry, 'utf8'));
+      if (!same(leaf, row.leaf_hash)) return bad(index, `record ${index}: entry does not hash to its stored leaf hash`);
+      if (!row.node_hash || !same(leaf, row.node_hash))
+        return bad(index, `record ${index}: differs from the leaf recorded when it was appended`);
+      frontier = appendToFrontier(frontier, [leaf]).frontier;
+
+      const checkpoint = checkpoints[nextCheckpoint];
+      if (checkpoint && Number(checkpoint.tree_size) === frontier.size) {
+        if (!same(frontierRoot(frontier), checkpoint.root_hash)) {
+          return bad(
+            lastGoodCheckpointSize,
+            `tree of size ${frontier.size} does not match its signed checkpoint; divergence at or after record ${lastGoodCheckpointSize}`,
+          );
+        }
+        lastGoodCheckpointSize = frontier.size;
+        nextCheckpoint += 1;
+      }
+    }
+    if (rows.length < PAGE) break;
+  }
+
+  const signedSize = checkpoints.length > 0 ? Number(checkpoints[checkpoints.length - 1]!.tree_size) : 0;
+  if (frontier.size < signedSize)
+    return bad(frontier.size, `log ends at ${frontier.size} records but a signed checkpoint covers ${signedSize}`);
+  return { tenant, ok: true, records: frontier.size, checkpointsVerified: nextCheckpoint };
+}

@@ -1,0 +1,134 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { verifyConsistency, verifyInclusion, leafHash } from '@traceo/merkle';
+import { createKafka } from '@traceo/messaging';
+import { loadInfraEnv, startGroupAtEnd, waitFor, withClient, type RunningProcess } from '@traceo/testing';
+import { newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+
+interface Checkpoint {
+  treeSize: number;
+  rootHash: string;
+  publicKey: string;
+  note: string;
+  signature: string;
+}
+
+const PORT = 4311;
+const base = `http://127.0.0.1:${PORT}`;
+const b = (value: string) => Buffer.from(value, 'base64');
+
+async function json<T>(path: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(base + path);
+  return { status: response.status, body: (await response.json()) as T };
+}
+
+function checkSignature(checkpoint: Checkpoint): boolean {
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b(checkpoint.publicKey).toString('base64url') }, format: 'jwk' });
+  return verify(null, Buffer.from(checkpoint.note, 'utf8'), key, b(checkpoint.signature));
+}
+
+describe('audit-service: signed checkpoints and proofs over HTTP, and a crash between append and checkpoint', () => {
+  const infra = loadInfraEnv();
+  const run = newRunId();
+  const env: Record<string, string> = { ...serviceEnv('audit-service', PORT, run), TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '1500' };
+  let service: RunningProcess;
+
+  beforeAll(async () => {
+    await startGroupAtEnd(
+      createKafka({ brokers: infra.kafkaBrokers, clientId: 'e2e-audit' }),
+      env.TRACEO_KAFKA_CONSUMER_GROUP!,
+      'traceo.audit.record.v1',
+    );
+    service = startBuiltService('audit-service', env);
+    await waitForReady(base, service);
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await withClient(infra.databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`));
+  });
+
+  const latest = () => json<Checkpoint>('/v1/audit/tenants/platform/checkpoint');
+
+  it('loses nothing when killed between append and checkpoint, and the next checkpoint is consistent with the last', async () => {
+    const first = await waitFor(
+      async () => ((await latest()).status === 200 ? (await latest()).body : undefined),
+      'a first checkpoint',
+      30000,
+      200,
+    );
+    expect(checkSignature(first)).toBe(true);
+
+    // Records appended after the first checkpoint; the process dies before the next one.
+    for (let i = 0; i < 5; i += 1) await fetch(`${base}/v1/audit/info`);
+    await waitFor(
+      async () =>
+        (await json<{ records: unknown[] }>('/v1/audit/records?action=api.request&limit=500')).body.records.length >= 5 || undefined,
+      'the API calls to reach the log',
+      10000,
+      50,
+    );
+    const { body: before } = await json<{ records: { eventId: string }[] }>('/v1/audit/records?limit=500');
+    expect((await latest()).body.treeSize).toBe(first.treeSize);
+    expect((await service.stop('SIGKILL')).signal).toBe('SIGKILL');
+
+    service = startBuiltService('audit-service', env);
+    await waitForReady(base, service);
+    const next = await waitFor(
+      async () => {
+        const { status, body } = await latest();
+        return status === 200 && body.treeSize >= first.treeSize + before.records.length - first.treeSize ? body : undefined;
+      },
+      'a checkpoint covering the records appended before the crash',
+      30000,
+      200,
+    );
+    expect(checkSignature(next)).toBe(true);
+    const { body: after } = await json<{ records: { eventId: string }[] }>('/v1/audit/records?limit=500');
+    expect(after.records.map((r) => r.eventId)).toEqual(expect.arrayContaining(before.records.map((r) => r.eventId)));
+
+    const { body: consistency } = await json<{ proof: string[] }>(
+      `/v1/audit/tenants/platform/proofs/consistency?from=${first.treeSize}&to=${next.treeSize}`,
+    );
+    expect(() =>
+      verifyConsistency(first.treeSize, next.treeSize, b(first.rootHash), b(next.rootHash), consistency.proof.map(b)),
+    ).not.toThrow();
+
+    const target = before.records[0]!.eventId;
+    const { status, body: inclusion } = await json<{ leafIndex: number; treeSize: number; entry: string; proof: string[] }>(
+      `/v1/audit/tenants/platform/proofs/inclusion?eventId=${target}&treeSize=${next.treeSize}`,
+    );
+    expect(status).toBe(200);
+    expect(() =>
+      verifyInclusion(
+        inclusion.leafIndex,
+        next.treeSize,
+        leafHash(Buffer.from(inclusion.entry, 'utf8')),
+        inclusion.proof.map(b),
+        b(next.rootHash),
+      ),
+    ).not.toThrow();
+  });
+
+  it('answers bad proof requests with problem+json codes', async () => {
+    expect(await json('/v1/audit/tenants/Not_A_Tenant/checkpoint')).toMatchObject({
+      status: 400,
+      body: { code: 'REQUEST.VALIDATION_FAILED' },
+    });
+    expect(await json('/v1/audit/tenants/nobody-here/checkpoint')).toMatchObject({
+      status: 404,
+      body: { code: 'AUDIT.CHECKPOINT_NOT_FOUND' },
+    });
+    expect(await json('/v1/audit/tenants/platform/proofs/consistency?from=5&to=2')).toMatchObject({
+      status: 400,
+      body: { code: 'AUDIT.INVALID_PROOF_REQUEST' },
+    });
+    expect(await json('/v1/audit/tenants/platform/proofs/consistency?from=1&to=999999999')).toMatchObject({
+      status: 400,
+      body: { code: 'AUDIT.INVALID_PROOF_REQUEST' },
+    });
+    expect(await json('/v1/audit/tenants/platform/proofs/inclusion?leafIndex=0&eventId=x')).toMatchObject({
+      status: 400,
+      body: { code: 'REQUEST.VALIDATION_FAILED' },
+    });
+  });
+});
