@@ -72,6 +72,7 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   app.connectMicroservice({ strategy: new InboxTransport(runtime) }, { inheritAppConfig: true });
 
   await relay.start();
+  await app.init(); // module hooks (schema preparation, schedulers) run before the consumer starts
   await app.startAllMicroservices();
   await app.listen(config.TRACEO_HTTP_PORT, config.TRACEO_HTTP_HOST);
   const url = await app.getUrl();

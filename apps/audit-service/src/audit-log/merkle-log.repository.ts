@@ -1,6 +1,7 @@
 import { canonicalJson, type AuditRecordV1 } from '@traceo/contracts';
 import { appendToFrontier, leafHash, nodeKey, type Frontier, type NodeId, type StoredNode } from '@traceo/merkle';
 import type { EntityManager } from 'typeorm';
+import { retentionClassOf } from '../retention/retention-class';
 
 /** What is hashed into the tenant's tree for one record (RFC 8785 canonical JSON of this object). */
 export interface LogEntry {
@@ -59,9 +60,9 @@ export async function appendToLog(
 
   await manager.query(
     `INSERT INTO audit_records (tenant_id, leaf_index, event_id, source, occurred_at, received_at, actor_type, actor_id, action,
-                                resource_type, resource_id, status, request_id, entry, leaf_hash)
+                                resource_type, resource_id, status, request_id, entry, leaf_hash, retention_class)
      SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
-                              $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[])`,
+                              $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::text[])`,
     [
       tenant,
       entries.map((e) => e.index),
@@ -78,6 +79,7 @@ export async function appendToLog(
       entries.map((e) => e.record.requestId ?? null),
       texts,
       leaves,
+      entries.map((e) => retentionClassOf(e.record.action)),
     ],
   );
   await insertNodes(manager, tenant, appended.nodes);

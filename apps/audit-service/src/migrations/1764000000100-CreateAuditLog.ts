@@ -8,18 +8,26 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - audit_log_heads: per tenant, the size and the frontier (roots of the perfect subtrees that make
  *   up the tree), so appends and roots never re-read old leaves.
  * - audit_checkpoints: signed tree heads; audit_signing_keys: the public keys that signed them.
- * Rows of the log, nodes, keys and checkpoints can be inserted, never updated, deleted or truncated.
+ * - audit_retention_policies, audit_legal_holds, audit_pruned_ranges: retention by dropping whole
+ *   monthly partitions, blocked by legal holds, with the pruned leaf ranges recorded.
+ * Rows of the log, nodes, keys, checkpoints and pruned ranges can be inserted, never updated or
+ * deleted; records leave only when retention drops their whole partition.
  */
 export class CreateAuditLog1764000000100 implements MigrationInterface {
   readonly name = 'CreateAuditLog1764000000100';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    // Partitioned by retention class, then by month of receipt (partitions are created ahead of time by
+    // the retention job; each class has an `unscheduled` default partition that is never expired).
+    // Unique constraints on a partitioned table must include the partition keys, so leaf-index and
+    // event-id uniqueness are enforced by the append path (tenant head row lock, inbox), not by PostgreSQL.
     await queryRunner.query(`
       CREATE TABLE audit_records (
         tenant_id text NOT NULL,
         leaf_index bigint NOT NULL CHECK (leaf_index >= 0),
-        seq bigserial NOT NULL UNIQUE,
-        event_id text NOT NULL UNIQUE,
+        retention_class text NOT NULL CHECK (retention_class IN ('security-operations', 'default', 'compliance')),
+        seq bigserial NOT NULL,
+        event_id text NOT NULL,
         source text NOT NULL,
         occurred_at timestamptz NOT NULL,
         received_at timestamptz NOT NULL,
@@ -32,8 +40,17 @@ export class CreateAuditLog1764000000100 implements MigrationInterface {
         request_id text,
         entry text NOT NULL,
         leaf_hash bytea NOT NULL CHECK (length(leaf_hash) = 32),
-        PRIMARY KEY (tenant_id, leaf_index)
-      )`);
+        PRIMARY KEY (tenant_id, leaf_index, retention_class, received_at)
+      ) PARTITION BY LIST (retention_class)`);
+    for (const retentionClass of ['security-operations', 'default', 'compliance']) {
+      const name = `audit_records_${retentionClass.replace(/-/g, '_')}`;
+      await queryRunner.query(
+        `CREATE TABLE ${name} PARTITION OF audit_records FOR VALUES IN ('${retentionClass}') PARTITION BY RANGE (received_at)`,
+      );
+      await queryRunner.query(`CREATE TABLE ${name}_unscheduled PARTITION OF ${name} DEFAULT`);
+    }
+    await queryRunner.query('CREATE INDEX audit_records_event ON audit_records (event_id)');
+    await queryRunner.query('CREATE INDEX audit_records_seq ON audit_records (seq)');
     await queryRunner.query('CREATE INDEX audit_records_tenant_time ON audit_records (tenant_id, occurred_at)');
     await queryRunner.query(`
       CREATE TABLE audit_tree_nodes (
@@ -69,11 +86,40 @@ export class CreateAuditLog1764000000100 implements MigrationInterface {
         PRIMARY KEY (tenant_id, tree_size)
       )`);
     await queryRunner.query(`
+      CREATE TABLE audit_retention_policies (
+        retention_class text PRIMARY KEY,
+        retain_days integer NOT NULL CHECK (retain_days > 0)
+      )`);
+    await queryRunner.query(
+      `INSERT INTO audit_retention_policies VALUES ('security-operations', 90), ('default', 365), ('compliance', 2557)`,
+    );
+    await queryRunner.query(`
+      CREATE TABLE audit_legal_holds (
+        hold_id uuid PRIMARY KEY,
+        tenant_id text,
+        covers_from timestamptz NOT NULL,
+        covers_to timestamptz NOT NULL CHECK (covers_to > covers_from),
+        reason text NOT NULL,
+        placed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        released_at timestamptz
+      )`);
+    // Leaf ranges whose records were dropped by retention; their leaf nodes stay in audit_tree_nodes,
+    // so the tree (and every checkpoint) still verifies without the records.
+    await queryRunner.query(`
+      CREATE TABLE audit_pruned_ranges (
+        tenant_id text NOT NULL,
+        first_index bigint NOT NULL,
+        last_index bigint NOT NULL CHECK (last_index >= first_index),
+        partition_name text NOT NULL,
+        pruned_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (tenant_id, first_index)
+      )`);
+    await queryRunner.query(`
       CREATE FUNCTION audit_reject_mutation() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         RAISE EXCEPTION 'audit log tables are append-only (% on %)', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
       END $$`);
-    for (const table of ['audit_records', 'audit_tree_nodes', 'audit_checkpoints', 'audit_signing_keys']) {
+    for (const table of ['audit_records', 'audit_tree_nodes', 'audit_checkpoints', 'audit_signing_keys', 'audit_pruned_ranges']) {
       await queryRunner.query(
         `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION audit_reject_mutation()`,
       );

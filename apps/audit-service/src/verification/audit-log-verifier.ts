@@ -12,6 +12,8 @@ export interface VerificationReport {
   readonly ok: boolean;
   readonly records: number;
   readonly checkpointsVerified: number;
+  /** Records dropped by retention whose leaf hashes stood in for them. */
+  readonly prunedRecords?: number;
   /** Leaf index of the first record that is missing, altered or out of place. */
   readonly firstBadIndex?: number;
   readonly problem?: string;
@@ -101,6 +103,48 @@ export async function verifyAuditLog(
     problem,
   });
 
+  /** Adds the next leaf and checks the signed checkpoint of that size, if there is one. */
+  const addLeaf = (leaf: Buffer): VerificationReport | undefined => {
+    frontier = appendToFrontier(frontier, [leaf]).frontier;
+    const checkpoint = checkpoints[nextCheckpoint];
+    if (!checkpoint || Number(checkpoint.tree_size) !== frontier.size) return undefined;
+    if (!same(frontierRoot(frontier), checkpoint.root_hash)) {
+      return bad(
+        lastGoodCheckpointSize,
+        `tree of size ${frontier.size} does not match its signed checkpoint; divergence at or after record ${lastGoodCheckpointSize}`,
+      );
+    }
+    lastGoodCheckpointSize = frontier.size;
+    nextCheckpoint += 1;
+    return undefined;
+  };
+
+  // Records dropped by retention: their leaf hashes were kept as level-0 nodes.
+  const pruned = await query<{ first_index: string; last_index: string }>(
+    'SELECT first_index, last_index FROM audit_pruned_ranges WHERE tenant_id = $1 ORDER BY first_index',
+    [tenant],
+  );
+  let prunedRecords = 0;
+  const addPrunedUpTo = async (end: number): Promise<VerificationReport | undefined> => {
+    while (frontier.size < end) {
+      const range = pruned.find((r) => Number(r.first_index) <= frontier.size && frontier.size <= Number(r.last_index));
+      if (!range) return Number.isFinite(end) ? bad(frontier.size, `record ${frontier.size} is missing`) : undefined;
+      const last = Math.min(Number(range.last_index), end - 1);
+      const nodes = await query<{ node_index: string; hash: Buffer }>(
+        'SELECT node_index, hash FROM audit_tree_nodes WHERE tenant_id = $1 AND level = 0 AND node_index BETWEEN $2 AND $3 ORDER BY node_index',
+        [tenant, frontier.size, last],
+      );
+      for (const node of nodes) {
+        if (Number(node.node_index) !== frontier.size) return bad(frontier.size, `pruned record ${frontier.size} has no leaf hash`);
+        prunedRecords += 1;
+        const failure = addLeaf(node.hash);
+        if (failure) return failure;
+      }
+      if (frontier.size <= last) return bad(frontier.size, `pruned record ${frontier.size} has no leaf hash`);
+    }
+    return undefined;
+  };
+
   for (;;) {
     const rows = await query<RecordRow>(
       `SELECT r.leaf_index, r.event_id, r.source, r.action, r.status, r.actor_id, r.entry, r.leaf_hash, n.hash AS node_hash
@@ -111,6 +155,8 @@ export async function verifyAuditLog(
       [tenant, frontier.size, PAGE],
     );
     for (const row of rows) {
+      const gap = await addPrunedUpTo(Number(row.leaf_index));
+      if (gap) return gap;
       const index = frontier.size;
       if (Number(row.leaf_index) !== index) return bad(index, `record ${index} is missing`);
       let entry: LogEntry;
@@ -135,25 +181,16 @@ export async function verifyAuditLog(
       if (!same(leaf, row.leaf_hash)) return bad(index, `record ${index}: entry does not hash to its stored leaf hash`);
       if (!row.node_hash || !same(leaf, row.node_hash))
         return bad(index, `record ${index}: differs from the leaf recorded when it was appended`);
-      frontier = appendToFrontier(frontier, [leaf]).frontier;
-
-      const checkpoint = checkpoints[nextCheckpoint];
-      if (checkpoint && Number(checkpoint.tree_size) === frontier.size) {
-        if (!same(frontierRoot(frontier), checkpoint.root_hash)) {
-          return bad(
-            lastGoodCheckpointSize,
-            `tree of size ${frontier.size} does not match its signed checkpoint; divergence at or after record ${lastGoodCheckpointSize}`,
-          );
-        }
-        lastGoodCheckpointSize = frontier.size;
-        nextCheckpoint += 1;
-      }
+      const failure = addLeaf(leaf);
+      if (failure) return failure;
     }
     if (rows.length < PAGE) break;
   }
+  const tail = await addPrunedUpTo(Number.POSITIVE_INFINITY);
+  if (tail) return tail;
 
   const signedSize = checkpoints.length > 0 ? Number(checkpoints[checkpoints.length - 1]!.tree_size) : 0;
   if (frontier.size < signedSize)
     return bad(frontier.size, `log ends at ${frontier.size} records but a signed checkpoint covers ${signedSize}`);
-  return { tenant, ok: true, records: frontier.size, checkpointsVerified: nextCheckpoint };
+  return { tenant, ok: true, records: frontier.size, checkpointsVerified: nextCheckpoint, ...(prunedRecords > 0 ? { prunedRecords } : {}) };
 }

@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ZodValidationPipe } from '@traceo/service-kit';
+import { z } from 'zod';
+import { LegalHoldsUseCase, type LegalHold } from './legal-holds.usecase';
+
+const placeHoldBody = z
+  .strictObject({
+    tenantId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+      .optional(),
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+    reason: z.string().min(3).max(500),
+  })
+  .refine((body) => Date.parse(body.from) < Date.parse(body.to), 'from must be before to');
+
+// TODO(auth issue): restrict to the auditor role once RBAC from auth-service is available.
+@ApiTags('audit')
+@Controller('v1/audit/legal-holds')
+export class LegalHoldsHttpController {
+  constructor(private readonly holds: LegalHoldsUseCase) {}
+
+  @Post()
+  @ApiCreatedResponse({ description: 'The hold; retention will not drop the records it covers until it is released' })
+  place(@Body(new ZodValidationPipe(placeHoldBody)) body: z.infer<typeof placeHoldBody>): Promise<LegalHold> {
+    return this.holds.place(body);
+  }
+
+  @Post(':holdId/release')
+  @HttpCode(200)
+  @ApiOkResponse({ description: 'The released hold' })
+  release(@Param('holdId', new ZodValidationPipe(z.uuid())) holdId: string): Promise<LegalHold> {
+    return this.holds.release(holdId);
+  }
+
+  @Get()
+  @ApiOkResponse({ description: 'Active legal holds' })
+  async active(): Promise<{ holds: LegalHold[] }> {
+    return { holds: await this.holds.active() };
+  }
+}
