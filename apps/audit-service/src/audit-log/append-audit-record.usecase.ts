@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditRecordV1, TypedEvent } from '@traceo/contracts';
 import type { EntityManager } from 'typeorm';
-import { appendToLog } from './merkle-log.repository';
+import { appendToLogs, type NewLogRecord } from './merkle-log.repository';
 
 /**
  * Appends received audit records to their tenants' Merkle logs, in the consumer's transaction
@@ -10,12 +10,12 @@ import { appendToLog } from './merkle-log.repository';
 @Injectable()
 export class AppendAuditRecordsUseCase {
   async execute(events: readonly TypedEvent[], manager: EntityManager): Promise<void> {
-    const byTenant = new Map<string, { eventId: string; source: string; record: AuditRecordV1 }[]>();
+    const byTenant = new Map<string, NewLogRecord[]>();
     for (const event of events) {
       const records = byTenant.get(event.tenantid) ?? [];
       records.push({ eventId: event.id, source: event.source, record: event.data as AuditRecordV1 });
       byTenant.set(event.tenantid, records);
     }
-    for (const [tenant, records] of byTenant) await appendToLog(manager, tenant, records);
+    await appendToLogs(manager, byTenant);
   }
 }

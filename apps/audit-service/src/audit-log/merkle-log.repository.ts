@@ -25,46 +25,68 @@ export interface NewLogRecord {
 type Querier = Pick<EntityManager, 'query'>;
 
 /**
- * Appends to a tenant's Merkle log inside the caller's transaction: locks the tenant's head, gives
- * the records the next leaf indexes, stores leaves, completed nodes and the new frontier together.
+ * Appends to tenants' Merkle logs inside the caller's transaction: locks the tenants' heads (in a
+ * fixed order, so concurrent batches cannot deadlock), gives the records the next leaf indexes, and
+ * stores leaves, completed nodes and new frontiers for all tenants in a constant number of statements.
+ * Returns each tenant's new log size.
  */
-export async function appendToLog(
+export async function appendToLogs(
   manager: EntityManager,
-  tenant: string,
-  records: readonly NewLogRecord[],
+  recordsByTenant: ReadonlyMap<string, readonly NewLogRecord[]>,
   receivedAt = new Date(),
-): Promise<number> {
-  if (records.length === 0) return 0;
-  await manager.query(`INSERT INTO audit_log_heads (tenant_id, size, frontier) VALUES ($1, 0, '{}') ON CONFLICT (tenant_id) DO NOTHING`, [
-    tenant,
-  ]);
-  const [head] = await manager.query<{ size: string; frontier: Buffer[] }[]>(
-    'SELECT size, frontier FROM audit_log_heads WHERE tenant_id = $1 FOR UPDATE',
-    [tenant],
+): Promise<Map<string, number>> {
+  const tenants = [...recordsByTenant.keys()].filter((tenant) => recordsByTenant.get(tenant)!.length > 0).sort();
+  const sizes = new Map<string, number>();
+  if (tenants.length === 0) return sizes;
+  await manager.query(
+    `INSERT INTO audit_log_heads (tenant_id, size, frontier) SELECT unnest($1::text[]), 0, '{}' ON CONFLICT (tenant_id) DO NOTHING`,
+    [tenants],
   );
-  const frontier: Frontier = { size: Number(head!.size), roots: head!.frontier };
+  const heads = await manager.query<{ tenant_id: string; size: string; frontier: Buffer[] }[]>(
+    'SELECT tenant_id, size, frontier FROM audit_log_heads WHERE tenant_id = ANY($1::text[]) ORDER BY tenant_id FOR UPDATE',
+    [tenants],
+  );
   const received = receivedAt.toISOString();
-  const entries = records.map((item, offset): LogEntry => ({
-    v: 1,
-    tenant,
-    index: frontier.size + offset,
-    eventId: item.eventId,
-    source: item.source,
-    occurredAt: item.record.occurredAt,
-    receivedAt: received,
-    record: item.record,
-  }));
-  const texts = entries.map((entry) => canonicalJson(entry));
-  const leaves = texts.map((text) => leafHash(Buffer.from(text, 'utf8')));
-  const appended = appendToFrontier(frontier, leaves);
+  const entries: LogEntry[] = [];
+  const texts: string[] = [];
+  const leaves: Buffer[] = [];
+  const nodes: { tenant: string; node: StoredNode }[] = [];
+  const frontiers: { tenant: string; frontier: Frontier }[] = [];
+  for (const head of heads) {
+    const tenant = head.tenant_id;
+    const start: Frontier = { size: Number(head.size), roots: head.frontier };
+    const tenantLeaves: Buffer[] = [];
+    recordsByTenant.get(tenant)!.forEach((item, offset) => {
+      const entry: LogEntry = {
+        v: 1,
+        tenant,
+        index: start.size + offset,
+        eventId: item.eventId,
+        source: item.source,
+        occurredAt: item.record.occurredAt,
+        receivedAt: received,
+        record: item.record,
+      };
+      const text = canonicalJson(entry);
+      const leaf = leafHash(Buffer.from(text, 'utf8'));
+      entries.push(entry);
+      texts.push(text);
+      leaves.push(leaf);
+      tenantLeaves.push(leaf);
+    });
+    const appended = appendToFrontier(start, tenantLeaves);
+    for (const node of appended.nodes) nodes.push({ tenant, node });
+    frontiers.push({ tenant, frontier: appended.frontier });
+    sizes.set(tenant, appended.frontier.size);
+  }
 
   await manager.query(
     `INSERT INTO audit_records (tenant_id, leaf_index, event_id, source, occurred_at, received_at, actor_type, actor_id, action,
                                 resource_type, resource_id, status, request_id, entry, leaf_hash, retention_class)
-     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
-                              $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::text[])`,
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
+                          $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::text[])`,
     [
-      tenant,
+      entries.map((e) => e.tenant),
       entries.map((e) => e.index),
       entries.map((e) => e.eventId),
       entries.map((e) => e.source),
@@ -82,20 +104,36 @@ export async function appendToLog(
       entries.map((e) => retentionClassOf(e.record.action)),
     ],
   );
-  await insertNodes(manager, tenant, appended.nodes);
-  await manager.query('UPDATE audit_log_heads SET size = $2, frontier = $3, updated_at = clock_timestamp() WHERE tenant_id = $1', [
-    tenant,
-    appended.frontier.size,
-    appended.frontier.roots,
-  ]);
-  return appended.frontier.size;
+  await manager.query(
+    'INSERT INTO audit_tree_nodes (tenant_id, level, node_index, hash) SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bytea[])',
+    [nodes.map((n) => n.tenant), nodes.map((n) => n.node.level), nodes.map((n) => n.node.index), nodes.map((n) => n.node.hash)],
+  );
+  // A frontier is a bytea[] per tenant; arrays of arrays must be rectangular, so they travel as hex lists.
+  await manager.query(
+    `UPDATE audit_log_heads h
+        SET size = u.size,
+            frontier = ARRAY(SELECT decode(root, 'hex') FROM unnest(string_to_array(u.roots, ',')) WITH ORDINALITY AS r(root, n) ORDER BY n),
+            updated_at = clock_timestamp()
+       FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(tenant_id, size, roots)
+      WHERE h.tenant_id = u.tenant_id`,
+    [
+      frontiers.map((f) => f.tenant),
+      frontiers.map((f) => f.frontier.size),
+      frontiers.map((f) => f.frontier.roots.map((root) => root.toString('hex')).join(',')),
+    ],
+  );
+  return sizes;
 }
 
-async function insertNodes(manager: Querier, tenant: string, nodes: readonly StoredNode[]): Promise<void> {
-  await manager.query(
-    'INSERT INTO audit_tree_nodes (tenant_id, level, node_index, hash) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])',
-    [tenant, nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
-  );
+/** Appends to one tenant's log; see appendToLogs. */
+export async function appendToLog(
+  manager: EntityManager,
+  tenant: string,
+  records: readonly NewLogRecord[],
+  receivedAt = new Date(),
+): Promise<number> {
+  if (records.length === 0) return 0;
+  return (await appendToLogs(manager, new Map([[tenant, records]]), receivedAt)).get(tenant)!;
 }
 
 /** Loads stored nodes by id, for proofs. */
