@@ -1,19 +1,14 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { canonicalJson, type AuditRecordV1 } from '@traceo/contracts';
-import { createKafka, MESSAGING_MIGRATIONS, OutboxRelay } from '@traceo/messaging';
 import { leafHash, storedConsistencyProof, storedInclusionProof, verifyConsistency, verifyInclusion } from '@traceo/merkle';
-import { createLogger, createMetricsRegistry } from '@traceo/observability';
-import { openServiceDatabase } from '@traceo/persistence';
-import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
-import { createScratchSchema, loadInfraEnv, startProcess, WORKSPACE_ROOT } from '@traceo/testing';
+import type { EventPublisher } from '@traceo/service-kit';
+import { loadInfraEnv, startProcess, WORKSPACE_ROOT } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
-import { CheckpointSigner } from '../src/audit-log/checkpoint-note';
-import { issueCheckpoints, registerSigningKey } from '../src/audit-log/checkpoints';
+import type { CheckpointSigner } from '../src/audit-log/checkpoint-note';
+import { issueCheckpoints } from '../src/audit-log/checkpoints';
 import { appendToLog, loadNodes, type LogEntry } from '../src/audit-log/merkle-log.repository';
-import { auditConfigSchema, type AuditConfig } from '../src/audit-service.config';
-import { AUDIT_MIGRATIONS } from '../src/migrations/1764000000100-CreateAuditLog';
 import { verifyAuditLog, type ReadQuery } from '../src/verification/audit-log-verifier';
+import { openAuditTestRuntime, type AuditTestRuntime } from './audit-test-runtime';
 
 const record = (n: number, action = 'user.signed-in'): AuditRecordV1 => ({
   occurredAt: new Date(Date.UTC(2026, 10, 24, 12, 0, n)).toISOString(),
@@ -26,49 +21,19 @@ const record = (n: number, action = 'user.signed-in'): AuditRecordV1 => ({
 
 describe('audit log: Merkle tree, signed checkpoints, proofs and tamper detection against real PostgreSQL', () => {
   const env = loadInfraEnv();
-  const signingKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-  const signer = new CheckpointSigner(signingKey);
-  let scratch: { schema: string; drop: () => Promise<void> };
+  let audit: AuditTestRuntime;
   let dataSource: DataSource;
   let publisher: EventPublisher;
+  let signer: CheckpointSigner;
   let sequence = 0;
   const query: ReadQuery = (sql, params) => dataSource.query(sql, params);
 
   beforeAll(async () => {
-    scratch = await createScratchSchema(env.databaseUrl, 'it_audit');
-    dataSource = await openServiceDatabase({
-      url: env.databaseUrl,
-      schema: scratch.schema,
-      applicationName: 'audit-log-test',
-      migrations: [...MESSAGING_MIGRATIONS, ...AUDIT_MIGRATIONS],
-    });
-    const config = loadConfig(auditConfigSchema, {
-      TRACEO_HTTP_PORT: '1',
-      TRACEO_DATABASE_URL: env.databaseUrl,
-      TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      TRACEO_AUDIT_SIGNING_KEY: signingKey,
-    });
-    const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'audit-log-test' });
-    // The relay is never started: checkpoint events stay in the outbox table, where the test reads them.
-    const relay = new OutboxRelay({ dataSource, kafka, lockName: `test.${scratch.schema}` });
-    const runtime: ServiceRuntime<AuditConfig> = {
-      name: 'audit-service',
-      config,
-      logger: createLogger('audit-log-test', 'silent'),
-      dataSource,
-      kafka,
-      kafkaAdmin: kafka.admin(),
-      relay,
-      metrics: createMetricsRegistry('audit-log-test'),
-    };
-    publisher = new EventPublisher(runtime);
-    await registerSigningKey(dataSource, signer);
+    audit = await openAuditTestRuntime('it_audit');
+    ({ dataSource, publisher, signer } = audit);
   });
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await scratch?.drop();
-  });
+  afterAll(() => audit?.close());
 
   async function append(tenant: string, count: number): Promise<void> {
     const records = Array.from({ length: count }, () => {
@@ -228,7 +193,7 @@ describe('audit log: Merkle tree, signed checkpoints, proofs and tamper detectio
     const verify = async (tenant: string) => {
       const run = startProcess([process.execPath, join(WORKSPACE_ROOT, 'dist/apps/audit-service/verify.js'), '--tenant', tenant], {
         TRACEO_AUDIT_VERIFIER_DATABASE_URL: env.databaseUrl,
-        TRACEO_DATABASE_SCHEMA: scratch.schema,
+        TRACEO_DATABASE_SCHEMA: audit.schema,
       });
       const { code } = await run.exited;
       return { code, report: JSON.parse(run.output().trim()) as { tenant: string; ok: boolean; firstBadIndex?: number } };

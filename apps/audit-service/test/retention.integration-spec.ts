@@ -1,72 +1,36 @@
-import { generateKeyPairSync } from 'node:crypto';
 import type { AuditRecordV1 } from '@traceo/contracts';
-import { createKafka, MESSAGING_MIGRATIONS, OutboxRelay } from '@traceo/messaging';
-import { createLogger, createMetricsRegistry } from '@traceo/observability';
-import { openServiceDatabase } from '@traceo/persistence';
-import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
-import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
+import type { EventPublisher } from '@traceo/service-kit';
 import type { DataSource } from 'typeorm';
-import { CheckpointSigner } from '../src/audit-log/checkpoint-note';
-import { issueCheckpoints, registerSigningKey } from '../src/audit-log/checkpoints';
+import type { CheckpointSigner } from '../src/audit-log/checkpoint-note';
+import { issueCheckpoints } from '../src/audit-log/checkpoints';
 import { appendToLog } from '../src/audit-log/merkle-log.repository';
-import { auditConfigSchema, type AuditConfig } from '../src/audit-service.config';
-import { AUDIT_MIGRATIONS } from '../src/migrations/1764000000100-CreateAuditLog';
 import { ensureMonthlyPartitions, listMonthlyPartitions } from '../src/retention/audit-partitions';
 import { ExpirePartitionsUseCase } from '../src/retention/expire-partitions.usecase';
 import { LegalHoldsUseCase } from '../src/retention/legal-holds.usecase';
 import { verifyAuditLog, type ReadQuery } from '../src/verification/audit-log-verifier';
+import { openAuditTestRuntime, type AuditTestRuntime } from './audit-test-runtime';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 
 describe('audit retention: monthly partitions dropped by policy, legal hold, and a log that still verifies', () => {
-  const env = loadInfraEnv();
-  const signingKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-  const signer = new CheckpointSigner(signingKey);
-  let scratch: { schema: string; drop: () => Promise<void> };
+  let audit: AuditTestRuntime;
   let dataSource: DataSource;
   let publisher: EventPublisher;
+  let signer: CheckpointSigner;
   let expire: ExpirePartitionsUseCase;
   let holds: LegalHoldsUseCase;
   let sequence = 0;
   const query: ReadQuery = (sql, params) => dataSource.query(sql, params);
 
   beforeAll(async () => {
-    scratch = await createScratchSchema(env.databaseUrl, 'it_retention');
-    dataSource = await openServiceDatabase({
-      url: env.databaseUrl,
-      schema: scratch.schema,
-      applicationName: 'retention-test',
-      migrations: [...MESSAGING_MIGRATIONS, ...AUDIT_MIGRATIONS],
-    });
-    const config = loadConfig(auditConfigSchema, {
-      TRACEO_HTTP_PORT: '1',
-      TRACEO_DATABASE_URL: env.databaseUrl,
-      TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-      TRACEO_AUDIT_SIGNING_KEY: signingKey,
-    });
-    const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'retention-test' });
-    // The relay is never started: audit events stay in the outbox table, where the test reads them.
-    const runtime: ServiceRuntime<AuditConfig> = {
-      name: 'audit-service',
-      config,
-      logger: createLogger('retention-test', 'silent'),
-      dataSource,
-      kafka,
-      kafkaAdmin: kafka.admin(),
-      relay: new OutboxRelay({ dataSource, kafka, lockName: `test.${scratch.schema}` }),
-      metrics: createMetricsRegistry('retention-test'),
-    };
-    publisher = new EventPublisher(runtime);
-    expire = new ExpirePartitionsUseCase(runtime, publisher);
-    holds = new LegalHoldsUseCase(runtime, publisher);
-    await registerSigningKey(dataSource, signer);
+    audit = await openAuditTestRuntime('it_retention');
+    ({ dataSource, publisher, signer } = audit);
+    expire = new ExpirePartitionsUseCase(audit.runtime, publisher);
+    holds = new LegalHoldsUseCase(audit.runtime, publisher);
     await ensureMonthlyPartitions(dataSource, new Date('2025-01-01T00:00:00Z'), NOW);
   });
 
-  afterAll(async () => {
-    await dataSource?.destroy();
-    await scratch?.drop();
-  });
+  afterAll(() => audit?.close());
 
   async function append(tenant: string, actions: string[], receivedAt: Date): Promise<void> {
     const records = actions.map((action) => {

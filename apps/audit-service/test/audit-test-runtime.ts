@@ -1,0 +1,67 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createKafka, MESSAGING_MIGRATIONS, OutboxRelay } from '@traceo/messaging';
+import { createLogger, createMetricsRegistry } from '@traceo/observability';
+import { openServiceDatabase } from '@traceo/persistence';
+import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
+import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
+import type { DataSource } from 'typeorm';
+import { CheckpointSigner } from '../src/audit-log/checkpoint-note';
+import { registerSigningKey } from '../src/audit-log/checkpoints';
+import { auditConfigSchema, type AuditConfig } from '../src/audit-service.config';
+import { AUDIT_MIGRATIONS } from '../src/migrations/1764000000100-CreateAuditLog';
+
+export interface AuditTestRuntime {
+  readonly dataSource: DataSource;
+  readonly runtime: ServiceRuntime<AuditConfig>;
+  readonly publisher: EventPublisher;
+  readonly signer: CheckpointSigner;
+  readonly schema: string;
+  close(): Promise<void>;
+}
+
+/**
+ * audit-service's runtime on a throwaway schema of the real PostgreSQL, with its migrations and a
+ * fresh checkpoint-signing key. The outbox relay is never started: published events stay in the
+ * outbox table, where tests read them.
+ */
+export async function openAuditTestRuntime(prefix: string): Promise<AuditTestRuntime> {
+  const env = loadInfraEnv();
+  const signingKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+  const scratch = await createScratchSchema(env.databaseUrl, prefix);
+  const dataSource = await openServiceDatabase({
+    url: env.databaseUrl,
+    schema: scratch.schema,
+    applicationName: prefix,
+    migrations: [...MESSAGING_MIGRATIONS, ...AUDIT_MIGRATIONS],
+  });
+  const config = loadConfig(auditConfigSchema, {
+    TRACEO_HTTP_PORT: '1',
+    TRACEO_DATABASE_URL: env.databaseUrl,
+    TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    TRACEO_AUDIT_SIGNING_KEY: signingKey,
+  });
+  const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: prefix });
+  const runtime: ServiceRuntime<AuditConfig> = {
+    name: 'audit-service',
+    config,
+    logger: createLogger(prefix, 'silent'),
+    dataSource,
+    kafka,
+    kafkaAdmin: kafka.admin(),
+    relay: new OutboxRelay({ dataSource, kafka, lockName: `test.${scratch.schema}` }),
+    metrics: createMetricsRegistry(prefix),
+  };
+  const signer = new CheckpointSigner(signingKey);
+  await registerSigningKey(dataSource, signer);
+  return {
+    dataSource,
+    runtime,
+    publisher: new EventPublisher(runtime),
+    signer,
+    schema: scratch.schema,
+    close: async () => {
+      await dataSource.destroy();
+      await scratch.drop();
+    },
+  };
+}
