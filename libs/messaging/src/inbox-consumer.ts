@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent, decodeEvent, encodeEvent, EventTypes, PLATFORM_TENANT, type TypedEvent } from '@traceo/contracts';
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
+import { createIdempotentProducer } from './kafka';
 import { silentLogger, type MessagingLogger } from './logger';
 import { MessagingMetrics } from './metrics';
 import { errorCodeOf, isTransient } from './transient-error';
@@ -62,12 +63,7 @@ export class InboxConsumer {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.producer = this.options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-    });
+    this.producer = createIdempotentProducer(this.options.kafka);
     await this.producer.connect();
     this.consumer = this.options.kafka.consumer({
       groupId: this.options.groupId,

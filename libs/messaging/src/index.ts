@@ -1,5 +1,5 @@
 export { InboxConsumer, type InboxConsumerOptions, type InboxHandler } from './inbox-consumer';
-export { createKafka, ensureTopics, type KafkaConnectionOptions } from './kafka';
+export { createIdempotentProducer, createKafka, ensureTopics, type KafkaConnectionOptions } from './kafka';
 export { silentLogger, type MessagingLogger } from './logger';
 export { CreateOutboxAndInbox1764000000000, MESSAGING_MIGRATIONS } from './messaging.migration';
 export { MessagingMetrics } from './metrics';

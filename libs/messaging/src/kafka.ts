@@ -1,5 +1,5 @@
 import { TOPICS, type TopicDefinition } from '@traceo/contracts';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
 import { silentLogger, type MessagingLogger } from './logger';
 
 export interface KafkaConnectionOptions {
@@ -55,4 +55,17 @@ export async function ensureTopics(kafka: Kafka, topics: readonly TopicDefinitio
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The producer every publisher here uses: idempotent (so broker retries cannot duplicate or reorder
+ * within a partition), acks from all in-sync replicas, Java-compatible partitioning, no topic creation.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
 }

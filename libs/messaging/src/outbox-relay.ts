@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { createIdempotentProducer } from './kafka';
 import { silentLogger, type MessagingLogger } from './logger';
 import { MessagingMetrics } from './metrics';
 
@@ -57,12 +58,7 @@ export class OutboxRelay {
   async start(): Promise<void> {
     if (this.loop) return;
     this.stopping = false;
-    this.producer = this.options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-    });
+    this.producer = createIdempotentProducer(this.options.kafka);
     await this.producer.connect();
     this.runner = this.options.dataSource.createQueryRunner();
     await this.runner.connect();
