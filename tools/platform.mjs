@@ -52,12 +52,14 @@ run('nx', ['run-many', '-t', 'build', '--outputStyle=static']);
 
 console.log('\n== services');
 const children = services.map((service) => {
-  const role = `traceo_${service.domain}`;
+  // The schema owner runs migrations; the service runs as the owner's least-privilege _app role.
+  const owner = `traceo_${service.domain}`;
   const env = {
     ...process.env,
     PATH,
     TRACEO_HTTP_PORT: String(service.port),
-    TRACEO_DATABASE_URL: `postgres://${role}:${role}@${pg.host}${pg.pathname}`,
+    TRACEO_DATABASE_URL: `postgres://${owner}_app:${owner}_app@${pg.host}${pg.pathname}`,
+    TRACEO_DATABASE_OWNER_URL: `postgres://${owner}:${owner}@${pg.host}${pg.pathname}`,
     TRACEO_DATABASE_SCHEMA: service.domain,
     TRACEO_KAFKA_BROKERS: infra.TRACEO_KAFKA_BROKERS,
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',

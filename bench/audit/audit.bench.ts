@@ -142,6 +142,7 @@ async function main(): Promise<void> {
       }),
       logger: createLogger('bench-audit', 'silent'),
       dataSource,
+      maintenanceDataSource: dataSource,
       kafka,
       kafkaAdmin: kafka.admin(),
       relay: new OutboxRelay({ dataSource, kafka, lockName: `bench.${scratch.schema}` }),

@@ -226,19 +226,26 @@ for (const { name, domain, port } of platform) {
   if (!builtFromDockerfile(service) || service.build.args?.SERVICE !== name)
     fail(where, `must build ./Dockerfile with args SERVICE: ${name}`);
   const env = environmentOf(service);
-  for (const key of ['TRACEO_HTTP_PORT', 'TRACEO_DATABASE_URL', 'TRACEO_KAFKA_BROKERS'])
+  for (const key of ['TRACEO_HTTP_PORT', 'TRACEO_DATABASE_URL', 'TRACEO_DATABASE_OWNER_URL', 'TRACEO_KAFKA_BROKERS'])
     if (!env[key]) fail(where, `environment needs ${key}`);
   if (env.TRACEO_HTTP_HOST !== '0.0.0.0')
     fail(where, 'TRACEO_HTTP_HOST must be 0.0.0.0 inside a container (the default 127.0.0.1 is unreachable)');
   if (!portsOf(service).some((p) => p.published === String(port) && p.target === env.TRACEO_HTTP_PORT))
     fail(where, `should publish 127.0.0.1:${port}:${env.TRACEO_HTTP_PORT} (port ${port} as in tools/platform.mjs)`);
-  try {
-    const url = new URL(env.TRACEO_DATABASE_URL);
-    if (url.username !== `traceo_${domain}`) fail(where, `TRACEO_DATABASE_URL must use the role traceo_${domain} (got ${url.username})`);
-    if (!services[url.hostname]) fail(where, `TRACEO_DATABASE_URL host ${url.hostname} is not a compose service`);
-    if (url.pathname !== '/traceo') fail(where, 'TRACEO_DATABASE_URL must name database traceo');
-  } catch {
-    if (env.TRACEO_DATABASE_URL) fail(where, 'TRACEO_DATABASE_URL is not a URL');
+  // The service runs as the least-privilege traceo_<domain>_app; migrations run as the owner traceo_<domain>.
+  for (const [key, role] of [
+    ['TRACEO_DATABASE_URL', `traceo_${domain}_app`],
+    ['TRACEO_DATABASE_OWNER_URL', `traceo_${domain}`],
+  ]) {
+    try {
+      const url = new URL(env[key]);
+      if (url.username !== role) fail(where, `${key} must use the role ${role} (got ${url.username})`);
+      if (url.password !== role) fail(where, `${key}: the password of ${role} differs from tools/compose/postgres-init.sql`);
+      if (!services[url.hostname]) fail(where, `${key} host ${url.hostname} is not a compose service`);
+      if (url.pathname !== '/traceo') fail(where, `${key} must name database traceo`);
+    } catch {
+      if (env[key]) fail(where, `${key} is not a URL`);
+    }
   }
   if (env.TRACEO_DATABASE_SCHEMA !== domain) fail(where, `TRACEO_DATABASE_SCHEMA must be ${domain}`);
   checkBrokers(where, env);
@@ -266,9 +273,10 @@ if (initSql) {
     if (!new RegExp(`CREATE SCHEMA IF NOT EXISTS ${domain} AUTHORIZATION ${role};`).test(initSql))
       fail(where, `does not create schema ${domain} owned by ${role}`);
     if (!new RegExp(`GRANT ${role} TO traceo;`).test(initSql)) fail(where, `does not grant ${role} to traceo`);
-    const url = services[`${domain}-service`] && environmentOf(services[`${domain}-service`]).TRACEO_DATABASE_URL;
-    if (url && URL.canParse(url) && new URL(url).password !== role)
-      fail(where, `the password of ${role} differs from ${domain}-service's TRACEO_DATABASE_URL`);
+    if (!new RegExp(`ALTER ROLE ${role}_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${role}_app';`).test(initSql))
+      fail(where, `does not create the runtime role ${role}_app like tools/infra`);
+    if (!new RegExp(`GRANT USAGE ON SCHEMA ${domain} TO ${role}_app;`).test(initSql))
+      fail(where, `does not let ${role}_app use schema ${domain}`);
   }
 }
 

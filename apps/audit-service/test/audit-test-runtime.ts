@@ -46,6 +46,7 @@ export async function openAuditTestRuntime(prefix: string): Promise<AuditTestRun
     config,
     logger: createLogger(prefix, 'silent'),
     dataSource,
+    maintenanceDataSource: dataSource,
     kafka,
     kafkaAdmin: kafka.admin(),
     relay: new OutboxRelay({ dataSource, kafka, lockName: `test.${scratch.schema}` }),

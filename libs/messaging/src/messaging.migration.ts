@@ -1,3 +1,4 @@
+import { grantToRuntimeRoles } from '@traceo/persistence';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
@@ -24,6 +25,10 @@ export class CreateOutboxAndInbox1764000000000 implements MigrationInterface {
         processed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
         PRIMARY KEY (consumer_group, event_id)
       )`);
+    await grantToRuntimeRoles(queryRunner, [
+      { role: 'app', tables: ['outbox'], privileges: ['SELECT', 'INSERT', 'DELETE'], sequences: ['outbox_seq_seq'] },
+      { role: 'app', tables: ['inbox'], privileges: ['SELECT', 'INSERT'] },
+    ]);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -117,7 +117,8 @@ export class OutboxRelay {
     await runner.startTransaction();
     try {
       const rows = (await runner.query(
-        'SELECT seq, event_id, topic, message_key, payload FROM outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED',
+        // No row locks needed (and no UPDATE privilege): the advisory lock makes this the only relay.
+        'SELECT seq, event_id, topic, message_key, payload FROM outbox ORDER BY seq LIMIT $1',
         [this.batchSize],
       )) as OutboxRow[];
       if (rows.length === 0) {

@@ -1,1 +1,2 @@
 export { assertSchemaName, openServiceDatabase, type ServiceDatabaseOptions } from './service-database';
+export { grantToRuntimeRoles, type RoleGrant, type TablePrivilege } from './runtime-role-grants';

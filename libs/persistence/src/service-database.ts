@@ -13,6 +13,8 @@ export interface ServiceDatabaseOptions {
   readonly entities?: readonly EntityTarget[];
   /** Applied in order on start; each runs in its own transaction. */
   readonly migrations?: readonly MigrationClass[];
+  /** false opens the data source without touching the schema (migrations ran elsewhere). */
+  readonly runMigrations?: boolean;
   readonly poolSize?: number;
 }
 
@@ -30,7 +32,8 @@ export function assertSchemaName(schema: string): string {
  */
 export async function openServiceDatabase(options: ServiceDatabaseOptions): Promise<DataSource> {
   const schema = assertSchemaName(options.schema);
-  await ensureSchema(options.url, schema);
+  const migrate = options.runMigrations ?? true;
+  if (migrate) await ensureSchema(options.url, schema);
   const dataSource = new DataSource({
     type: 'postgres',
     url: options.url,
@@ -45,6 +48,7 @@ export async function openServiceDatabase(options: ServiceDatabaseOptions): Prom
     extra: { max: options.poolSize ?? 10, options: `-c search_path=${schema}` },
   });
   await dataSource.initialize();
+  if (!migrate) return dataSource;
   try {
     await dataSource.runMigrations({ transaction: 'each' });
   } catch (error) {

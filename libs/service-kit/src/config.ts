@@ -17,6 +17,11 @@ export const baseConfigSchema = z.object({
   TRACEO_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   TRACEO_HTTP_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(1).max(65535),
   TRACEO_DATABASE_URL: z.string({ error: 'is required' }).regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL'),
+  /** Owner role of the schema: runs migrations and DDL maintenance. Without it, TRACEO_DATABASE_URL does both. */
+  TRACEO_DATABASE_OWNER_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL')
+    .optional(),
   TRACEO_DATABASE_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL schema name')

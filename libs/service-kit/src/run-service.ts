@@ -43,13 +43,27 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   const config = loadConfig(definition.configSchema, env);
   const logger = createLogger(definition.name, config.TRACEO_LOG_LEVEL);
   const metrics = createMetricsRegistry(definition.name);
-  const dataSource = await openServiceDatabase({
-    url: config.TRACEO_DATABASE_URL,
+  const database = {
     schema: config.TRACEO_DATABASE_SCHEMA ?? definition.name.replace(/-service$/, ''),
-    applicationName: definition.name,
-    poolSize: config.TRACEO_DATABASE_POOL_SIZE,
     migrations: [...MESSAGING_MIGRATIONS, ...(definition.migrations ?? [])],
     entities: [...(definition.entities ?? [])],
+  };
+  // With an owner URL, migrations and DDL maintenance run as the schema owner and the service itself
+  // runs as the least-privilege role of TRACEO_DATABASE_URL, which only has the grants migrations give it.
+  const maintenanceDataSource = config.TRACEO_DATABASE_OWNER_URL
+    ? await openServiceDatabase({
+        ...database,
+        url: config.TRACEO_DATABASE_OWNER_URL,
+        applicationName: `${definition.name}-maintenance`,
+        poolSize: 2,
+      })
+    : undefined;
+  const dataSource = await openServiceDatabase({
+    ...database,
+    url: config.TRACEO_DATABASE_URL,
+    applicationName: definition.name,
+    poolSize: config.TRACEO_DATABASE_POOL_SIZE,
+    runMigrations: maintenanceDataSource === undefined,
   });
   const kafka = createKafka({ brokers: config.TRACEO_KAFKA_BROKERS, clientId: definition.name, logger });
   await ensureTopics(kafka);
@@ -57,7 +71,17 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   await kafkaAdmin.connect();
   const messagingMetrics = MessagingMetrics.for(metrics);
   const relay = new OutboxRelay({ dataSource, kafka, lockName: `traceo.outbox.${definition.name}`, logger, metrics: messagingMetrics });
-  const runtime: ServiceRuntime<z.infer<S>> = { name: definition.name, config, logger, dataSource, kafka, kafkaAdmin, relay, metrics };
+  const runtime: ServiceRuntime<z.infer<S>> = {
+    name: definition.name,
+    config,
+    logger,
+    dataSource,
+    maintenanceDataSource: maintenanceDataSource ?? dataSource,
+    kafka,
+    kafkaAdmin,
+    relay,
+    metrics,
+  };
 
   const app = await NestFactory.create<NestExpressApplication>(definition.rootModule(runtime), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(PinoNestLogger));

@@ -36,7 +36,7 @@ export class ServiceKitModule implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(signal?: string): Promise<void> {
-    const { logger, relay, kafkaAdmin, dataSource, name } = this.runtime;
+    const { logger, relay, kafkaAdmin, dataSource, maintenanceDataSource, name } = this.runtime;
     await this.publisher
       .audit({
         actor: { type: 'service', id: name },
@@ -50,6 +50,7 @@ export class ServiceKitModule implements OnApplicationShutdown {
     await relay.stop(this.runtime.config.TRACEO_SHUTDOWN_TIMEOUT_MS / 2);
     await kafkaAdmin.disconnect();
     await dataSource.destroy();
+    if (maintenanceDataSource !== dataSource) await maintenanceDataSource.destroy();
     logger.info({ signal }, 'stopped');
   }
 }

@@ -10,7 +10,10 @@ export interface ServiceRuntime<C extends BaseConfig = BaseConfig> {
   readonly name: string;
   readonly config: C;
   readonly logger: Logger;
+  /** Connected as the least-privilege runtime role. */
   readonly dataSource: DataSource;
+  /** Connected as the schema owner, for migrations and DDL maintenance (partitions); the same as dataSource without TRACEO_DATABASE_OWNER_URL. */
+  readonly maintenanceDataSource: DataSource;
   readonly kafka: Kafka;
   readonly kafkaAdmin: Admin;
   readonly relay: OutboxRelay;

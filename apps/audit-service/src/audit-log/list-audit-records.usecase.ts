@@ -48,10 +48,10 @@ export class ListAuditRecordsUseCase {
 
   async execute(query: ListAuditRecordsQuery): Promise<AuditRecordView[]> {
     const rows = await this.runtime.dataSource.query<AuditRecordRow[]>(
-      `SELECT seq::text, event_id, tenant_id, source, occurred_at, received_at, action, status, resource_type, resource_id
+      `SELECT seq::text AS seq, event_id, tenant_id, source, occurred_at, received_at, action, status, resource_type, resource_id
          FROM audit_records
         WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR action = $2)
-        ORDER BY seq DESC
+        ORDER BY audit_records.seq DESC
         LIMIT $3`,
       [query.source ?? null, query.action ?? null, query.limit],
     );

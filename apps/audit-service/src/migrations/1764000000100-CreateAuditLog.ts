@@ -1,3 +1,4 @@
+import { grantToRuntimeRoles } from '@traceo/persistence';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
@@ -127,6 +128,24 @@ export class CreateAuditLog1764000000100 implements MigrationInterface {
         `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION audit_reject_mutation()`,
       );
     }
+
+    // The running service may append and read, never change or remove log rows; partitions are
+    // created and dropped by the owner (retention runs on the owner connection).
+    await grantToRuntimeRoles(queryRunner, [
+      {
+        role: 'app',
+        tables: ['audit_records', 'audit_tree_nodes', 'audit_checkpoints', 'audit_signing_keys'],
+        privileges: ['SELECT', 'INSERT'],
+        sequences: ['audit_records_seq_seq'],
+      },
+      { role: 'app', tables: ['audit_log_heads', 'audit_legal_holds'], privileges: ['SELECT', 'INSERT', 'UPDATE'] },
+      { role: 'app', tables: ['audit_retention_policies', 'audit_pruned_ranges'], privileges: ['SELECT'] },
+      {
+        role: 'verifier',
+        tables: ['audit_records', 'audit_tree_nodes', 'audit_log_heads', 'audit_checkpoints', 'audit_signing_keys', 'audit_pruned_ranges'],
+        privileges: ['SELECT'],
+      },
+    ]);
   }
 
   async down(): Promise<void> {

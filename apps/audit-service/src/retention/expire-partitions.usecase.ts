@@ -23,7 +23,7 @@ export class ExpirePartitionsUseCase {
   ) {}
 
   async execute(now = new Date()): Promise<ExpiryOutcome> {
-    const db = this.runtime.dataSource;
+    const db = this.runtime.maintenanceDataSource;
     const policies = new Map(
       (
         await db.query<{ retention_class: string; retain_days: number }[]>(
@@ -46,7 +46,7 @@ export class ExpirePartitionsUseCase {
   }
 
   private async activeHolds(partition: MonthlyPartition): Promise<string[]> {
-    const rows = await this.runtime.dataSource.query<{ hold_id: string }[]>(
+    const rows = await this.runtime.maintenanceDataSource.query<{ hold_id: string }[]>(
       `SELECT h.hold_id FROM audit_legal_holds h
         WHERE h.released_at IS NULL AND h.covers_from < $2 AND h.covers_to > $1
           AND (h.tenant_id IS NULL OR EXISTS (SELECT 1 FROM ${partition.name} r WHERE r.tenant_id = h.tenant_id))`,
@@ -56,7 +56,7 @@ export class ExpirePartitionsUseCase {
   }
 
   private async drop(partition: MonthlyPartition): Promise<number> {
-    return this.runtime.dataSource.transaction(async (manager) => {
+    return this.runtime.maintenanceDataSource.transaction(async (manager) => {
       const ranges = await manager.query<{ tenant_id: string; first_index: string; last_index: string; records: string }[]>(
         `SELECT tenant_id, min(leaf_index) AS first_index, max(leaf_index) AS last_index, count(*) AS records
            FROM (SELECT tenant_id, leaf_index, leaf_index - row_number() OVER (PARTITION BY tenant_id ORDER BY leaf_index) AS run

@@ -21,7 +21,7 @@ export class RetentionScheduler implements OnModuleInit, BeforeApplicationShutdo
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await ensureMonthlyPartitions(this.runtime.dataSource, new Date(), new Date(Date.now() + 2 * MONTH_MS));
+    await ensureMonthlyPartitions(this.runtime.maintenanceDataSource, new Date(), new Date(Date.now() + 2 * MONTH_MS));
     this.timer = setInterval(() => {
       this.running = this.running.then(() => this.tick());
     }, this.runtime.config.TRACEO_AUDIT_RETENTION_INTERVAL_MS);
@@ -34,7 +34,7 @@ export class RetentionScheduler implements OnModuleInit, BeforeApplicationShutdo
 
   private async tick(): Promise<void> {
     try {
-      await ensureMonthlyPartitions(this.runtime.dataSource, new Date(), new Date(Date.now() + 2 * MONTH_MS));
+      await ensureMonthlyPartitions(this.runtime.maintenanceDataSource, new Date(), new Date(Date.now() + 2 * MONTH_MS));
       const outcome = await this.expire.execute();
       if (outcome.dropped.length > 0 || outcome.held.length > 0) this.runtime.logger.info(outcome, 'audit retention ran');
     } catch (error) {
