@@ -109,6 +109,22 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     ).not.toThrow();
   });
 
+  it('exports the tenant log to a SIEM as OCSF and as CEF', async () => {
+    const window = `from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`;
+    const ocsf = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=ocsf&${window}`);
+    expect(ocsf.status).toBe(200);
+    const events = (await ocsf.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { class_uid: number; metadata: { product: { name: string } } });
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.some((event) => event.class_uid === 6003)).toBe(true);
+    expect(events.every((event) => event.metadata.product.name === 'Traceo')).toBe(true);
+    const cef = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef&${window}`);
+    expect(cef.status).toBe(200);
+    expect((await cef.text()).split('\n')[0]).toMatch(/^CEF:0\|Traceo\|Traceo\|/);
+  });
+
   it('answers bad proof requests with problem+json codes', async () => {
     expect(await json('/v1/audit/tenants/Not_A_Tenant/checkpoint')).toMatchObject({
       status: 400,
