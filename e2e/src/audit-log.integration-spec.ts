@@ -125,6 +125,33 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     expect((await cef.text()).split('\n')[0]).toMatch(/^CEF:0\|Traceo\|Traceo\|/);
   });
 
+  it('searches the log with keyset pagination and exports it as NDJSON, auditing both', async () => {
+    const first = await json<{ records: { leafIndex: number }[]; nextCursor: string | null }>(
+      '/v1/audit/tenants/platform/records/search?action=api.request&limit=2',
+    );
+    expect(first.status).toBe(200);
+    expect(first.body.records).toHaveLength(2);
+    expect(first.body.nextCursor).not.toBeNull();
+    const second = await json<{ records: { leafIndex: number }[] }>(
+      `/v1/audit/tenants/platform/records/search?action=api.request&limit=2&cursor=${first.body.nextCursor!}`,
+    );
+    expect(second.body.records.map((r) => r.leafIndex)).not.toContain(first.body.records[0]!.leafIndex);
+    const exported = await fetch(`${base}/v1/audit/tenants/platform/records/export?action=api.request`);
+    expect(exported.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    expect((await exported.text()).trim().split('\n').length).toBeGreaterThanOrEqual(4);
+    expect(await json('/v1/audit/tenants/platform/records/search?cursor=not-a-cursor')).toMatchObject({
+      status: 400,
+      body: { code: 'AUDIT.INVALID_CURSOR' },
+    });
+    await waitFor(
+      async () =>
+        (await json<{ records: unknown[] }>('/v1/audit/records?action=audit.exported&limit=5')).body.records.length > 0 || undefined,
+      'the export to be audited',
+      10000,
+      100,
+    );
+  });
+
   it('answers bad proof requests with problem+json codes', async () => {
     expect(await json('/v1/audit/tenants/Not_A_Tenant/checkpoint')).toMatchObject({
       status: 400,

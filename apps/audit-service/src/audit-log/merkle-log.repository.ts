@@ -82,9 +82,11 @@ export async function appendToLogs(
 
   await manager.query(
     `INSERT INTO audit_records (tenant_id, leaf_index, event_id, source, occurred_at, received_at, actor_type, actor_id, action,
-                                resource_type, resource_id, status, request_id, entry, leaf_hash, retention_class)
+                                resource_type, resource_id, status, request_id, entry, leaf_hash, retention_class,
+                                session_id, risk_score, country)
      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
-                          $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::text[])`,
+                          $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::text[],
+                          $17::text[], $18::real[], $19::text[])`,
     [
       entries.map((e) => e.tenant),
       entries.map((e) => e.index),
@@ -102,6 +104,10 @@ export async function appendToLogs(
       texts,
       leaves,
       entries.map((e) => retentionClassOf(e.record.action)),
+      // Copied for forensic search (migration 1764000000200); the hashed entry stays the source of truth.
+      entries.map((e) => e.record.sessionId ?? null),
+      entries.map((e) => e.record.riskScore ?? null),
+      entries.map((e) => e.record.country ?? null),
     ],
   );
   await manager.query(

@@ -1,5 +1,6 @@
 import { grantToRuntimeRoles } from '@traceo/persistence';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { FORENSIC_SEARCH_MIGRATIONS } from './1764000000200-AddForensicSearchColumns';
 
 /**
  * The tamper-evident audit log: one RFC 6962 Merkle tree per tenant.
@@ -153,4 +154,4 @@ export class CreateAuditLog1764000000100 implements MigrationInterface {
   }
 }
 
-export const AUDIT_MIGRATIONS = [CreateAuditLog1764000000100];
+export const AUDIT_MIGRATIONS = [CreateAuditLog1764000000100, ...FORENSIC_SEARCH_MIGRATIONS];
