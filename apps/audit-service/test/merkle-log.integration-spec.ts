@@ -136,6 +136,16 @@ describe('audit log: Merkle tree, signed checkpoints, proofs and tamper detectio
       expect(await verifyAuditLog(query, 't-update')).toMatchObject({ ok: false, firstBadIndex: 8 });
     });
 
+    it('a searchable column edited to hide a record from forensic search', async () => {
+      await logOf('t-column', [10]);
+      await tamper([`UPDATE audit_records SET actor_id = 'someone-else' WHERE tenant_id = 't-column' AND leaf_index = 4`]);
+      expect(await verifyAuditLog(query, 't-column')).toMatchObject({
+        ok: false,
+        firstBadIndex: 4,
+        problem: 'record 4: column actor_id differs from the hashed entry',
+      });
+    });
+
     it('a deleted row', async () => {
       await logOf('t-delete', [20]);
       await tamper([`DELETE FROM audit_records WHERE tenant_id = 't-delete' AND leaf_index = 5`]);

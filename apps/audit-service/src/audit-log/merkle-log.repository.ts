@@ -16,6 +16,29 @@ export interface LogEntry {
   readonly record: AuditRecordV1;
 }
 
+/**
+ * The columns copied out of a hashed entry so the log can be searched. The entry stays the source of
+ * truth: the verifier recomputes these from it and reports any row whose columns disagree.
+ */
+export function searchableColumnsOf(entry: LogEntry) {
+  return {
+    event_id: entry.eventId,
+    source: entry.source,
+    occurred_at: entry.occurredAt,
+    received_at: entry.receivedAt,
+    actor_type: entry.record.actor.type,
+    actor_id: entry.record.actor.id,
+    action: entry.record.action,
+    resource_type: entry.record.resource.type,
+    resource_id: entry.record.resource.id ?? null,
+    status: entry.record.status,
+    request_id: entry.record.requestId ?? null,
+    session_id: entry.record.sessionId ?? null,
+    risk_score: entry.record.riskScore ?? null,
+    country: entry.record.country ?? null,
+  };
+}
+
 export interface NewLogRecord {
   readonly eventId: string;
   readonly source: string;
@@ -80,6 +103,7 @@ export async function appendToLogs(
     sizes.set(tenant, appended.frontier.size);
   }
 
+  const columns = entries.map(searchableColumnsOf);
   await manager.query(
     `INSERT INTO audit_records (tenant_id, leaf_index, event_id, source, occurred_at, received_at, actor_type, actor_id, action,
                                 resource_type, resource_id, status, request_id, entry, leaf_hash, retention_class,
@@ -90,24 +114,23 @@ export async function appendToLogs(
     [
       entries.map((e) => e.tenant),
       entries.map((e) => e.index),
-      entries.map((e) => e.eventId),
-      entries.map((e) => e.source),
-      entries.map((e) => e.occurredAt),
-      entries.map((e) => e.receivedAt),
-      entries.map((e) => e.record.actor.type),
-      entries.map((e) => e.record.actor.id),
-      entries.map((e) => e.record.action),
-      entries.map((e) => e.record.resource.type),
-      entries.map((e) => e.record.resource.id ?? null),
-      entries.map((e) => e.record.status),
-      entries.map((e) => e.record.requestId ?? null),
+      columns.map((c) => c.event_id),
+      columns.map((c) => c.source),
+      columns.map((c) => c.occurred_at),
+      columns.map((c) => c.received_at),
+      columns.map((c) => c.actor_type),
+      columns.map((c) => c.actor_id),
+      columns.map((c) => c.action),
+      columns.map((c) => c.resource_type),
+      columns.map((c) => c.resource_id),
+      columns.map((c) => c.status),
+      columns.map((c) => c.request_id),
       texts,
       leaves,
       entries.map((e) => retentionClassOf(e.record.action)),
-      // Copied for forensic search (migration 1764000000200); the hashed entry stays the source of truth.
-      entries.map((e) => e.record.sessionId ?? null),
-      entries.map((e) => e.record.riskScore ?? null),
-      entries.map((e) => e.record.country ?? null),
+      columns.map((c) => c.session_id),
+      columns.map((c) => c.risk_score),
+      columns.map((c) => c.country),
     ],
   );
   await manager.query(
