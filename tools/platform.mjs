@@ -4,7 +4,7 @@
 // (migrations run at start-up), waits until every one is ready, prints their URLs, runs a short
 // demo, and keeps running until Ctrl-C (SIGTERM/SIGINT), when it stops the services gracefully.
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,6 +46,11 @@ if (!existsSync(auditKeyFile)) {
   });
 }
 const auditSigningKey = readFileSync(auditKeyFile, 'utf8').trim();
+// Development API key for calling the services (deny by default until auth-service issues tokens).
+const apiKeyFile = join(root, '.infra', 'api-key');
+if (!existsSync(apiKeyFile)) writeFileSync(apiKeyFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+const apiKey = readFileSync(apiKeyFile, 'utf8').trim();
+const authorized = { headers: { authorization: `Bearer ${apiKey}` } };
 
 console.log('\n== build');
 run('nx', ['run-many', '-t', 'build', '--outputStyle=static']);
@@ -63,6 +68,7 @@ const children = services.map((service) => {
     TRACEO_DATABASE_SCHEMA: service.domain,
     TRACEO_KAFKA_BROKERS: infra.TRACEO_KAFKA_BROKERS,
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',
+    TRACEO_API_KEYS: `platform:${apiKey}`,
     ...(service.name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: auditSigningKey } : {}),
   };
   const child = spawn(process.execPath, [join(root, 'dist', 'apps', service.name, 'main.js')], {
@@ -130,6 +136,7 @@ try {
 
 console.log('\nTraceo is running:');
 for (const s of children) console.log(`  ${s.name.padEnd(19)} ${s.url}   (OpenAPI ${s.url}/docs-json, metrics ${s.url}/metrics)`);
+console.log(`  API key for calls (Authorization: Bearer …): ${apiKeyFile}`);
 console.log(`  PostgreSQL 127.0.0.1:${pg.port}  Kafka ${infra.TRACEO_KAFKA_BROKERS}  SoftHSM2 token ${infra.TRACEO_PKCS11_TOKEN_LABEL}`);
 
 console.log('\n== demo');
@@ -137,12 +144,12 @@ for (const s of children) {
   const info = await (await fetch(`${s.url}/v1/${s.domain}/info`)).json();
   console.log(`GET ${s.url}/v1/${s.domain}/info -> ${info.service}${info.esmLibraries ? ' ' + JSON.stringify(info.esmLibraries) : ''}`);
 }
-const bad = await fetch(`${children[2].url}/v1/audit/records?limit=100000`);
+const bad = await fetch(`${children[2].url}/v1/audit/records?limit=100000`, authorized);
 console.log(`GET /v1/audit/records?limit=100000 -> ${bad.status} ${bad.headers.get('content-type')} ${JSON.stringify(await bad.json())}`);
 let records = [];
 for (let i = 0; i < 50 && new Set(records.map((r) => r.source)).size < 5; i += 1) {
   await sleep(200);
-  records = (await (await fetch(`${children[2].url}/v1/audit/records?action=api.request&limit=200`)).json()).records;
+  records = (await (await fetch(`${children[2].url}/v1/audit/records?action=api.request&limit=200`, authorized)).json()).records;
 }
 console.log(
   `audit-service has API-call records from ${new Set(records.map((r) => r.source)).size} services, delivered outbox -> Kafka -> inbox:`,

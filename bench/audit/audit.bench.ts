@@ -136,6 +136,7 @@ async function main(): Promise<void> {
       name: 'audit-service',
       config: loadConfig(auditConfigSchema, {
         TRACEO_HTTP_PORT: '1',
+        TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
         TRACEO_DATABASE_URL: env.databaseUrl,
         TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
         TRACEO_AUDIT_SIGNING_KEY: signingKey,

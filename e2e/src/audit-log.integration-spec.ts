@@ -2,7 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { verifyConsistency, verifyInclusion, leafHash } from '@traceo/merkle';
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient, type RunningProcess } from '@traceo/testing';
-import { newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+import { AUTHORIZED, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
 
 interface Checkpoint {
   treeSize: number;
@@ -17,7 +17,7 @@ const base = `http://127.0.0.1:${PORT}`;
 const b = (value: string) => Buffer.from(value, 'base64');
 
 async function json<T>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(base + path);
+  const response = await fetch(base + path, { headers: AUTHORIZED });
   return { status: response.status, body: (await response.json()) as T };
 }
 
@@ -111,7 +111,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
 
   it('exports the tenant log to a SIEM as OCSF and as CEF', async () => {
     const window = `from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`;
-    const ocsf = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=ocsf&${window}`);
+    const ocsf = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=ocsf&${window}`, { headers: AUTHORIZED });
     expect(ocsf.status).toBe(200);
     const events = (await ocsf.text())
       .trim()
@@ -120,7 +120,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     expect(events.length).toBeGreaterThan(0);
     expect(events.some((event) => event.class_uid === 6003)).toBe(true);
     expect(events.every((event) => event.metadata.product.name === 'Traceo')).toBe(true);
-    const cef = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef&${window}`);
+    const cef = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef&${window}`, { headers: AUTHORIZED });
     expect(cef.status).toBe(200);
     expect((await cef.text()).split('\n')[0]).toMatch(/^CEF:0\|Traceo\|Traceo\|/);
   });
@@ -136,7 +136,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
       `/v1/audit/tenants/platform/records/search?action=api.request&limit=2&cursor=${first.body.nextCursor!}`,
     );
     expect(second.body.records.map((r) => r.leafIndex)).not.toContain(first.body.records[0]!.leafIndex);
-    const exported = await fetch(`${base}/v1/audit/tenants/platform/records/export?action=api.request`);
+    const exported = await fetch(`${base}/v1/audit/tenants/platform/records/export?action=api.request`, { headers: AUTHORIZED });
     expect(exported.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
     expect((await exported.text()).trim().split('\n').length).toBeGreaterThanOrEqual(4);
     expect(await json('/v1/audit/tenants/platform/records/search?cursor=not-a-cursor')).toMatchObject({

@@ -1,6 +1,16 @@
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient } from '@traceo/testing';
-import { DOMAIN, newRunId, SERVICES, serviceEnv, startBuiltService, waitForReady, type ServiceName, type StartedService } from './services';
+import {
+  AUTHORIZED,
+  DOMAIN,
+  newRunId,
+  SERVICES,
+  serviceEnv,
+  startBuiltService,
+  waitForReady,
+  type ServiceName,
+  type StartedService,
+} from './services';
 
 interface AuditRecordView {
   source: string;
@@ -86,7 +96,7 @@ describe('the five services, built and running against real PostgreSQL and Kafka
   });
 
   it('answers bad input with problem+json and a stable code, never a 500', async () => {
-    const invalid = await fetch(`${url('audit-service')}/v1/audit/records?limit=0`);
+    const invalid = await fetch(`${url('audit-service')}/v1/audit/records?limit=0`, { headers: AUTHORIZED });
     expect(invalid.status).toBe(400);
     expect(invalid.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await invalid.json()) as { code: string }).code).toBe('REQUEST.VALIDATION_FAILED');
@@ -95,11 +105,29 @@ describe('the five services, built and running against real PostgreSQL and Kafka
     expect(((await missing.json()) as { code: string }).code).toBe('REQUEST.NOT_FOUND');
   });
 
+  it('denies an API call without a valid API key and audits the denial', async () => {
+    const anonymous = await fetch(`${url('audit-service')}/v1/audit/records`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { code: string }).code).toBe('AUTH.UNAUTHENTICATED');
+    const wrong = await fetch(`${url('audit-service')}/v1/audit/legal-holds`, { headers: { authorization: 'Bearer not-the-key' } });
+    expect(wrong.status).toBe(401);
+    await waitFor(
+      async () => {
+        const response = await fetch(`${url('audit-service')}/v1/audit/records?action=api.request&limit=500`, { headers: AUTHORIZED });
+        const { records } = (await response.json()) as { records: AuditRecordView[] };
+        return records.some((record) => record.status === 'denied' && record.resource.id === 'GET /v1/audit/records') || undefined;
+      },
+      'the denied call in the audit log',
+      30000,
+      250,
+    );
+  });
+
   it('records every start-up and every API call in the audit log, through each outbox and Kafka', async () => {
     for (const name of SERVICES) expect((await fetch(`${url(name)}/v1/${DOMAIN[name]}/info`)).status).toBe(200);
     const sources = SERVICES.map((name) => `/traceo/${name}`).sort();
     const recorded = async (action: string, check: (record: AuditRecordView) => boolean) => {
-      const response = await fetch(`${url('audit-service')}/v1/audit/records?action=${action}&limit=500`);
+      const response = await fetch(`${url('audit-service')}/v1/audit/records?action=${action}&limit=500`, { headers: AUTHORIZED });
       const { records } = (await response.json()) as { records: AuditRecordView[] };
       const found = [...new Set(records.filter(check).map((record) => record.source))].sort();
       return found.length === sources.length ? found : undefined;

@@ -31,9 +31,14 @@ export function serviceEnv(name: ServiceName, port: number, run: string): Record
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     TRACEO_KAFKA_CONSUMER_GROUP: `e2e-${name}-${run}`,
     TRACEO_LOG_LEVEL: 'info',
+    TRACEO_API_KEYS: `e2e:${API_KEY}`,
     ...(name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: AUDIT_SIGNING_KEY, TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '200' } : {}),
   };
 }
+
+/** The API key the tests call the services with (generated per run). */
+export const API_KEY = randomBytes(24).toString('hex');
+export const AUTHORIZED = { authorization: `Bearer ${API_KEY}` };
 
 /** A checkpoint signing key for this test run (Ed25519, PKCS#8 DER, base64). */
 const AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');

@@ -387,7 +387,11 @@ else {
   const result = spawnSync(docker.command, [...docker.prefix, '-f', join(root, 'docker-compose.yml'), 'config', '-q'], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, TRACEO_AUDIT_SIGNING_KEY: process.env.TRACEO_AUDIT_SIGNING_KEY ?? 'placeholder-for-config-check' },
+    env: {
+      ...process.env,
+      TRACEO_AUDIT_SIGNING_KEY: process.env.TRACEO_AUDIT_SIGNING_KEY ?? 'placeholder-for-config-check',
+      TRACEO_API_KEYS: process.env.TRACEO_API_KEYS ?? 'placeholder-for-config-check',
+    },
   });
   if (result.status !== 0)
     fail('docker compose config', `${label} refused docker-compose.yml:\n${(result.stderr || result.stdout).trim()}`);

@@ -36,6 +36,7 @@ export async function openAuditTestRuntime(prefix: string): Promise<AuditTestRun
   });
   const config = loadConfig(auditConfigSchema, {
     TRACEO_HTTP_PORT: '1',
+    TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
     TRACEO_DATABASE_URL: env.databaseUrl,
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     TRACEO_AUDIT_SIGNING_KEY: signingKey,

@@ -67,6 +67,7 @@ describe('audit-service database roles: the service appends but cannot alter the
       name: 'audit-service',
       config: loadConfig(auditConfigSchema, {
         TRACEO_HTTP_PORT: '1',
+        TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
         TRACEO_DATABASE_URL: urlFor(app),
         TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
         TRACEO_AUDIT_SIGNING_KEY: signingKey,

@@ -17,6 +17,9 @@ export const REDACTED_PATHS = [
   '*.pin',
   '*.databaseUrl',
   '*.TRACEO_DATABASE_URL',
+  '*.TRACEO_DATABASE_OWNER_URL',
+  '*.TRACEO_API_KEYS',
+  '*.TRACEO_AUDIT_SIGNING_KEY',
 ];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;

@@ -4,6 +4,7 @@ const valid = {
   TRACEO_HTTP_PORT: '4103',
   TRACEO_DATABASE_URL: 'postgres://svc:s3cret-password@127.0.0.1:54329/traceo',
   TRACEO_KAFKA_BROKERS: '127.0.0.1:39092, 127.0.0.1:39094',
+  TRACEO_API_KEYS: 'platform:0123456789abcdef0123456789abcdef,ops:fedcba9876543210fedcba9876543210',
 };
 
 function problemsOf(env: NodeJS.ProcessEnv): readonly string[] {
@@ -38,6 +39,8 @@ describe('service configuration', () => {
     ['TRACEO_KAFKA_BROKERS', 'localhost'],
     ['TRACEO_DATABASE_URL', 'mysql://x@y/z'],
     ['TRACEO_LOG_LEVEL', 'loud'],
+    ['TRACEO_API_KEYS', 'platform:too-short'],
+    ['TRACEO_API_KEYS', 'no-secret-at-all'],
   ])('names malformed %s', (variable, value) => {
     const problems = problemsOf({ ...valid, [variable]: value });
     expect(problems).toHaveLength(1);

@@ -39,6 +39,16 @@ export const baseConfigSchema = z.object({
       (brokers) => brokers.length > 0 && brokers.every((broker) => HOST_PORT.test(broker)),
       'must be a comma-separated list of host:port',
     ),
+  /**
+   * API keys allowed to call the service (`client-id:secret`, comma-separated; secrets of 32+ characters).
+   * Secret: never logged. An interim credential until auth-service's tokens replace it.
+   */
+  TRACEO_API_KEYS: z
+    .string({ error: 'is required' })
+    .refine(
+      (value) => value.split(',').every((pair) => /^\s*[a-z0-9][a-z0-9._-]{0,63}:[\x21-\x2b\x2d-\x7e]{32,512}\s*$/.test(pair)),
+      'must be a comma-separated list of client-id:secret pairs with secrets of at least 32 characters',
+    ),
   TRACEO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRACEO_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
 });

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Public } from './api-key.guard';
 import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -14,6 +15,7 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
 
 /** Liveness says the process runs; readiness says it can reach its PostgreSQL and Kafka. */
 @ApiExcludeController()
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

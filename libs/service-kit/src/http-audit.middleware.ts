@@ -12,7 +12,7 @@ const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
  * after the response is sent: status maps to success (<400), denied (401/403) or failure.
  */
 export function httpAuditMiddleware(service: string, publisher: EventPublisher, logger: Logger) {
-  return (req: Request & { id?: unknown }, res: Response, next: NextFunction): void => {
+  return (req: Request & { id?: unknown; apiClientId?: string }, res: Response, next: NextFunction): void => {
     const path = req.path;
     if (PROBE_PATHS.test(req.originalUrl) || NOT_AUDITED.test(path)) return next();
     res.once('finish', () => {
@@ -24,7 +24,7 @@ export function httpAuditMiddleware(service: string, publisher: EventPublisher, 
       publisher
         .audit(
           {
-            actor: { type: 'api-client', id: 'anonymous' },
+            actor: { type: 'api-client', id: req.apiClientId ?? 'anonymous' },
             action: 'api.request',
             resource: { type: 'http-route', id: `${req.method} ${route}`.slice(0, 256) },
             status: status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure',

@@ -1,3 +1,4 @@
+export { ApiKeyGuard, parseApiKeys, Public, UnauthenticatedError } from './api-key.guard';
 export { baseConfigSchema, ConfigurationError, loadConfig, type BaseConfig } from './config';
 export { EventPublisher, type AuditEntry } from './event-publisher';
 export { BATCH, InboxContext, inboxManagerOf, InboxTransport } from './inbox.transport';

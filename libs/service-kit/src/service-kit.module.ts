@@ -1,5 +1,6 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ApiKeyGuard } from './api-key.guard';
 import { TerminusModule } from '@nestjs/terminus';
 import { httpLoggingParams } from '@traceo/observability';
 import { LoggerModule } from 'nestjs-pino';
@@ -25,7 +26,12 @@ export class ServiceKitModule implements OnApplicationShutdown {
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [HealthController, MetricsController],
-      providers: [{ provide: SERVICE_RUNTIME, useValue: runtime }, { provide: APP_FILTER, useClass: ProblemDetailsFilter }, EventPublisher],
+      providers: [
+        { provide: SERVICE_RUNTIME, useValue: runtime },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        EventPublisher,
+      ],
       exports: [SERVICE_RUNTIME, EventPublisher],
     };
   }

@@ -1,9 +1,10 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+import { Public, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 
 /** What this service is and which version of the API it serves. */
 @ApiTags('service')
+@Public()
 @Controller('v1/audit')
 export class ServiceInfoHttpController {
   constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}

@@ -1,12 +1,13 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+import { Public, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
 import * as openidClient from 'openid-client';
 
 /** What this service is, and proof that its ES-module-only protocol libraries load in this CommonJS build. */
 @ApiTags('service')
+@Public()
 @Controller('v1/auth')
 export class ServiceInfoHttpController {
   constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}

@@ -1,10 +1,11 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+import { Public, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 
 /** What this service is, and proof that the ES-module-only post-quantum library loads in this CommonJS build. */
 @ApiTags('service')
+@Public()
 @Controller('v1/encryption')
 export class ServiceInfoHttpController {
   constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
