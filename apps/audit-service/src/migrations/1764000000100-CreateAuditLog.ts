@@ -53,7 +53,6 @@ export class CreateAuditLog1764000000100 implements MigrationInterface {
     }
     await queryRunner.query('CREATE INDEX audit_records_event ON audit_records (event_id)');
     await queryRunner.query('CREATE INDEX audit_records_seq ON audit_records (seq)');
-    await queryRunner.query('CREATE INDEX audit_records_tenant_time ON audit_records (tenant_id, occurred_at)');
     await queryRunner.query(`
       CREATE TABLE audit_tree_nodes (
         tenant_id text NOT NULL,
