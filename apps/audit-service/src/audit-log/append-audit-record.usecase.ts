@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { AuditRecordV1, TypedEvent } from '@traceo/contracts';
 import type { EntityManager } from 'typeorm';
+import { CheckpointScheduler } from './checkpoint.scheduler';
 import { appendToLogs, type NewLogRecord } from './merkle-log.repository';
 
 /**
@@ -9,6 +10,8 @@ import { appendToLogs, type NewLogRecord } from './merkle-log.repository';
  */
 @Injectable()
 export class AppendAuditRecordsUseCase {
+  constructor(@Optional() private readonly checkpoints?: CheckpointScheduler) {}
+
   async execute(events: readonly TypedEvent[], manager: EntityManager): Promise<void> {
     const byTenant = new Map<string, NewLogRecord[]>();
     for (const event of events) {
@@ -17,5 +20,6 @@ export class AppendAuditRecordsUseCase {
       byTenant.set(event.tenantid, records);
     }
     await appendToLogs(manager, byTenant);
+    this.checkpoints?.recordAppended(events.length);
   }
 }

@@ -6,11 +6,21 @@ import { issueCheckpoints, registerSigningKey } from './checkpoints';
 
 export const CHECKPOINT_SIGNER = Symbol('CHECKPOINT_SIGNER');
 
-/** Issues signed checkpoints for every tenant log that grew, every TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS. */
+/** How often the scheduler looks at the two triggers below. */
+const POLL_MS = 50;
+
+/**
+ * Issues signed checkpoints for every tenant log that grew, at a fixed interval
+ * (TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS) and as soon as TRACEO_AUDIT_CHECKPOINT_EVERY records were
+ * appended since the last one, whichever comes first; and once more at shutdown.
+ */
 @Injectable()
 export class CheckpointScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  private busy = false;
+  private appendedSinceLast = 0;
+  private lastAt = Date.now();
 
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime<AuditConfig>,
@@ -18,11 +28,22 @@ export class CheckpointScheduler implements OnApplicationBootstrap, BeforeApplic
     private readonly publisher: EventPublisher,
   ) {}
 
+  /** Called by the append path with the number of records it appended. */
+  recordAppended(count: number): void {
+    this.appendedSinceLast += count;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     await registerSigningKey(this.runtime.dataSource, this.signer);
-    this.timer = setInterval(() => {
-      this.running = this.running.then(() => this.tick());
-    }, this.runtime.config.TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS);
+    const { TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: interval, TRACEO_AUDIT_CHECKPOINT_EVERY: every } = this.runtime.config;
+    this.timer = setInterval(
+      () => {
+        if (this.busy || (Date.now() - this.lastAt < interval && this.appendedSinceLast < every)) return;
+        this.busy = true;
+        this.running = this.tick().finally(() => (this.busy = false));
+      },
+      Math.min(POLL_MS, interval),
+    );
   }
 
   /** Stops the timer and issues a last checkpoint for what was appended before shutdown. */
@@ -33,6 +54,8 @@ export class CheckpointScheduler implements OnApplicationBootstrap, BeforeApplic
   }
 
   private async tick(): Promise<void> {
+    this.appendedSinceLast = 0;
+    this.lastAt = Date.now();
     try {
       await issueCheckpoints(this.runtime.dataSource, this.signer, this.publisher);
     } catch (error) {
