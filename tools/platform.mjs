@@ -70,6 +70,15 @@ const children = services.map((service) => {
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',
     TRACEO_API_KEYS: `platform:${apiKey}`,
     ...(service.name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: auditSigningKey } : {}),
+    ...(service.name === 'encryption-service'
+      ? {
+          TRACEO_PKCS11_MODULE: infra.TRACEO_PKCS11_MODULE,
+          TRACEO_PKCS11_TOKEN_LABEL: infra.TRACEO_PKCS11_TOKEN_LABEL,
+          TRACEO_PKCS11_PIN: infra.TRACEO_PKCS11_PIN,
+          // Read by SoftHSM2 itself when the service loads the module.
+          SOFTHSM2_CONF: infra.SOFTHSM2_CONF,
+        }
+      : {}),
   };
   const child = spawn(process.execPath, [join(root, 'dist', 'apps', service.name, 'main.js')], {
     cwd: root,

@@ -33,7 +33,19 @@ export function serviceEnv(name: ServiceName, port: number, run: string): Record
     TRACEO_LOG_LEVEL: 'info',
     TRACEO_API_KEYS: `e2e:${API_KEY}`,
     ...(name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: AUDIT_SIGNING_KEY, TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '200' } : {}),
+    ...(name === 'encryption-service' ? pkcs11Env(env.raw) : {}),
   };
+}
+
+/** The project's SoftHSM2 token; SOFTHSM2_CONF is read by the PKCS#11 module itself, not by the service. */
+function pkcs11Env(raw: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['TRACEO_PKCS11_MODULE', 'TRACEO_PKCS11_TOKEN_LABEL', 'TRACEO_PKCS11_PIN', 'SOFTHSM2_CONF']) {
+    const value = raw[name];
+    if (!value) throw new Error(`${name} missing from .infra/env.json: run tools/infra up`);
+    env[name] = value;
+  }
+  return env;
 }
 
 /** The API key the tests call the services with (generated per run). */

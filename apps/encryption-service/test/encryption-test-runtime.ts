@@ -1,0 +1,88 @@
+import { createKafka, MESSAGING_MIGRATIONS, OutboxRelay } from '@traceo/messaging';
+import { createLogger, createMetricsRegistry } from '@traceo/observability';
+import { openServiceDatabase } from '@traceo/persistence';
+import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
+import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
+import type { DataSource } from 'typeorm';
+import { encryptionConfigSchema, type EncryptionConfig } from '../src/encryption-service.config';
+import { Pkcs11KeyEncryptionKey, type Pkcs11Options } from '../src/hsm/pkcs11-key-encryption-key';
+import { ENCRYPTION_MIGRATIONS } from '../src/migrations/1764000000300-CreateKeyrings';
+
+/**
+ * The project's SoftHSM2 token. SoftHSM2 reads SOFTHSM2_CONF from the real process environment when the
+ * module is loaded: test/jest-global-setup.cjs exports it before the tests run; setting it here too
+ * covers the case where this file is used outside Jest.
+ */
+export function softHsmOptions(): Pkcs11Options {
+  const { raw } = loadInfraEnv();
+  const need = (name: string): string => {
+    const value = raw[name];
+    if (!value) throw new Error(`${name} missing from .infra/env.json: run tools/infra up`);
+    return value;
+  };
+  process.env.SOFTHSM2_CONF = need('SOFTHSM2_CONF');
+  return { modulePath: need('TRACEO_PKCS11_MODULE'), tokenLabel: need('TRACEO_PKCS11_TOKEN_LABEL'), pin: need('TRACEO_PKCS11_PIN') };
+}
+
+export interface EncryptionTestRuntime {
+  readonly dataSource: DataSource;
+  readonly runtime: ServiceRuntime<EncryptionConfig>;
+  readonly publisher: EventPublisher;
+  readonly kek: Pkcs11KeyEncryptionKey;
+  readonly schema: string;
+  close(): Promise<void>;
+}
+
+/**
+ * encryption-service's runtime on a throwaway schema of the real PostgreSQL, with the KEK on the real
+ * SoftHSM2 token. The outbox relay is never started: audit events stay in the outbox table.
+ */
+export async function openEncryptionTestRuntime(prefix: string): Promise<EncryptionTestRuntime> {
+  const env = loadInfraEnv();
+  const hsm = softHsmOptions();
+  const scratch = await createScratchSchema(env.databaseUrl, prefix);
+  const dataSource = await openServiceDatabase({
+    url: env.databaseUrl,
+    schema: scratch.schema,
+    applicationName: prefix,
+    migrations: [...MESSAGING_MIGRATIONS, ...ENCRYPTION_MIGRATIONS],
+  });
+  const config = loadConfig(encryptionConfigSchema, {
+    TRACEO_HTTP_PORT: '1',
+    TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
+    TRACEO_DATABASE_URL: env.databaseUrl,
+    TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    TRACEO_PKCS11_MODULE: hsm.modulePath,
+    TRACEO_PKCS11_TOKEN_LABEL: hsm.tokenLabel,
+    TRACEO_PKCS11_PIN: hsm.pin,
+  });
+  const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: prefix });
+  const runtime: ServiceRuntime<EncryptionConfig> = {
+    name: 'encryption-service',
+    config,
+    logger: createLogger(prefix, 'silent'),
+    dataSource,
+    maintenanceDataSource: dataSource,
+    kafka,
+    kafkaAdmin: kafka.admin(),
+    relay: new OutboxRelay({ dataSource, kafka, lockName: `test.${scratch.schema}` }),
+    metrics: createMetricsRegistry(prefix),
+  };
+  const kek = Pkcs11KeyEncryptionKey.open({
+    modulePath: config.TRACEO_PKCS11_MODULE,
+    tokenLabel: config.TRACEO_PKCS11_TOKEN_LABEL,
+    pin: config.TRACEO_PKCS11_PIN,
+  });
+  return {
+    dataSource,
+    runtime,
+    publisher: new EventPublisher(runtime),
+    kek,
+    schema: scratch.schema,
+    close: async () => {
+      kek.close();
+      await dataSource.destroy();
+      await scratch.drop();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import type { RunningProcess } from '@traceo/testing';
+import { loadInfraEnv, withClient } from '@traceo/testing';
+import { AUTHORIZED, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+
+const PORT = 4331;
+const base = `http://127.0.0.1:${PORT}`;
+
+describe('encryption-service: envelope encryption over HTTP with the KEK in SoftHSM2', () => {
+  const infra = loadInfraEnv();
+  const run = newRunId();
+  const env = serviceEnv('encryption-service', PORT, run);
+  const tenant = `tenant-${run}`;
+  const keyrings = `${base}/v1/encryption/tenants/${tenant}/keyrings`;
+  let service: RunningProcess;
+
+  beforeAll(async () => {
+    service = startBuiltService('encryption-service', env);
+    await waitForReady(base, service);
+  });
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL');
+    await withClient(infra.databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`));
+  });
+
+  const post = (url: string, body: unknown, headers: Record<string, string> = AUTHORIZED) =>
+    fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('creates a keyring, encrypts a field and decrypts it back; the wrong record is a 422 problem', async () => {
+    const keyringId = `customers-${randomBytes(3).toString('hex')}`;
+    expect((await post(keyrings, { keyringId })).status).toBe(201);
+    expect((await post(keyrings, { keyringId })).status).toBe(409);
+
+    const field = { field: 'email', recordId: 'rec-1' };
+    const encrypted = await post(`${keyrings}/${keyringId}/encrypt`, { ...field, plaintext: 'ada@example.com' });
+    expect(encrypted.status).toBe(200);
+    const { ciphertext, keyVersion } = (await encrypted.json()) as { ciphertext: string; keyVersion: number };
+    expect(keyVersion).toBe(1);
+
+    const decrypted = await post(`${keyrings}/${keyringId}/decrypt`, { ...field, ciphertext });
+    expect(decrypted.status).toBe(200);
+    expect(await decrypted.json()).toEqual({ plaintext: 'ada@example.com' });
+
+    const wrongRecord = await post(`${keyrings}/${keyringId}/decrypt`, { ...field, recordId: 'rec-2', ciphertext });
+    expect(wrongRecord.status).toBe(422);
+    expect(wrongRecord.headers.get('content-type')).toContain('application/problem+json');
+    expect(await wrongRecord.json()).toMatchObject({ code: 'CRYPTO.INTEGRITY_CHECK_FAILED' });
+  });
+
+  it('requires the API key and rejects unknown body fields', async () => {
+    const keyringId = `orders-${randomBytes(3).toString('hex')}`;
+    expect((await post(keyrings, { keyringId }, {})).status).toBe(401);
+    expect((await post(keyrings, { keyringId, purpose: 'field' })).status).toBe(400);
+    expect((await post(`${keyrings}/missing-${run}/rotate`, {})).status).toBe(404);
+  });
+});
