@@ -155,16 +155,21 @@ for (const s of children) {
 }
 const bad = await fetch(`${children[2].url}/v1/audit/records?limit=100000`, authorized);
 console.log(`GET /v1/audit/records?limit=100000 -> ${bad.status} ${bad.headers.get('content-type')} ${JSON.stringify(await bad.json())}`);
-let records = [];
-for (let i = 0; i < 50 && new Set(records.map((r) => r.source)).size < 5; i += 1) {
-  await sleep(200);
-  records = (await (await fetch(`${children[2].url}/v1/audit/records?action=api.request&limit=200`, authorized)).json()).records;
+// Each service's API call travels outbox -> Kafka -> audit-service's inbox into the Merkle log.
+console.log('audit-service records of those API calls, delivered outbox -> Kafka -> inbox:');
+for (const s of children) {
+  let record;
+  for (let i = 0; i < 150 && !record; i += 1) {
+    const query = `action=api.request&source=${encodeURIComponent(`/traceo/${s.name}`)}&limit=1`;
+    [record] = (await (await fetch(`${children[2].url}/v1/audit/records?${query}`, authorized)).json()).records;
+    if (!record) await sleep(200);
+  }
+  console.log(
+    record
+      ? `  #${record.seq} ${record.occurredAt} ${record.source.padEnd(27)} ${record.action} ${record.resource.id} ${record.status}`
+      : `  ${s.name}: not in the log yet`,
+  );
 }
-console.log(
-  `audit-service has API-call records from ${new Set(records.map((r) => r.source)).size} services, delivered outbox -> Kafka -> inbox:`,
-);
-for (const r of records.slice(0, 6))
-  console.log(`  #${r.seq} ${r.occurredAt} ${r.source.padEnd(27)} ${r.action} ${r.resource.id} ${r.status}`);
 
 if (demoOnly) await stop(0);
 console.log('\nPress Ctrl-C to stop.');
