@@ -14,9 +14,8 @@ import { createScratchSchema, loadInfraEnv, startGroupAtEnd } from '@traceo/test
 import { Partitioners, type Kafka } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { generateKeyPairSync } from 'node:crypto';
-import { createLogger, createMetricsRegistry } from '@traceo/observability';
-import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
-import { OutboxRelay } from '@traceo/messaging';
+import { createLogger } from '@traceo/observability';
+import { assembleServiceRuntime, EventPublisher, loadConfig } from '@traceo/service-kit';
 import { AppendAuditRecordsUseCase } from '../../apps/audit-service/src/audit-log/append-audit-record.usecase';
 import { CheckpointSigner } from '../../apps/audit-service/src/audit-log/checkpoint-note';
 import { issueCheckpoints, registerSigningKey } from '../../apps/audit-service/src/audit-log/checkpoints';
@@ -132,23 +131,14 @@ async function main(): Promise<void> {
     // The Merkle run issues signed checkpoints every second while it ingests, as the service does.
     const signingKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
     const signer = new CheckpointSigner(signingKey);
-    const runtime: ServiceRuntime = {
-      name: 'audit-service',
-      config: loadConfig(auditConfigSchema, {
-        TRACEO_HTTP_PORT: '1',
-        TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
-        TRACEO_DATABASE_URL: env.databaseUrl,
-        TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-        TRACEO_AUDIT_SIGNING_KEY: signingKey,
-      }),
-      logger: createLogger('bench-audit', 'silent'),
-      dataSource,
-      maintenanceDataSource: dataSource,
-      kafka,
-      kafkaAdmin: kafka.admin(),
-      relay: new OutboxRelay({ dataSource, kafka, lockName: `bench.${scratch.schema}` }),
-      metrics: createMetricsRegistry('bench-audit'),
-    };
+    const config = loadConfig(auditConfigSchema, {
+      TRACEO_HTTP_PORT: '1',
+      TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
+      TRACEO_DATABASE_URL: env.databaseUrl,
+      TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+      TRACEO_AUDIT_SIGNING_KEY: signingKey,
+    });
+    const runtime = assembleServiceRuntime('audit-service', config, { dataSource, logger: createLogger('bench-audit', 'silent') });
     const publisher = new EventPublisher(runtime);
     await registerSigningKey(dataSource, signer);
     let checkpoints = 0;

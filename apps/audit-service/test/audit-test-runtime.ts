@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { createKafka, MESSAGING_MIGRATIONS, OutboxRelay } from '@traceo/messaging';
-import { createLogger, createMetricsRegistry } from '@traceo/observability';
+import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
+import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
-import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
+import { assembleServiceRuntime, EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
 import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
 import { CheckpointSigner } from '../src/audit-log/checkpoint-note';
@@ -41,18 +41,7 @@ export async function openAuditTestRuntime(prefix: string): Promise<AuditTestRun
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     TRACEO_AUDIT_SIGNING_KEY: signingKey,
   });
-  const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: prefix });
-  const runtime: ServiceRuntime<AuditConfig> = {
-    name: 'audit-service',
-    config,
-    logger: createLogger(prefix, 'silent'),
-    dataSource,
-    maintenanceDataSource: dataSource,
-    kafka,
-    kafkaAdmin: kafka.admin(),
-    relay: new OutboxRelay({ dataSource, kafka, lockName: `test.${scratch.schema}` }),
-    metrics: createMetricsRegistry(prefix),
-  };
+  const runtime = assembleServiceRuntime('audit-service', config, { dataSource, logger: createLogger(prefix, 'silent') });
   const signer = new CheckpointSigner(signingKey);
   await registerSigningKey(dataSource, signer);
   return {

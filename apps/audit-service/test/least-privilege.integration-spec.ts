@@ -1,8 +1,8 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createKafka, MESSAGING_MIGRATIONS, OutboxRelay } from '@traceo/messaging';
-import { createLogger, createMetricsRegistry } from '@traceo/observability';
+import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
+import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
-import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
+import { assembleServiceRuntime, EventPublisher, loadConfig } from '@traceo/service-kit';
 import { loadInfraEnv, withClient } from '@traceo/testing';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -62,24 +62,18 @@ describe('audit-service database roles: the service appends but cannot alter the
 
   it('lets the runtime role append records and sign checkpoints', async () => {
     const signingKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
-    const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'roles-test' });
-    const runtime: ServiceRuntime = {
-      name: 'audit-service',
-      config: loadConfig(auditConfigSchema, {
-        TRACEO_HTTP_PORT: '1',
-        TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
-        TRACEO_DATABASE_URL: urlFor(app),
-        TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
-        TRACEO_AUDIT_SIGNING_KEY: signingKey,
-      }),
-      logger: createLogger('roles-test', 'silent'),
+    const config = loadConfig(auditConfigSchema, {
+      TRACEO_HTTP_PORT: '1',
+      TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
+      TRACEO_DATABASE_URL: urlFor(app),
+      TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+      TRACEO_AUDIT_SIGNING_KEY: signingKey,
+    });
+    const runtime = assembleServiceRuntime('audit-service', config, {
       dataSource: appDs,
       maintenanceDataSource: ownerDs,
-      kafka,
-      kafkaAdmin: kafka.admin(),
-      relay: new OutboxRelay({ dataSource: appDs, kafka, lockName: `test.${schema}` }),
-      metrics: createMetricsRegistry('roles-test'),
-    };
+      logger: createLogger('roles-test', 'silent'),
+    });
     const signer = new CheckpointSigner(signingKey);
     await registerSigningKey(appDs, signer);
     const records = Array.from({ length: 5 }, (_, n) => ({

@@ -1,7 +1,7 @@
-import { createKafka, MESSAGING_MIGRATIONS, OutboxRelay } from '@traceo/messaging';
-import { createLogger, createMetricsRegistry } from '@traceo/observability';
+import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
+import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
-import { EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
+import { assembleServiceRuntime, EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
 import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
 import { encryptionConfigSchema, type EncryptionConfig } from '../src/encryption-service.config';
@@ -56,18 +56,7 @@ export async function openEncryptionTestRuntime(prefix: string): Promise<Encrypt
     TRACEO_PKCS11_TOKEN_LABEL: hsm.tokenLabel,
     TRACEO_PKCS11_PIN: hsm.pin,
   });
-  const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: prefix });
-  const runtime: ServiceRuntime<EncryptionConfig> = {
-    name: 'encryption-service',
-    config,
-    logger: createLogger(prefix, 'silent'),
-    dataSource,
-    maintenanceDataSource: dataSource,
-    kafka,
-    kafkaAdmin: kafka.admin(),
-    relay: new OutboxRelay({ dataSource, kafka, lockName: `test.${scratch.schema}` }),
-    metrics: createMetricsRegistry(prefix),
-  };
+  const runtime = assembleServiceRuntime('encryption-service', config, { dataSource, logger: createLogger(prefix, 'silent') });
   const kek = Pkcs11KeyEncryptionKey.open({
     modulePath: config.TRACEO_PKCS11_MODULE,
     tokenLabel: config.TRACEO_PKCS11_TOKEN_LABEL,

@@ -6,5 +6,5 @@ export { ProblemDetailsFilter, type ProblemDetails } from './problem-details.fil
 export { MalformedRequestError, RequestValidationError, RouteNotFoundError } from './request-errors';
 export { runService, startService, type RunningService, type ServiceDefinition } from './run-service';
 export { ServiceKitModule } from './service-kit.module';
-export { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
+export { assembleServiceRuntime, SERVICE_RUNTIME, type RuntimeParts, type ServiceRuntime } from './service-runtime';
 export { ZodValidationPipe } from './zod-validation.pipe';

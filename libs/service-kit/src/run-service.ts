@@ -2,8 +2,8 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { createKafka, ensureTopics, MESSAGING_MIGRATIONS, MessagingMetrics, OutboxRelay } from '@traceo/messaging';
-import { createLogger, createMetricsRegistry } from '@traceo/observability';
+import { ensureTopics, MESSAGING_MIGRATIONS } from '@traceo/messaging';
+import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
 import type { z } from 'zod';
@@ -12,7 +12,7 @@ import { ConfigurationError, loadConfig, type BaseConfig } from './config';
 import { EventPublisher } from './event-publisher';
 import { httpAuditMiddleware } from './http-audit.middleware';
 import { InboxTransport } from './inbox.transport';
-import type { ServiceRuntime } from './service-runtime';
+import { assembleServiceRuntime, type ServiceRuntime } from './service-runtime';
 
 export interface ServiceDefinition<S extends z.ZodType<BaseConfig>> {
   /** e.g. `audit-service`; also the Kafka consumer group and the default schema (`audit`). */
@@ -42,7 +42,6 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
 ): Promise<RunningService> {
   const config = loadConfig(definition.configSchema, env);
   const logger = createLogger(definition.name, config.TRACEO_LOG_LEVEL);
-  const metrics = createMetricsRegistry(definition.name);
   const database = {
     schema: config.TRACEO_DATABASE_SCHEMA ?? definition.name.replace(/-service$/, ''),
     migrations: [...MESSAGING_MIGRATIONS, ...(definition.migrations ?? [])],
@@ -65,23 +64,9 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
     poolSize: config.TRACEO_DATABASE_POOL_SIZE,
     runMigrations: maintenanceDataSource === undefined,
   });
-  const kafka = createKafka({ brokers: config.TRACEO_KAFKA_BROKERS, clientId: definition.name, logger });
-  await ensureTopics(kafka);
-  const kafkaAdmin = kafka.admin();
-  await kafkaAdmin.connect();
-  const messagingMetrics = MessagingMetrics.for(metrics);
-  const relay = new OutboxRelay({ dataSource, kafka, lockName: `traceo.outbox.${definition.name}`, logger, metrics: messagingMetrics });
-  const runtime: ServiceRuntime<z.infer<S>> = {
-    name: definition.name,
-    config,
-    logger,
-    dataSource,
-    maintenanceDataSource: maintenanceDataSource ?? dataSource,
-    kafka,
-    kafkaAdmin,
-    relay,
-    metrics,
-  };
+  const runtime = assembleServiceRuntime(definition.name, config, { dataSource, maintenanceDataSource, logger });
+  await ensureTopics(runtime.kafka);
+  await runtime.kafkaAdmin.connect();
 
   const app = await NestFactory.create<NestExpressApplication>(definition.rootModule(runtime), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(PinoNestLogger));
@@ -95,7 +80,7 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   SwaggerModule.setup('docs', app, document, { ui: false, jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
   app.connectMicroservice({ strategy: new InboxTransport(runtime) }, { inheritAppConfig: true });
 
-  await relay.start();
+  await runtime.relay.start();
   await app.init(); // module hooks (schema preparation, schedulers) run before the consumer starts
   await app.startAllMicroservices();
   await app.listen(config.TRACEO_HTTP_PORT, config.TRACEO_HTTP_HOST);
