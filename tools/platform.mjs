@@ -153,6 +153,54 @@ for (const s of children) {
   const info = await (await fetch(`${s.url}/v1/${s.domain}/info`)).json();
   console.log(`GET ${s.url}/v1/${s.domain}/info -> ${info.service}${info.esmLibraries ? ' ' + JSON.stringify(info.esmLibraries) : ''}`);
 }
+{
+  // encryption-service: HSM-rooted keys, post-quantum wrapping, searchable tokens, rotation + rewrap, crypto-shredding.
+  const enc = children.find((c) => c.name === 'encryption-service');
+  const keyrings = `${enc.url}/v1/encryption/tenants/demo/keyrings`;
+  const call = async (method, url, body) => {
+    const response = await fetch(url, {
+      method,
+      headers: { ...authorized.headers, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+  const run = Date.now().toString(36);
+  const [customers, emails, people] = [`customers-${run}`, `customers-email-${run}`, `people-${run}`];
+  await call('POST', keyrings, { keyringId: customers, wrapping: 'hybrid-pq', rotationPeriodSeconds: 90 * 86_400 });
+  await call('POST', keyrings, { keyringId: emails, purpose: 'blind-index' });
+  console.log(
+    `POST ${keyrings} -> keyring ${customers} (hybrid-pq: ML-KEM-768 + X25519, KEK in SoftHSM2) and blind-index keyring ${emails}`,
+  );
+  const sealed = await call('POST', `${keyrings}/${customers}/encrypt`, {
+    equalityKeyringId: emails,
+    fields: [{ field: 'email', recordId: 'c-1', plaintext: 'ada@example.com', equality: 'email' }],
+  });
+  const [first] = sealed.body.results;
+  console.log(
+    `  encrypt email -> ciphertext ${first.ciphertext.slice(0, 32)}… v${first.keyVersion}, equality token ${first.equalityToken}`,
+  );
+  const query = await call('POST', `${keyrings}/${emails}/query-tokens`, { field: 'email', equals: ' ADA@example.com', kind: 'email' });
+  console.log(
+    `  query-tokens " ADA@example.com" -> ${JSON.stringify(query.body.equalityTokens)} (matches: ${query.body.equalityTokens.includes(first.equalityToken)})`,
+  );
+  await call('POST', `${keyrings}/${customers}/rotate`);
+  const rewrapped = await call('POST', `${keyrings}/${customers}/rewrap`, {
+    fields: [{ field: 'email', recordId: 'c-1', ciphertext: first.ciphertext }],
+  });
+  console.log(`  rotate + rewrap -> now v${rewrapped.body.results[0].keyVersion} without the plaintext leaving the service`);
+  const retire = await call('POST', `${keyrings}/${customers}/versions/1/retire`, {});
+  console.log(`  retire v1 -> ${retire.status} (${retire.body.versions?.[0]?.state ?? retire.body.code})`);
+  await call('POST', keyrings, { keyringId: people, purpose: 'subject' });
+  const personal = await call('POST', `${keyrings}/${people}/encrypt`, {
+    fields: [{ field: 'name', recordId: 'u-1', plaintext: 'Ada Lovelace', subjectId: 'user-ada' }],
+  });
+  await call('POST', `${keyrings}/${people}/subjects/user-ada/shred`);
+  const shredded = await call('POST', `${keyrings}/${people}/decrypt`, {
+    fields: [{ field: 'name', recordId: 'u-1', ciphertext: personal.body.results[0].ciphertext }],
+  });
+  console.log(`  shred subject user-ada, then decrypt her name -> ${shredded.status} ${shredded.body.code}`);
+}
 const bad = await fetch(`${children[2].url}/v1/audit/records?limit=100000`, authorized);
 console.log(`GET /v1/audit/records?limit=100000 -> ${bad.status} ${bad.headers.get('content-type')} ${JSON.stringify(await bad.json())}`);
 // Each service's API call travels outbox -> Kafka -> audit-service's inbox into the Merkle log.

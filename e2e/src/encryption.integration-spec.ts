@@ -33,16 +33,20 @@ describe('encryption-service: envelope encryption over HTTP with the KEK in Soft
     expect((await post(keyrings, { keyringId })).status).toBe(409);
 
     const field = { field: 'email', recordId: 'rec-1' };
-    const encrypted = await post(`${keyrings}/${keyringId}/encrypt`, { ...field, plaintext: 'ada@example.com' });
+    const encrypted = await post(`${keyrings}/${keyringId}/encrypt`, { fields: [{ ...field, plaintext: 'ada@example.com' }] });
     expect(encrypted.status).toBe(200);
-    const { ciphertext, keyVersion } = (await encrypted.json()) as { ciphertext: string; keyVersion: number };
-    expect(keyVersion).toBe(1);
+    const {
+      results: [sealed],
+    } = (await encrypted.json()) as { results: { ok: boolean; ciphertext: string; keyVersion: number }[] };
+    expect(sealed).toMatchObject({ ok: true, keyVersion: 1 });
 
-    const decrypted = await post(`${keyrings}/${keyringId}/decrypt`, { ...field, ciphertext });
+    const decrypted = await post(`${keyrings}/${keyringId}/decrypt`, { fields: [{ ...field, ciphertext: sealed!.ciphertext }] });
     expect(decrypted.status).toBe(200);
-    expect(await decrypted.json()).toEqual({ plaintext: 'ada@example.com' });
+    expect(await decrypted.json()).toEqual({ results: [{ ok: true, plaintext: 'ada@example.com', keyVersion: 1 }] });
 
-    const wrongRecord = await post(`${keyrings}/${keyringId}/decrypt`, { ...field, recordId: 'rec-2', ciphertext });
+    const wrongRecord = await post(`${keyrings}/${keyringId}/decrypt`, {
+      fields: [{ ...field, recordId: 'rec-2', ciphertext: sealed!.ciphertext }],
+    });
     expect(wrongRecord.status).toBe(422);
     expect(wrongRecord.headers.get('content-type')).toContain('application/problem+json');
     expect(await wrongRecord.json()).toMatchObject({ code: 'CRYPTO.INTEGRITY_CHECK_FAILED' });
@@ -51,7 +55,7 @@ describe('encryption-service: envelope encryption over HTTP with the KEK in Soft
   it('requires the API key and rejects unknown body fields', async () => {
     const keyringId = `orders-${randomBytes(3).toString('hex')}`;
     expect((await post(keyrings, { keyringId }, {})).status).toBe(401);
-    expect((await post(keyrings, { keyringId, purpose: 'field' })).status).toBe(400);
+    expect((await post(keyrings, { keyringId, colour: 'blue' })).status).toBe(400);
     expect((await post(`${keyrings}/missing-${run}/rotate`, {})).status).toBe(404);
   });
 });

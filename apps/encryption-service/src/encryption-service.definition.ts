@@ -1,7 +1,9 @@
 import type { ServiceDefinition } from '@traceo/service-kit';
 import { AppModule } from './app.module';
 import { encryptionConfigSchema } from './encryption-service.config';
-import { ENCRYPTION_MIGRATIONS } from './migrations/1764000000300-CreateKeyrings';
+import { ENCRYPTION_MIGRATIONS } from './migrations';
+
+export const ENCRYPTION_JSON_BODY_LIMIT = '8mb';
 
 export const encryptionServiceDefinition: ServiceDefinition<typeof encryptionConfigSchema> = {
   name: 'encryption-service',
@@ -9,4 +11,6 @@ export const encryptionServiceDefinition: ServiceDefinition<typeof encryptionCon
   configSchema: encryptionConfigSchema,
   rootModule: (runtime) => AppModule.forRoot(runtime),
   migrations: ENCRYPTION_MIGRATIONS,
+  // A full batch: 1,000 fields of up to 64 KiB would be 64 MiB; 8 MiB bounds memory per request. See docs/encryption.md.
+  jsonBodyLimit: ENCRYPTION_JSON_BODY_LIMIT,
 };

@@ -1,3 +1,8 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- tests explore JSON response bodies loosely */
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
 import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
@@ -6,7 +11,9 @@ import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
 import { encryptionConfigSchema, type EncryptionConfig } from '../src/encryption-service.config';
 import { Pkcs11KeyEncryptionKey, type Pkcs11Options } from '../src/hsm/pkcs11-key-encryption-key';
-import { ENCRYPTION_MIGRATIONS } from '../src/migrations/1764000000300-CreateKeyrings';
+import { ENCRYPTION_MIGRATIONS } from '../src/migrations';
+import { AppModule } from '../src/app.module';
+import { ENCRYPTION_JSON_BODY_LIMIT } from '../src/encryption-service.definition';
 
 /**
  * The project's SoftHSM2 token. SoftHSM2 reads SOFTHSM2_CONF from the real process environment when the
@@ -23,6 +30,9 @@ export function softHsmOptions(): Pkcs11Options {
   process.env.SOFTHSM2_CONF = need('SOFTHSM2_CONF');
   return { modulePath: need('TRACEO_PKCS11_MODULE'), tokenLabel: need('TRACEO_PKCS11_TOKEN_LABEL'), pin: need('TRACEO_PKCS11_PIN') };
 }
+
+/** The API key the test runtime accepts (test configuration only). */
+export const TEST_API_KEY = 'encryption-test-key-00000000000000000000';
 
 export interface EncryptionTestRuntime {
   readonly dataSource: DataSource;
@@ -49,7 +59,8 @@ export async function openEncryptionTestRuntime(prefix: string): Promise<Encrypt
   });
   const config = loadConfig(encryptionConfigSchema, {
     TRACEO_HTTP_PORT: '1',
-    TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
+    TRACEO_LOG_LEVEL: 'silent',
+    TRACEO_API_KEYS: `test:${TEST_API_KEY}`,
     TRACEO_DATABASE_URL: env.databaseUrl,
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     TRACEO_PKCS11_MODULE: hsm.modulePath,
@@ -70,8 +81,46 @@ export async function openEncryptionTestRuntime(prefix: string): Promise<Encrypt
     schema: scratch.schema,
     close: async () => {
       kek.close();
-      await dataSource.destroy();
+      if (dataSource.isInitialized) await dataSource.destroy();
       await scratch.drop();
     },
+  };
+}
+
+export interface EncryptionTestApp {
+  /** e.g. http://127.0.0.1:PORT/v1/encryption/tenants/TENANT/keyrings */
+  keyrings(tenantId: string): string;
+  call(method: string, url: string, body?: unknown): Promise<{ status: number; type: string; body: Record<string, any> }>;
+  readonly app: INestApplication;
+  close(): Promise<void>;
+}
+
+/** The real AppModule (guard, filter, HSM, keyrings) on the test runtime, listening on an ephemeral port. */
+export async function openEncryptionTestApp(test: EncryptionTestRuntime): Promise<EncryptionTestApp> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(test.runtime), new ExpressAdapter(), {
+    logger: false,
+    bodyParser: false,
+  });
+  app.useBodyParser('json', { limit: ENCRYPTION_JSON_BODY_LIMIT });
+  await app.listen(0, '127.0.0.1');
+  const port = ((app.getHttpServer()).address() as AddressInfo).port;
+  const root = `http://127.0.0.1:${port}`;
+  return {
+    app,
+    keyrings: (tenantId) => `${root}/v1/encryption/tenants/${tenantId}/keyrings`,
+    call: async (method, url, body) => {
+      const response = await fetch(url.startsWith('http') ? url : `${root}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        type: response.headers.get('content-type') ?? '',
+        body: text ? (JSON.parse(text) as Record<string, any>) : {},
+      };
+    },
+    close: () => app.close(),
   };
 }

@@ -1,191 +1,458 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call -- tests explore JSON response bodies loosely */
 import { randomBytes } from 'node:crypto';
 import { readCiphertextHeader } from '@traceo/crypto';
-import { CreateKeyringUseCase } from '../src/keyrings/create-keyring.usecase';
-import { DataKeys } from '../src/keyrings/data-keys';
-import { DecryptFieldUseCase } from '../src/keyrings/decrypt-field.usecase';
-import { EncryptFieldUseCase, type FieldRef } from '../src/keyrings/encrypt-field.usecase';
-import { KeyringRepository } from '../src/keyrings/keyring.repository';
-import { RotateKeyringUseCase } from '../src/keyrings/rotate-keyring.usecase';
-import { openEncryptionTestRuntime, type EncryptionTestRuntime } from './encryption-test-runtime';
+import { RotationScheduler } from '../src/keyrings/rotation.scheduler';
+import {
+  openEncryptionTestApp,
+  openEncryptionTestRuntime,
+  type EncryptionTestApp,
+  type EncryptionTestRuntime,
+} from './encryption-test-runtime';
 
-interface OutboxAudit {
+interface OutboxEvent {
+  type: string;
   tenantid: string;
-  data: { action: string; status: string; resultCode?: string; keyVersion?: string; resource: { id?: string } };
+  data: Record<string, any>;
 }
 
-describe('keyrings: envelope encryption under the SoftHSM2 key-encryption key', () => {
+/**
+ * The encryption API end to end in-process: the real AppModule over HTTP, real PostgreSQL (scratch
+ * schema) and the real SoftHSM2 KEK. Audit records and key events are read from the outbox table.
+ */
+describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => {
   let test: EncryptionTestRuntime;
-  let dataKeys: DataKeys;
-  let createKeyring: CreateKeyringUseCase;
-  let rotateKeyring: RotateKeyringUseCase;
-  let encrypt: EncryptFieldUseCase;
-  let decrypt: DecryptFieldUseCase;
-  const tenantId = `tenant-${randomBytes(4).toString('hex')}`;
+  let api: EncryptionTestApp;
+  const tenant = `tenant-${randomBytes(4).toString('hex')}`;
+  let keyrings: string;
+  const newId = (prefix = 'kr') => `${prefix}-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    test = await openEncryptionTestRuntime('enc_keyrings');
-    const repository = new KeyringRepository(test.runtime);
-    dataKeys = new DataKeys(test.kek);
-    createKeyring = new CreateKeyringUseCase(test.runtime, test.publisher, repository, dataKeys);
-    rotateKeyring = new RotateKeyringUseCase(test.runtime, test.publisher, repository, dataKeys);
-    encrypt = new EncryptFieldUseCase(repository, dataKeys);
-    decrypt = new DecryptFieldUseCase(test.publisher, repository, dataKeys);
+    test = await openEncryptionTestRuntime('enc_http');
+    api = await openEncryptionTestApp(test);
+    keyrings = api.keyrings(tenant);
   });
 
   afterAll(async () => {
-    dataKeys.clear();
-    await test.close();
+    await api?.close();
+    await test?.close();
   });
 
-  const newKeyringId = () => `customers-${randomBytes(4).toString('hex')}`;
-  const email = (keyringId: string, recordId = 'rec-1'): FieldRef => ({ tenantId, keyringId, field: 'email', recordId });
-
-  async function outboxAudits(action: string): Promise<OutboxAudit[]> {
-    const rows = await test.dataSource.query<{ payload: string }[]>(
-      `SELECT payload FROM outbox WHERE topic = 'traceo.audit.record.v1' AND payload LIKE $1 ORDER BY seq`,
-      [`%"action":"${action}"%`],
-    );
-    return rows.map((row) => JSON.parse(row.payload) as OutboxAudit);
+  async function createKeyring(body: Record<string, unknown>): Promise<Record<string, any>> {
+    const response = await api.call('POST', keyrings, body);
+    expect(response.status).toBe(201);
+    return response.body;
   }
 
-  it('creates a keyring, encrypts a field and decrypts it back', async () => {
-    const keyringId = newKeyringId();
-    await expect(createKeyring.execute(tenantId, keyringId)).resolves.toEqual({ tenantId, keyringId, activeVersion: 1 });
+  async function encrypt(keyringId: string, fields: Record<string, unknown>[], extra: Record<string, unknown> = {}) {
+    return api.call('POST', `${keyrings}/${keyringId}/encrypt`, { fields, ...extra });
+  }
 
-    const { ciphertext, keyVersion } = await encrypt.execute(email(keyringId), Buffer.from('ada@example.com'));
-    expect(keyVersion).toBe(1);
-    expect(ciphertext.includes(Buffer.from('ada@example.com'))).toBe(false);
-    expect(readCiphertextHeader(ciphertext)).toMatchObject({ keyId: keyringId, keyVersion: 1 });
-    await expect(decrypt.execute(email(keyringId), ciphertext)).resolves.toEqual({
-      plaintext: Buffer.from('ada@example.com'),
-      keyVersion: 1,
-    });
+  async function decrypt(keyringId: string, fields: Record<string, unknown>[]) {
+    return api.call('POST', `${keyrings}/${keyringId}/decrypt`, { fields });
+  }
 
-    const created = await outboxAudits('crypto.keyring-created');
-    expect(created.filter((event) => event.data.resource.id === keyringId)).toEqual([
-      expect.objectContaining({ tenantid: tenantId, data: expect.objectContaining({ status: 'success', keyVersion: '1' }) }),
-    ]);
-  });
-
-  it('stores the data key only wrapped, with the KEK id, and counts its uses', async () => {
-    const keyringId = newKeyringId();
-    await createKeyring.execute(tenantId, keyringId);
-    await encrypt.execute(email(keyringId), Buffer.from('a'));
-    await encrypt.execute(email(keyringId, 'rec-2'), Buffer.from('b'));
-    const [row] = await test.dataSource.query<{ state: string; kek_id: string; wrapped_key: Buffer; usage_count: string }[]>(
-      'SELECT state, kek_id, wrapped_key, usage_count FROM key_versions WHERE tenant_id = $1 AND keyring_id = $2',
-      [tenantId, keyringId],
+  async function outbox(action: string, keyringId: string): Promise<OutboxEvent[]> {
+    const rows = await test.dataSource.query<{ payload: string }[]>(
+      `SELECT payload FROM outbox WHERE payload LIKE $1 AND payload LIKE $2 ORDER BY seq`,
+      [`%"action":"${action}"%`, `%${keyringId}%`],
     );
-    expect(row).toMatchObject({ state: 'active', kek_id: 'traceo-kek-v1', usage_count: '2' });
+    return rows.map((row) => JSON.parse(row.payload) as OutboxEvent);
+  }
+
+  const email = (recordId: string, plaintext: string) => ({ field: 'email', recordId, plaintext });
+
+  it('creates a keyring whose data key is stored only wrapped by the HSM KEK', async () => {
+    const keyringId = newId();
+    const created = await createKeyring({ keyringId });
+    expect(created).toMatchObject({ tenantId: tenant, keyringId, purpose: 'field', wrapping: 'classic', activeVersion: 1 });
+    expect(created.versions).toEqual([expect.objectContaining({ version: 1, state: 'active', encryptions: 0, outstanding: 0 })]);
+    const [row] = await test.dataSource.query<{ kek_id: string; wrapped_key: Buffer }[]>(
+      'SELECT kek_id, wrapped_key FROM key_versions WHERE tenant_id = $1 AND keyring_id = $2',
+      [tenant, keyringId],
+    );
+    expect(row!.kek_id).toBe('traceo-kek-v1');
     expect(row!.wrapped_key).toHaveLength(12 + 32 + 16);
+    expect((await api.call('POST', keyrings, { keyringId })).body.code).toBe('CRYPTO.KEYRING_EXISTS');
+    expect(JSON.stringify(created)).not.toMatch(/wrappedKey|wrapped_key|pqSecret|material/i);
   });
 
-  it('refuses a second keyring with the same id (409 CRYPTO.KEYRING_EXISTS)', async () => {
-    const keyringId = newKeyringId();
-    await createKeyring.execute(tenantId, keyringId);
-    await expect(createKeyring.execute(tenantId, keyringId)).rejects.toMatchObject({ code: 'CRYPTO.KEYRING_EXISTS', status: 409 });
-  });
+  it('encrypts and decrypts a batch, counts the uses, and audits each call without the data', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const fields = [
+      email('r1', 'ada@example.com'),
+      email('r2', 'grace@example.com'),
+      { field: 'note', recordId: 'r1', plaintext: 'é ✓ 𝄞' },
+    ];
+    const sealed = await encrypt(keyringId, fields);
+    expect(sealed.status).toBe(200);
+    expect(sealed.body.results).toHaveLength(3);
+    for (const result of sealed.body.results) expect(result).toMatchObject({ ok: true, keyVersion: 1 });
+    const ciphertexts = sealed.body.results.map((r: { ciphertext: string }) => r.ciphertext);
+    expect(readCiphertextHeader(Buffer.from(ciphertexts[0], 'base64'))).toMatchObject({ keyId: keyringId, keyVersion: 1 });
 
-  it('answers 404 CRYPTO.KEYRING_NOT_FOUND for a keyring that does not exist', async () => {
-    const missing = newKeyringId();
-    await expect(rotateKeyring.execute(tenantId, missing)).rejects.toMatchObject({ code: 'CRYPTO.KEYRING_NOT_FOUND', status: 404 });
-    await expect(encrypt.execute(email(missing), Buffer.from('x'))).rejects.toMatchObject({
-      code: 'CRYPTO.KEYRING_NOT_FOUND',
-      status: 404,
+    const opened = await decrypt(
+      keyringId,
+      fields.map((f, i) => ({ field: f.field, recordId: f.recordId, ciphertext: ciphertexts[i] })),
+    );
+    expect(opened.body.results.map((r: { plaintext: string }) => r.plaintext)).toEqual(fields.map((f) => f.plaintext));
+
+    const view = (await api.call('GET', `${keyrings}/${keyringId}`)).body;
+    expect(view.versions[0]).toMatchObject({ encryptions: 3, decryptions: 3, outstanding: 3 });
+
+    const [audit] = (await outbox('crypto.encrypt', keyringId)).filter((e) => e.type === 'traceo.audit.record.v1');
+    expect(audit!.data).toMatchObject({
+      action: 'crypto.encrypt',
+      status: 'success',
+      keyVersion: '1',
+      actor: { type: 'api-client', id: 'test' },
+      details: { fields: 3, purpose: 'field' },
     });
-    await expect(decrypt.execute(email(missing), Buffer.from('x'))).rejects.toMatchObject({
-      code: 'CRYPTO.KEYRING_NOT_FOUND',
-      status: 404,
+    const [event] = (await outbox('crypto.decrypt', keyringId)).filter((e) => e.type === 'traceo.crypto.key-event.v1');
+    expect(event!.data).toMatchObject({ action: 'crypto.decrypt', keyVersions: [1], fields: 3, status: 'success' });
+    const everything = JSON.stringify(await outbox('crypto.', keyringId));
+    for (const f of fields) expect(everything).not.toContain(f.plaintext);
+    for (const c of ciphertexts) expect(everything).not.toContain(c);
+  });
+
+  it('reports each bad field of a batch and returns the rest; a batch of only bad fields is one problem+json', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const [good] = (await encrypt(keyringId, [email('r1', 'ada@example.com')])).body.results;
+    const bytes = Buffer.from(good.ciphertext, 'base64');
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 1]! ^= 0x01;
+    const batch = await decrypt(keyringId, [
+      { field: 'email', recordId: 'r1', ciphertext: good.ciphertext },
+      { field: 'email', recordId: 'r1', ciphertext: flipped.toString('base64') },
+      { field: 'email', recordId: 'r1', ciphertext: 'not base64!' },
+      { field: 'email', recordId: 'r2', ciphertext: good.ciphertext },
+      { field: 'phone', recordId: 'r1', ciphertext: good.ciphertext },
+      { field: 'email', recordId: 'r1', ciphertext: bytes.subarray(0, 20).toString('base64') },
+      {
+        field: 'email',
+        recordId: 'r1',
+        ciphertext: Buffer.concat([bytes.subarray(0, 2), Buffer.of(3), Buffer.from('zzz'), bytes.subarray(3 + keyringId.length)]).toString(
+          'base64',
+        ),
+      },
+    ]);
+    expect(batch.status).toBe(200);
+    expect(batch.body.results.map((r: { ok: boolean; error?: { code: string } }) => (r.ok ? 'ok' : r.error!.code))).toEqual([
+      'ok',
+      'CRYPTO.INTEGRITY_CHECK_FAILED',
+      'CRYPTO.MALFORMED_BASE64',
+      'CRYPTO.INTEGRITY_CHECK_FAILED',
+      'CRYPTO.INTEGRITY_CHECK_FAILED',
+      'CRYPTO.UNSUPPORTED_FORMAT',
+      'CRYPTO.INTEGRITY_CHECK_FAILED',
+    ]);
+    expect(batch.body.results[0].plaintext).toBe('ada@example.com');
+    for (const result of batch.body.results.slice(1)) expect(result.plaintext).toBeUndefined();
+
+    const single = await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: flipped.toString('base64') }]);
+    expect(single.status).toBe(422);
+    expect(single.type).toContain('application/problem+json');
+    expect(single.body).toMatchObject({ code: 'CRYPTO.INTEGRITY_CHECK_FAILED', status: 422 });
+    expect(JSON.stringify(single.body)).not.toMatch(/stack|at \w+ \(/);
+
+    const [failedAudit] = (await outbox('crypto.decrypt', keyringId)).filter(
+      (e) => e.type === 'traceo.audit.record.v1' && e.data.details.outcome === 'partial',
+    );
+    expect(failedAudit!.data).toMatchObject({
+      status: 'failure',
+      details: {
+        fields: 7,
+        failures: { 'CRYPTO.INTEGRITY_CHECK_FAILED': 4, 'CRYPTO.MALFORMED_BASE64': 1, 'CRYPTO.UNSUPPORTED_FORMAT': 1 },
+        reasons: expect.objectContaining({ 'authentication tag mismatch': expect.any(Number) }),
+      },
     });
   });
 
-  it('after rotation, seals with version 2 and still opens version 1 ciphertexts', async () => {
-    const keyringId = newKeyringId();
-    await createKeyring.execute(tenantId, keyringId);
-    const before = await encrypt.execute(email(keyringId), Buffer.from('old value'));
+  it('refuses every single-bit change of a ciphertext, never answering with plaintext', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const [good] = (await encrypt(keyringId, [email('r1', 'bits')])).body.results;
+    const bytes = Buffer.from(good.ciphertext, 'base64');
+    const fields = [];
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const tampered = Buffer.from(bytes);
+      tampered[bit >> 3]! ^= 1 << (bit & 7);
+      fields.push({ field: 'email', recordId: 'r1', ciphertext: tampered.toString('base64') });
+    }
+    for (let start = 0; start < fields.length; start += 1000) {
+      const response = await decrypt(keyringId, fields.slice(start, start + 1000));
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+      expect(response.body.errors).toHaveLength(Math.min(1000, fields.length - start));
+      expect(JSON.stringify(response.body)).not.toContain('"plaintext"');
+    }
+  });
 
-    await expect(rotateKeyring.execute(tenantId, keyringId)).resolves.toEqual({ tenantId, keyringId, activeVersion: 2 });
-    const after = await encrypt.execute(email(keyringId), Buffer.from('new value'));
-
-    expect(after.keyVersion).toBe(2);
-    expect(readCiphertextHeader(after.ciphertext).keyVersion).toBe(2);
-    await expect(decrypt.execute(email(keyringId), before.ciphertext)).resolves.toEqual({
-      plaintext: Buffer.from('old value'),
+  it('rotates manually; old ciphertexts still open; rewrap moves them; retiring is refused until nothing depends on the version', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const old = (await encrypt(keyringId, [email('r1', 'one'), email('r2', 'two')])).body.results;
+    expect((await api.call('POST', `${keyrings}/${keyringId}/rotate`)).body).toMatchObject({ activeVersion: 2 });
+    const [fresh] = (await encrypt(keyringId, [email('r3', 'three')])).body.results;
+    expect(fresh.keyVersion).toBe(2);
+    expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old[0].ciphertext }])).body.results[0]).toMatchObject({
+      plaintext: 'one',
       keyVersion: 1,
     });
-    await expect(decrypt.execute(email(keyringId), after.ciphertext)).resolves.toEqual({
-      plaintext: Buffer.from('new value'),
-      keyVersion: 2,
+
+    const refused = await api.call('POST', `${keyrings}/${keyringId}/versions/1/retire`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('CRYPTO.KEY_VERSION_IN_USE');
+    expect((await api.call('POST', `${keyrings}/${keyringId}/versions/2/retire`, {})).body.code).toBe('CRYPTO.KEY_VERSION_STATE_CONFLICT');
+
+    const rewrapped = await api.call('POST', `${keyrings}/${keyringId}/rewrap`, {
+      fields: [
+        { field: 'email', recordId: 'r1', ciphertext: old[0].ciphertext },
+        { field: 'email', recordId: 'r2', ciphertext: old[1].ciphertext },
+        { field: 'email', recordId: 'r3', ciphertext: fresh.ciphertext },
+      ],
     });
-    const states = await test.dataSource.query<{ version: number; state: string }[]>(
-      'SELECT version, state FROM key_versions WHERE tenant_id = $1 AND keyring_id = $2 ORDER BY version',
-      [tenantId, keyringId],
+    expect(rewrapped.body.results.map((r: { keyVersion: number; rewrapped: boolean }) => [r.keyVersion, r.rewrapped])).toEqual([
+      [2, true],
+      [2, true],
+      [2, false],
+    ]);
+    expect(JSON.stringify(rewrapped.body)).not.toMatch(/"one"|"two"|plaintext/);
+    expect(rewrapped.body.results[2].ciphertext).toBe(fresh.ciphertext);
+    const reopened = await decrypt(keyringId, [{ field: 'email', recordId: 'r2', ciphertext: rewrapped.body.results[1].ciphertext }]);
+    expect(reopened.body.results[0]).toMatchObject({ plaintext: 'two', keyVersion: 2 });
+
+    const view = (await api.call('GET', `${keyrings}/${keyringId}`)).body;
+    expect(view.versions[0]).toMatchObject({ version: 1, state: 'decrypt-only', encryptions: 2, rewrappedAway: 2, outstanding: 0 });
+    const retired = await api.call('POST', `${keyrings}/${keyringId}/versions/1/retire`, {});
+    expect(retired.status).toBe(200);
+    expect(retired.body.versions[0].state).toBe('retired');
+    expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old[0].ciphertext }])).body.code).toBe(
+      'CRYPTO.KEY_RETIRED',
     );
-    expect(states).toEqual([
-      { version: 1, state: 'decrypt-only' },
-      { version: 2, state: 'active' },
-    ]);
-    const rotated = await outboxAudits('crypto.key-rotated');
-    expect(rotated.filter((event) => event.data.resource.id === keyringId)).toEqual([
-      expect.objectContaining({ data: expect.objectContaining({ keyVersion: '2' }) }),
+
+    const destroyed = await api.call('POST', `${keyrings}/${keyringId}/versions/1/destroy`, {});
+    expect(destroyed.body.versions[0].state).toBe('destroyed');
+    const gone = await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old[0].ciphertext }]);
+    expect(gone.status).toBe(410);
+    expect(gone.body.code).toBe('CRYPTO.KEY_DESTROYED');
+    const [row] = await test.dataSource.query<{ wrapped_key: Buffer | null }[]>(
+      'SELECT wrapped_key FROM key_versions WHERE tenant_id = $1 AND keyring_id = $2 AND version = 1',
+      [tenant, keyringId],
+    );
+    expect(row!.wrapped_key).toBeNull();
+    expect((await outbox('crypto.key-destroyed', keyringId)).length).toBe(2);
+  });
+
+  it('enforces min_decryption_version, which can only rise', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const [old] = (await encrypt(keyringId, [email('r1', 'one')])).body.results;
+    await api.call('POST', `${keyrings}/${keyringId}/rotate`);
+    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 3 })).body.code).toBe('CRYPTO.INVALID_KEY_POLICY');
+    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 2 })).body.minDecryptionVersion).toBe(2);
+    expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old.ciphertext }])).body.code).toBe(
+      'CRYPTO.KEY_VERSION_BELOW_MINIMUM',
+    );
+    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 1 })).body.code).toBe('CRYPTO.INVALID_KEY_POLICY');
+  });
+
+  it('rotates by usage before a version passes its encryption limit', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId, maxEncryptionsPerVersion: 5 });
+    const first = (await encrypt(keyringId, [email('a', '1'), email('b', '2'), email('c', '3')])).body.results;
+    const second = (await encrypt(keyringId, [email('d', '4'), email('e', '5'), email('f', '6')])).body.results;
+    expect(first.map((r: { keyVersion: number }) => r.keyVersion)).toEqual([1, 1, 1]);
+    expect(second.map((r: { keyVersion: number }) => r.keyVersion)).toEqual([2, 2, 2]);
+    const view = (await api.call('GET', `${keyrings}/${keyringId}`)).body;
+    expect(view.versions).toEqual([
+      expect.objectContaining({ version: 1, state: 'decrypt-only', encryptions: 3 }),
+      expect.objectContaining({ version: 2, state: 'active', encryptions: 3, rotatedReason: 'usage-limit' }),
     ]);
   });
 
-  it('refuses a ciphertext presented for another field or record with a stable 422 code, and audits it', async () => {
-    const keyringId = newKeyringId();
-    await createKeyring.execute(tenantId, keyringId);
-    const { ciphertext } = await encrypt.execute(email(keyringId), Buffer.from('ada@example.com'));
-
-    for (const ref of [{ ...email(keyringId), field: 'phone' }, email(keyringId, 'rec-2')]) {
-      await expect(decrypt.execute(ref, ciphertext)).rejects.toMatchObject({ code: 'CRYPTO.INTEGRITY_CHECK_FAILED', status: 422 });
-    }
-    const failed = await outboxAudits('crypto.decrypt-failed');
-    expect(failed.filter((event) => event.data.resource.id === keyringId)).toEqual([
-      expect.objectContaining({ data: expect.objectContaining({ status: 'failure', resultCode: 'CRYPTO.INTEGRITY_CHECK_FAILED' }) }),
-      expect.objectContaining({ data: expect.objectContaining({ status: 'failure', resultCode: 'CRYPTO.INTEGRITY_CHECK_FAILED' }) }),
-    ]);
-  });
-
-  it('refuses tampered, foreign and malformed ciphertexts with 422 codes, never a 500', async () => {
-    const keyringId = newKeyringId();
-    const otherKeyringId = newKeyringId();
-    await createKeyring.execute(tenantId, keyringId);
-    await createKeyring.execute(tenantId, otherKeyringId);
-    const { ciphertext } = await encrypt.execute(email(keyringId), Buffer.from('ada@example.com'));
-
-    const tampered = Buffer.from(ciphertext);
-    tampered[tampered.length - 1]! ^= 0x01;
-    await expect(decrypt.execute(email(keyringId), tampered)).rejects.toMatchObject({ code: 'CRYPTO.INTEGRITY_CHECK_FAILED', status: 422 });
-    await expect(decrypt.execute(email(otherKeyringId), ciphertext)).rejects.toMatchObject({
-      code: 'CRYPTO.KEY_COMMITMENT_MISMATCH',
-      status: 422,
-    });
-    await expect(decrypt.execute(email(keyringId), Buffer.from('not a ciphertext'))).rejects.toMatchObject({
-      code: 'CRYPTO.UNSUPPORTED_FORMAT',
-      status: 422,
-    });
-    // Re-stamp version 1 as version 9 (offset 3 + key id length): no such version in the keyring.
-    const unknownVersion = Buffer.from(ciphertext);
-    unknownVersion.writeUInt32BE(9, 3 + keyringId.length);
-    await expect(decrypt.execute(email(keyringId), unknownVersion)).rejects.toMatchObject({
-      code: 'CRYPTO.KEY_VERSION_NOT_FOUND',
-      status: 422,
-    });
-  });
-
-  it('refuses a wrapped data key moved to another keyring (the wrapping aad binds it)', async () => {
-    const source = newKeyringId();
-    const target = newKeyringId();
-    await createKeyring.execute(tenantId, source);
-    await createKeyring.execute(tenantId, target);
+  it('rotates on schedule when the active version is older than the keyring period', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId, rotationPeriodSeconds: 86_400 });
+    const scheduler = api.app.get(RotationScheduler);
+    await scheduler.rotateDue();
+    expect((await api.call('GET', `${keyrings}/${keyringId}`)).body.activeVersion).toBe(1);
     await test.dataSource.query(
-      `UPDATE key_versions SET wrapped_key = (SELECT wrapped_key FROM key_versions WHERE tenant_id = $1 AND keyring_id = $2 AND version = 1)
-        WHERE tenant_id = $1 AND keyring_id = $3 AND version = 1`,
-      [tenantId, source, target],
+      `UPDATE key_versions SET created_at = created_at - interval '2 days' WHERE tenant_id = $1 AND keyring_id = $2`,
+      [tenant, keyringId],
     );
-    await expect(encrypt.execute(email(target), Buffer.from('x'))).rejects.toMatchObject({
-      code: 'CRYPTO.INTEGRITY_CHECK_FAILED',
-      status: 422,
+    expect(await scheduler.rotateDue()).toBeGreaterThanOrEqual(1);
+    const view = (await api.call('GET', `${keyrings}/${keyringId}`)).body;
+    expect(view.activeVersion).toBe(2);
+    expect(view.versions[1]).toMatchObject({ rotatedReason: 'scheduled' });
+  });
+
+  it('wraps hybrid-pq keyrings with X-Wing, and switching wrapping rewraps data keys without touching ciphertexts', async () => {
+    const keyringId = newId();
+    const created = await createKeyring({ keyringId, wrapping: 'hybrid-pq' });
+    expect(created.versions[0].wrapping).toBe('hybrid-pq');
+    const wrappedLength = async () =>
+      (
+        await test.dataSource.query<{ n: number }[]>(
+          'SELECT length(wrapped_key) AS n FROM key_versions WHERE tenant_id = $1 AND keyring_id = $2',
+          [tenant, keyringId],
+        )
+      )[0]!.n;
+    expect(await wrappedLength()).toBe(1182);
+    const [sealed] = (await encrypt(keyringId, [email('r1', 'post-quantum')])).body.results;
+
+    const toClassic = await api.call('PATCH', `${keyrings}/${keyringId}`, { wrapping: 'classic' });
+    expect(toClassic.body).toMatchObject({ wrapping: 'classic', versions: [expect.objectContaining({ wrapping: 'classic' })] });
+    expect(await wrappedLength()).toBe(60);
+    expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: sealed.ciphertext }])).body.results[0].plaintext).toBe(
+      'post-quantum',
+    );
+    await api.call('PATCH', `${keyrings}/${keyringId}`, { wrapping: 'hybrid-pq' });
+    expect(await wrappedLength()).toBe(1182);
+    expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: sealed.ciphertext }])).body.results[0].plaintext).toBe(
+      'post-quantum',
+    );
+    const [updated] = (await outbox('crypto.keyring-updated', keyringId)).filter((e) => e.type === 'traceo.audit.record.v1');
+    expect(updated!.data.details).toMatchObject({ wrappingFrom: 'hybrid-pq', wrappingTo: 'classic', rewrappedKeys: 1 });
+  });
+
+  it('crypto-shreds one data subject: irreversible, audited, and other subjects unaffected', async () => {
+    const keyringId = newId('people');
+    await createKeyring({ keyringId, purpose: 'subject' });
+    const sealed = (
+      await encrypt(keyringId, [
+        { field: 'name', recordId: 'r1', plaintext: 'Ada Lovelace', subjectId: 'user-ada' },
+        { field: 'name', recordId: 'r2', plaintext: 'Grace Hopper', subjectId: 'user-grace' },
+      ])
+    ).body.results;
+    expect(readCiphertextHeader(Buffer.from(sealed[0].ciphertext, 'base64')).keyId).toBe('user-ada');
+    const missingSubject = await encrypt(keyringId, [{ field: 'name', recordId: 'r3', plaintext: 'x' }]);
+    expect(missingSubject.body.code).toBe('CRYPTO.BAD_INPUT');
+
+    const shred = await api.call('POST', `${keyrings}/${keyringId}/subjects/user-ada/shred`);
+    expect(shred.body).toEqual({ subjectId: 'user-ada', shredded: true, keyExisted: true, alreadyShredded: false });
+    const after = await decrypt(keyringId, [
+      { field: 'name', recordId: 'r1', ciphertext: sealed[0].ciphertext },
+      { field: 'name', recordId: 'r2', ciphertext: sealed[1].ciphertext },
+    ]);
+    expect(after.body.results[0]).toMatchObject({ ok: false, error: { code: 'CRYPTO.KEY_DESTROYED', status: 410 } });
+    expect(after.body.results[1]).toMatchObject({ ok: true, plaintext: 'Grace Hopper' });
+    expect((await encrypt(keyringId, [{ field: 'name', recordId: 'r9', plaintext: 'again', subjectId: 'user-ada' }])).body.code).toBe(
+      'CRYPTO.KEY_DESTROYED',
+    );
+    const rows = await test.dataSource.query<{ state: string; wrapped_key: Buffer | null }[]>(
+      'SELECT state, wrapped_key FROM subject_keys WHERE tenant_id = $1 AND keyring_id = $2 AND subject_id = $3',
+      [tenant, keyringId, 'user-ada'],
+    );
+    expect(rows).toEqual([{ state: 'destroyed', wrapped_key: null }]);
+    expect((await api.call('POST', `${keyrings}/${keyringId}/subjects/user-ada/shred`)).body).toMatchObject({ alreadyShredded: true });
+    const [audit] = (await outbox('crypto.subject-shredded', keyringId)).filter((e) => e.type === 'traceo.audit.record.v1');
+    expect(audit!.data).toMatchObject({ status: 'success', details: { subjects: 1, previousState: 'active' } });
+    // A subject never seen before can be shredded too: nothing may be sealed for it afterwards.
+    await api.call('POST', `${keyrings}/${keyringId}/subjects/user-new/shred`);
+    expect((await encrypt(keyringId, [{ field: 'name', recordId: 'r1', plaintext: 'x', subjectId: 'user-new' }])).body.code).toBe(
+      'CRYPTO.KEY_DESTROYED',
+    );
+  });
+
+  it('returns equality and range tokens with the ciphertext, and turns searches into WHERE-clause tokens', async () => {
+    const fieldKeyring = newId('people');
+    const equalityKeyringId = newId('people-bi');
+    const rangeKeyringId = newId('people-rt');
+    await createKeyring({ keyringId: fieldKeyring });
+    await createKeyring({ keyringId: equalityKeyringId, purpose: 'blind-index', blindIndexTokenBytes: 12 });
+    await createKeyring({ keyringId: rangeKeyringId, purpose: 'range' });
+    const sealed = await encrypt(
+      fieldKeyring,
+      [
+        { field: 'email', recordId: 'r1', plaintext: 'Ada@Example.com ', equality: 'email' },
+        { field: 'age', recordId: 'r1', plaintext: '36', range: 'integer' },
+        { field: 'born', recordId: 'r1', plaintext: '1815-12-10T00:00:00Z', range: 'timestamp' },
+        { field: 'age', recordId: 'r2', plaintext: 'thirty', range: 'integer' },
+      ],
+      { equalityKeyringId, rangeKeyringId },
+    );
+    const [mail, age, born, bad] = sealed.body.results;
+    expect(mail.equalityToken).toMatch(/^v1:[A-Za-z0-9_-]{16}$/);
+    expect(age.rangeToken).toMatch(/^v1:[0-9a-f]{24}$/);
+    expect(born.rangeToken).toMatch(/^v1:[0-9a-f]{24}$/);
+    expect(bad).toMatchObject({ ok: false, error: { code: 'CRYPTO.BAD_INPUT' } });
+
+    const eq = await api.call('POST', `${keyrings}/${equalityKeyringId}/query-tokens`, {
+      field: 'email',
+      equals: 'ada@example.com',
+      kind: 'email',
     });
+    expect(eq.body.equalityTokens).toEqual([mail.equalityToken]);
+    const range = await api.call('POST', `${keyrings}/${rangeKeyringId}/query-tokens`, {
+      field: 'age',
+      type: 'integer',
+      gte: '18',
+      lt: '65',
+    });
+    const [window] = range.body.ranges;
+    expect(window.gte <= age.rangeToken && age.rangeToken <= window.lte).toBe(true);
+    const older = await api.call('POST', `${keyrings}/${rangeKeyringId}/query-tokens`, { field: 'age', type: 'integer', gt: '36' });
+    expect(older.body.ranges[0].gte > age.rangeToken).toBe(true);
+
+    const direct = await api.call('POST', `${keyrings}/${equalityKeyringId}/tokens`, {
+      values: [{ field: 'email', value: 'ADA@example.com', kind: 'email' }],
+    });
+    expect(direct.body.results[0]).toMatchObject({ ok: true, token: mail.equalityToken, keyVersion: 1 });
+
+    // After the index key rotates, searches cover both versions until rewrap rebuilds the index.
+    await api.call('POST', `${keyrings}/${equalityKeyringId}/rotate`);
+    const both = await api.call('POST', `${keyrings}/${equalityKeyringId}/query-tokens`, {
+      field: 'email',
+      equals: 'ada@example.com',
+      kind: 'email',
+    });
+    expect(both.body.equalityTokens).toHaveLength(2);
+    expect(both.body.equalityTokens[1]).toBe(mail.equalityToken);
+    const rebuilt = await api.call('POST', `${keyrings}/${fieldKeyring}/rewrap`, {
+      fields: [{ field: 'email', recordId: 'r1', ciphertext: mail.ciphertext, equality: 'email' }],
+      equalityKeyringId,
+    });
+    expect(rebuilt.body.results[0]).toMatchObject({ rewrapped: false, equalityToken: both.body.equalityTokens[0] });
+
+    expect((await encrypt(equalityKeyringId, [email('r1', 'x')])).body.code).toBe('CRYPTO.KEYRING_PURPOSE_MISMATCH');
+    expect((await encrypt(fieldKeyring, [{ ...email('r1', 'x'), equality: 'email' }])).body.code).toBe('CRYPTO.KEYRING_PURPOSE_MISMATCH');
+  });
+
+  it('keeps tenants apart, and answers bad requests with problem+json codes', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const other = api.keyrings(`other-${tenant}`);
+    expect((await api.call('POST', other, { keyringId })).status).toBe(201);
+    const [sealed] = (await encrypt(keyringId, [email('r1', 'tenant a secret')])).body.results;
+    const crossTenant = await api.call('POST', `${other}/${keyringId}/decrypt`, {
+      fields: [{ field: 'email', recordId: 'r1', ciphertext: sealed.ciphertext }],
+    });
+    expect(crossTenant.body.code).toBe('CRYPTO.INTEGRITY_CHECK_FAILED');
+
+    expect((await encrypt(newId(), [email('r1', 'x')])).body.code).toBe('CRYPTO.KEYRING_NOT_FOUND');
+    expect((await encrypt(keyringId, [email('r1', 'x'.repeat(70_000))])).body).toMatchObject({
+      code: 'CRYPTO.INPUT_TOO_LARGE',
+      status: 413,
+    });
+    const tooMany = await encrypt(
+      keyringId,
+      Array.from({ length: 1001 }, (_, i) => email(`r${i}`, 'x')),
+    );
+    expect(tooMany.status).toBe(400);
+    const fullBatch = await encrypt(
+      keyringId,
+      Array.from({ length: 1000 }, (_, i) => email(`r${i}`, `value ${i}`)),
+    );
+    expect(fullBatch.body.results.filter((r: { ok: boolean }) => r.ok)).toHaveLength(1000);
+    const huge = await encrypt(
+      keyringId,
+      Array.from({ length: 200 }, (_, i) => email(`r${i}`, 'y'.repeat(60_000))),
+    );
+    expect(huge.status).toBe(413);
+    expect(huge.type).toContain('application/problem+json');
+    expect((await api.call('POST', keyrings, { keyringId: 'Bad|Id' })).status).toBe(400);
+    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, {})).status).toBe(400);
   });
 });

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { auditCheckpointV1Schema } from './audit-checkpoint.v1';
 import { auditRecordV1Schema } from './audit-record.v1';
+import { cryptoKeyEventV1Schema } from './crypto-key-event.v1';
 import { deadLetterV1Schema } from './dead-letter.v1';
 import { probeV1Schema } from './probe.v1';
 import topicsFile from './topics.json';
@@ -22,6 +23,7 @@ export const TOPICS: readonly TopicDefinition[] = topicsFile.topics;
 export const EVENT_SCHEMAS = {
   'traceo.audit.checkpoint.v1': auditCheckpointV1Schema,
   'traceo.audit.record.v1': auditRecordV1Schema,
+  'traceo.crypto.key-event.v1': cryptoKeyEventV1Schema,
   'traceo.platform.dead-letter.v1': deadLetterV1Schema,
   'traceo.platform.probe.v1': probeV1Schema,
 } as const satisfies Record<string, z.ZodType>;
@@ -32,6 +34,7 @@ export type EventData<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
 export const EventTypes = {
   auditCheckpoint: 'traceo.audit.checkpoint.v1',
   auditRecord: 'traceo.audit.record.v1',
+  cryptoKeyEvent: 'traceo.crypto.key-event.v1',
   deadLetter: 'traceo.platform.dead-letter.v1',
   probe: 'traceo.platform.probe.v1',
 } as const satisfies Record<string, EventType>;

@@ -23,6 +23,8 @@ export interface ServiceDefinition<S extends z.ZodType<BaseConfig>> {
   readonly rootModule: (runtime: ServiceRuntime<z.infer<S>>) => Type<unknown> | import('@nestjs/common').DynamicModule;
   readonly migrations?: readonly (new () => MigrationInterface)[];
   readonly entities?: readonly (new (...args: never[]) => unknown)[];
+  /** Largest JSON request body (body-parser syntax); default 256kb. Larger bodies get 413 REQUEST.TOO_LARGE. */
+  readonly jsonBodyLimit?: string;
 }
 
 export interface RunningService {
@@ -72,7 +74,7 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   app.useLogger(app.get(PinoNestLogger));
   app.disable('x-powered-by');
   app.use(httpAuditMiddleware(definition.name, app.get(EventPublisher), logger));
-  app.useBodyParser('json', { limit: '256kb' });
+  app.useBodyParser('json', { limit: definition.jsonBodyLimit ?? '256kb' });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder().setTitle(definition.name).setDescription(definition.description).setVersion('1.0.0').build(),

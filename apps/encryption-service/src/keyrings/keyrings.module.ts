@@ -1,14 +1,27 @@
 import { Module } from '@nestjs/common';
-import { CreateKeyringUseCase } from './create-keyring.usecase';
 import { DataKeys } from './data-keys';
-import { DecryptFieldUseCase } from './decrypt-field.usecase';
-import { EncryptFieldUseCase } from './encrypt-field.usecase';
+import { FieldCrypto } from './field-crypto.usecase';
+import { KeyEvents } from './key-events';
+import { KeyringAdmin } from './keyring-admin.usecase';
 import { KeyringRepository } from './keyring.repository';
 import { KeyringsHttpController } from './keyrings.http.controller';
-import { RotateKeyringUseCase } from './rotate-keyring.usecase';
+import { RotationScheduler } from './rotation.scheduler';
+import { SearchTokens } from './search-tokens';
+import { ShredSubject } from './shred-subject.usecase';
+import { TokenQueries } from './token-queries.usecase';
 
 @Module({
   controllers: [KeyringsHttpController],
-  providers: [KeyringRepository, DataKeys, CreateKeyringUseCase, RotateKeyringUseCase, EncryptFieldUseCase, DecryptFieldUseCase],
+  providers: [
+    KeyringRepository,
+    DataKeys,
+    KeyEvents,
+    KeyringAdmin,
+    FieldCrypto,
+    SearchTokens,
+    TokenQueries,
+    ShredSubject,
+    RotationScheduler,
+  ],
 })
 export class KeyringsModule {}

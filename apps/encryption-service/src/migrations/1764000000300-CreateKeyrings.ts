@@ -43,5 +43,3 @@ export class CreateKeyrings1764000000300 implements MigrationInterface {
     await queryRunner.query('DROP TABLE keyrings');
   }
 }
-
-export const ENCRYPTION_MIGRATIONS = [CreateKeyrings1764000000300];

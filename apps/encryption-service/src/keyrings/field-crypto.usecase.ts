@@ -1,0 +1,555 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CryptoError, decryptField, encryptField, readCiphertextHeader, type BlindIndexKind } from '@traceo/crypto';
+import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+import { KeyIntegrityError } from '../hsm/hsm.errors';
+import { DataKeys, type KeyRef } from './data-keys';
+import { KeyEvents } from './key-events';
+import type { Actor, Keyring, KeyVersion } from './keyring';
+import { KeyringAdmin } from './keyring-admin.usecase';
+import {
+  BatchFailedError,
+  FIELD_FAILURE_STATUS,
+  FieldFailure,
+  KeyringNotFoundError,
+  KeyringPurposeMismatchError,
+  type FieldFailureCode,
+} from './keyring.errors';
+import { KeyringRepository, type SubjectKeyRow } from './keyring.repository';
+import { parseRangeValue, SearchTokens, type RangeType } from './search-tokens';
+
+export const MAX_BATCH_FIELDS = 1000;
+export const MAX_PLAINTEXT_BYTES = 65_536;
+/** A ciphertext of the largest plaintext: header with a 255-byte key id, plus the tag. */
+export const MAX_CIPHERTEXT_BYTES = MAX_PLAINTEXT_BYTES + 51 + 255 + 16;
+
+export interface TokenRequest {
+  /** Blind-index normalisation; when set, the result carries an equality token. */
+  equality?: BlindIndexKind;
+  /** For numeric or time values; when set, the result carries a range token. */
+  range?: RangeType;
+}
+
+export interface EncryptItem extends TokenRequest {
+  field: string;
+  recordId: string;
+  plaintext: string;
+  /** Required for subject keyrings: the data subject whose key seals this field. */
+  subjectId?: string;
+}
+
+export interface DecryptItem {
+  field: string;
+  recordId: string;
+  ciphertext: string;
+}
+
+export type RewrapItem = DecryptItem & TokenRequest;
+
+export interface IndexKeyrings {
+  equalityKeyringId?: string;
+  rangeKeyringId?: string;
+}
+
+export interface FieldError {
+  code: FieldFailureCode;
+  status: number;
+  detail: string;
+}
+
+export type FieldResult<T> = ({ ok: true } & T) | { ok: false; error: FieldError };
+
+export interface SealedField {
+  ciphertext: string;
+  keyVersion: number;
+  equalityToken?: string;
+  rangeToken?: string;
+}
+
+interface Batch {
+  tenantId: string;
+  keyring: Keyring;
+  actor: Actor;
+}
+
+interface IndexKeys {
+  equality?: { keyring: Keyring; version: KeyVersion };
+  range?: { keyring: Keyring; version: KeyVersion };
+}
+
+/**
+ * Field encryption, decryption and rewrap, batched (up to MAX_BATCH_FIELDS). Each field succeeds or
+ * fails on its own; a batch where every field failed is one problem+json. Usage counters and the
+ * audit record + key event are written once per call, never per field.
+ */
+@Injectable()
+export class FieldCrypto {
+  constructor(
+    @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
+    private readonly keyrings: KeyringRepository,
+    private readonly admin: KeyringAdmin,
+    private readonly dataKeys: DataKeys,
+    private readonly tokens: SearchTokens,
+    private readonly events: KeyEvents,
+  ) {}
+
+  async encrypt(
+    tenantId: string,
+    keyringId: string,
+    items: readonly EncryptItem[],
+    index: IndexKeyrings,
+    actor: Actor,
+  ): Promise<FieldResult<SealedField>[]> {
+    const keyring = await this.sealingKeyring(tenantId, keyringId);
+    const indexKeys = await this.indexKeys(tenantId, index, items);
+    const batch = { tenantId, keyring, actor };
+    const results =
+      keyring.purpose === 'subject'
+        ? await this.encryptForSubjects(batch, items, indexKeys)
+        : await this.encryptWithVersion(batch, items, indexKeys);
+    return this.finish(batch, 'crypto.encrypt', results, keyVersionsOf(results));
+  }
+
+  async decrypt(
+    tenantId: string,
+    keyringId: string,
+    items: readonly DecryptItem[],
+    actor: Actor,
+  ): Promise<FieldResult<{ plaintext: string; keyVersion: number }>[]> {
+    const keyring = await this.sealingKeyring(tenantId, keyringId);
+    const batch = { tenantId, keyring, actor };
+    const opened = await this.open(batch, items);
+    const results = opened.map((result) =>
+      result.ok ? { ok: true as const, plaintext: result.plaintext.toString('utf8'), keyVersion: result.keyVersion } : result,
+    );
+    await this.countDecryptions(batch, opened, 'decryptions');
+    return this.finish(batch, 'crypto.decrypt', results, keyVersionsOf(results), opened.auditReasons);
+  }
+
+  /**
+   * Re-seals ciphertexts under the active version (and refreshes their tokens under the active index
+   * versions) without the plaintext ever leaving the service. A field already under the active
+   * version keeps its ciphertext; only its tokens are recomputed, so this also rebuilds indexes.
+   */
+  async rewrap(
+    tenantId: string,
+    keyringId: string,
+    items: readonly RewrapItem[],
+    index: IndexKeyrings,
+    actor: Actor,
+  ): Promise<FieldResult<SealedField & { rewrapped: boolean }>[]> {
+    const keyring = await this.sealingKeyring(tenantId, keyringId);
+    if (keyring.purpose === 'subject')
+      throw new KeyringPurposeMismatchError('subject keys do not rotate, so there is nothing to rewrap to');
+    const batch = { tenantId, keyring, actor };
+    const indexKeys = await this.indexKeys(tenantId, index, items);
+    const opened = await this.open(batch, items);
+    const active = (await this.keyrings.searchableVersions(tenantId, keyringId)).find((v) => v.state === 'active');
+    const stale = opened.filter((r) => r.ok && r.keyVersion !== active?.version).length;
+    const target = stale > 0 ? await this.reserve(batch, stale) : active;
+    const results: FieldResult<SealedField & { rewrapped: boolean }>[] = opened.map((result, i) => {
+      if (!result.ok) return result;
+      const item = items[i]!;
+      return this.attempt(() => {
+        if (!target) throw new FieldFailure('CRYPTO.KEY_VERSION_NOT_FOUND', 'the keyring has no active version');
+        const rewrapped = result.keyVersion !== target.version;
+        const ciphertext = rewrapped
+          ? this.seal(batch, item, result.plaintext, { tenantId, keyringId, version: target.version }, target, keyringId)
+          : Buffer.from(item.ciphertext, 'base64');
+        return {
+          ciphertext: ciphertext.toString('base64'),
+          keyVersion: target.version,
+          rewrapped,
+          ...this.tokensFor(indexKeys, item, result.plaintext.toString('utf8')),
+        };
+      });
+    });
+    for (const result of opened) if (result.ok) result.plaintext.fill(0);
+    await this.countDecryptions(
+      batch,
+      opened.map((r, i) => (r.ok && results[i]!.ok && (results[i] as { rewrapped: boolean }).rewrapped ? r : { ok: false as const })),
+      'rewrappedAway',
+    );
+    return this.finish(batch, 'crypto.rewrap', results, keyVersionsOf(results), opened.auditReasons);
+  }
+
+  private async sealingKeyring(tenantId: string, keyringId: string): Promise<Keyring> {
+    const keyring = await this.keyrings.findKeyring(tenantId, keyringId);
+    if (!keyring) throw new KeyringNotFoundError('no such keyring');
+    if (keyring.purpose !== 'field' && keyring.purpose !== 'subject') {
+      throw new KeyringPurposeMismatchError(`a ${keyring.purpose} keyring makes tokens, it does not encrypt`);
+    }
+    return keyring;
+  }
+
+  /** The active version with `count` more encryptions counted; rotates first when the usage limit would be passed. */
+  private async reserve(batch: Batch, count: number): Promise<KeyVersion> {
+    const { tenantId, keyring } = batch;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const version = await this.keyrings.reserveEncryptions(tenantId, keyring.keyringId, count);
+      if (version) return version;
+      // No active version under its limit: rotate (once, under the keyring lock; a concurrent caller may already have).
+      await this.runtime.dataSource.transaction(async (manager) => {
+        const locked = await this.keyrings.lockKeyring(manager, tenantId, keyring.keyringId);
+        if (!locked) throw new KeyringNotFoundError('no such keyring');
+        const [row] = await manager.query<{ encryptions: string }[]>(
+          `SELECT encryptions FROM key_versions WHERE tenant_id = $1 AND keyring_id = $2 AND state = 'active'`,
+          [tenantId, keyring.keyringId],
+        );
+        if (count > locked.maxEncryptionsPerVersion) {
+          throw new BatchFailedError([
+            { index: 0, code: 'CRYPTO.BAD_INPUT', message: 'the batch is larger than the per-version encryption limit' },
+          ]);
+        }
+        if (!row || Number(row.encryptions) + count > locked.maxEncryptionsPerVersion) {
+          await this.admin.rotateLocked(manager, locked, SYSTEM_ROTATOR, 'usage-limit');
+        }
+      });
+    }
+    throw new Error('could not reserve encryptions under a fresh active version');
+  }
+
+  private async encryptWithVersion(batch: Batch, items: readonly EncryptItem[], indexKeys: IndexKeys): Promise<FieldResult<SealedField>[]> {
+    const valid = items.map((item) => this.checkPlaintext(item)).filter((failure) => failure === undefined).length;
+    if (valid === 0) {
+      return items.map((item) =>
+        this.attempt<SealedField>(() => {
+          throw this.checkPlaintext(item)!;
+        }),
+      );
+    }
+    const version = await this.reserve(batch, valid);
+    const ref = { tenantId: batch.tenantId, keyringId: batch.keyring.keyringId, version: version.version };
+    return items.map((item) =>
+      this.attempt(() => {
+        this.failIfInvalid(item);
+        const plaintext = Buffer.from(item.plaintext, 'utf8');
+        return {
+          ciphertext: this.seal(batch, item, plaintext, ref, version, batch.keyring.keyringId).toString('base64'),
+          keyVersion: version.version,
+          ...this.tokensFor(indexKeys, item, item.plaintext),
+        };
+      }),
+    );
+  }
+
+  private async encryptForSubjects(batch: Batch, items: readonly EncryptItem[], indexKeys: IndexKeys): Promise<FieldResult<SealedField>[]> {
+    const { tenantId, keyring } = batch;
+    const subjects = [...new Set(items.map((item) => item.subjectId).filter((s): s is string => s !== undefined))];
+    let keys = await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, subjects);
+    const missing = new Map(
+      subjects
+        .filter((s) => !keys.has(s))
+        .map((subjectId) => [subjectId, this.dataKeys.create({ tenantId, keyringId: keyring.keyringId, subjectId }, keyring)]),
+    );
+    if (missing.size > 0) {
+      await this.runtime.dataSource.transaction((manager) =>
+        this.keyrings.insertSubjectKeys(manager, tenantId, keyring.keyringId, missing),
+      );
+      keys = await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, subjects);
+    }
+    const used = new Map<string, number>();
+    const results = items.map((item) =>
+      this.attempt(() => {
+        if (item.subjectId === undefined) throw new FieldFailure('CRYPTO.BAD_INPUT', 'a subject keyring needs the subjectId of each field');
+        this.failIfInvalid(item);
+        const key = usableSubjectKey(keys.get(item.subjectId));
+        const ref = { tenantId, keyringId: keyring.keyringId, subjectId: item.subjectId };
+        const ciphertext = this.seal(batch, item, Buffer.from(item.plaintext, 'utf8'), ref, key, item.subjectId);
+        used.set(item.subjectId, (used.get(item.subjectId) ?? 0) + 1);
+        return { ciphertext: ciphertext.toString('base64'), keyVersion: 1, ...this.tokensFor(indexKeys, item, item.plaintext) };
+      }),
+    );
+    await this.runtime.dataSource.transaction((manager) =>
+      this.keyrings.countSubjectUse(manager, tenantId, keyring.keyringId, used, 'encryptions'),
+    );
+    return results;
+  }
+
+  private seal(
+    batch: Batch,
+    item: { field: string; recordId: string },
+    plaintext: Buffer,
+    ref: KeyRef,
+    key: WrappedKeyHolder,
+    keyId: string,
+  ): Buffer {
+    const material = this.unwrap(batch, ref, key);
+    return guardCrypto(() =>
+      encryptField(
+        plaintext,
+        { tenant: batch.tenantId, keyring: batch.keyring.keyringId, field: item.field, recordId: item.recordId },
+        { id: keyId, version: ref.version ?? 1, material },
+      ),
+    );
+  }
+
+  private unwrap(batch: Batch, ref: KeyRef, key: WrappedKeyHolder): Buffer {
+    if (!key.wrappedKey) throw new FieldFailure('CRYPTO.KEY_DESTROYED', 'the key was destroyed');
+    try {
+      return this.dataKeys.unwrap(ref, { wrappedKey: key.wrappedKey, kekId: key.kekId, wrapping: key.wrapping }, batch.keyring);
+    } catch (error) {
+      if (error instanceof KeyIntegrityError) {
+        throw new FieldFailure(
+          'CRYPTO.INTEGRITY_CHECK_FAILED',
+          'the ciphertext cannot be opened here',
+          'wrapped data key failed authentication',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Opens each ciphertext with the key its header names, checking the key's state first. */
+  private async open(batch: Batch, items: readonly DecryptItem[]): Promise<Opened> {
+    const { tenantId, keyring } = batch;
+    const auditReasons = new Map<string, number>();
+    const decoded = items.map((item) => {
+      try {
+        const bytes = decodeCiphertext(item.ciphertext);
+        return { bytes, header: guardCrypto(() => readCiphertextHeader(bytes)) };
+      } catch (error) {
+        return error;
+      }
+    });
+    const headers = decoded.filter((d): d is { bytes: Buffer; header: ReturnType<typeof readCiphertextHeader> } => !(d instanceof Error));
+    const subjectKeys =
+      keyring.purpose === 'subject'
+        ? await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, [...new Set(headers.map((h) => h.header.keyId))])
+        : new Map<string, SubjectKeyRow>();
+    const versions =
+      keyring.purpose === 'subject'
+        ? new Map<number, KeyVersion>()
+        : await this.keyrings.findVersions(tenantId, keyring.keyringId, [...new Set(headers.map((h) => h.header.keyVersion))]);
+    const results = items.map((item, i) => {
+      const entry = decoded[i];
+      return this.attempt(
+        () => {
+          if (entry instanceof Error) throw entry;
+          const { bytes, header } = entry as { bytes: Buffer; header: ReturnType<typeof readCiphertextHeader> };
+          let ref: KeyRef;
+          let key: WrappedKeyHolder;
+          if (keyring.purpose === 'subject') {
+            key = usableSubjectKey(subjectKeys.get(header.keyId), 'decrypt');
+            ref = { tenantId, keyringId: keyring.keyringId, subjectId: header.keyId };
+            if (header.keyVersion !== 1) throw new FieldFailure('CRYPTO.KEY_VERSION_NOT_FOUND', 'subject keys have one version');
+          } else {
+            if (header.keyId !== keyring.keyringId) {
+              throw new FieldFailure(
+                'CRYPTO.INTEGRITY_CHECK_FAILED',
+                'the ciphertext cannot be opened here',
+                'sealed under another key id',
+              );
+            }
+            key = usableVersion(keyring, versions.get(header.keyVersion), header.keyVersion);
+            ref = { tenantId, keyringId: keyring.keyringId, version: header.keyVersion };
+          }
+          const material = this.unwrap(batch, ref, key);
+          const plaintext = guardCrypto(() =>
+            decryptField(
+              bytes,
+              { tenant: tenantId, keyring: keyring.keyringId, field: item.field, recordId: item.recordId },
+              { id: header.keyId, version: header.keyVersion, material },
+            ),
+          );
+          return { plaintext, keyVersion: header.keyVersion, subjectId: keyring.purpose === 'subject' ? header.keyId : undefined };
+        },
+        (failure) => {
+          const reason = failure.auditReason ?? failure.code;
+          auditReasons.set(reason, (auditReasons.get(reason) ?? 0) + 1);
+        },
+      );
+    });
+    return Object.assign(results, { auditReasons });
+  }
+
+  private async countDecryptions(
+    batch: Batch,
+    opened: readonly ({ ok: false } | { ok: true; keyVersion: number; subjectId?: string })[],
+    column: 'decryptions' | 'rewrappedAway',
+  ): Promise<void> {
+    const { tenantId, keyring } = batch;
+    const byVersion = new Map<number, { decryptions: number; rewrappedAway: number }>();
+    const bySubject = new Map<string, number>();
+    for (const result of opened) {
+      if (!result.ok) continue;
+      if (result.subjectId !== undefined) {
+        bySubject.set(result.subjectId, (bySubject.get(result.subjectId) ?? 0) + 1);
+        continue;
+      }
+      const entry = byVersion.get(result.keyVersion) ?? { decryptions: 0, rewrappedAway: 0 };
+      entry[column] += 1;
+      byVersion.set(result.keyVersion, entry);
+    }
+    if (byVersion.size === 0 && bySubject.size === 0) return;
+    await this.runtime.dataSource.transaction(async (manager) => {
+      await this.keyrings.countUse(manager, tenantId, keyring.keyringId, byVersion);
+      await this.keyrings.countSubjectUse(manager, tenantId, keyring.keyringId, bySubject, 'decryptions');
+    });
+  }
+
+  private async indexKeys(tenantId: string, index: IndexKeyrings, items: readonly TokenRequest[]): Promise<IndexKeys> {
+    const wantsEquality = items.some((item) => item.equality !== undefined);
+    const wantsRange = items.some((item) => item.range !== undefined);
+    const load = async (keyringId: string | undefined, purpose: 'blind-index' | 'range', wanted: boolean) => {
+      if (!wanted) return undefined;
+      if (!keyringId) {
+        throw new KeyringPurposeMismatchError(
+          `fields ask for ${purpose} tokens: name the ${purpose} keyring (${purpose === 'range' ? 'rangeKeyringId' : 'equalityKeyringId'})`,
+        );
+      }
+      const keyring = await this.keyrings.findKeyring(tenantId, keyringId);
+      if (!keyring) throw new KeyringNotFoundError(`no such ${purpose} keyring`);
+      if (keyring.purpose !== purpose) throw new KeyringPurposeMismatchError(`keyring ${keyringId} is not a ${purpose} keyring`);
+      const version = (await this.keyrings.searchableVersions(tenantId, keyringId)).find((v) => v.state === 'active');
+      if (!version) throw new KeyringPurposeMismatchError(`keyring ${keyringId} has no active version`);
+      return { keyring, version };
+    };
+    const equality = await load(index.equalityKeyringId, 'blind-index', wantsEquality);
+    const range = await load(index.rangeKeyringId, 'range', wantsRange);
+    return { ...(equality ? { equality } : {}), ...(range ? { range } : {}) };
+  }
+
+  private tokensFor(
+    indexKeys: IndexKeys,
+    item: TokenRequest & { field: string },
+    value: string,
+  ): { equalityToken?: string; rangeToken?: string } {
+    const tokens: { equalityToken?: string; rangeToken?: string } = {};
+    if (item.equality !== undefined && indexKeys.equality) {
+      tokens.equalityToken = this.tokens.equality(indexKeys.equality.keyring, indexKeys.equality.version, item.field, item.equality, value);
+    }
+    if (item.range !== undefined && indexKeys.range) {
+      const parsed = parseRangeValue(item.range, value);
+      tokens.rangeToken = this.tokens.range(indexKeys.range.keyring, indexKeys.range.version, item.field, item.range, parsed);
+    }
+    return tokens;
+  }
+
+  private checkPlaintext(item: EncryptItem): FieldFailure | undefined {
+    if (Buffer.byteLength(item.plaintext, 'utf8') > MAX_PLAINTEXT_BYTES) {
+      return new FieldFailure('CRYPTO.INPUT_TOO_LARGE', `a field value may be at most ${MAX_PLAINTEXT_BYTES} bytes`);
+    }
+    if (item.range !== undefined) {
+      try {
+        parseRangeValue(item.range, item.plaintext);
+      } catch (error) {
+        if (error instanceof FieldFailure) return error;
+        throw error;
+      }
+    }
+    return undefined;
+  }
+
+  private failIfInvalid(item: EncryptItem): void {
+    const failure = this.checkPlaintext(item);
+    if (failure) throw failure;
+  }
+
+  private attempt<T>(operation: () => T, onFailure?: (failure: FieldFailure) => void): FieldResult<T> {
+    try {
+      return { ok: true, ...operation() };
+    } catch (error) {
+      if (!(error instanceof FieldFailure)) throw error;
+      onFailure?.(error);
+      return { ok: false, error: { code: error.code, status: FIELD_FAILURE_STATUS[error.code], detail: error.message } };
+    }
+  }
+
+  /** Records the call, then answers: per-field results, or one problem+json when every field failed. */
+  private async finish<T>(
+    batch: Batch,
+    action: 'crypto.encrypt' | 'crypto.decrypt' | 'crypto.rewrap',
+    results: FieldResult<T>[],
+    keyVersions: number[],
+    auditReasons?: ReadonlyMap<string, number>,
+  ): Promise<FieldResult<T>[]> {
+    const failures = new Map<string, number>();
+    for (const result of results) if (!result.ok) failures.set(result.error.code, (failures.get(result.error.code) ?? 0) + 1);
+    const reasons = auditReasons && auditReasons.size > 0 ? { reasons: Object.fromEntries(auditReasons) } : {};
+    await this.events.record({
+      tenantId: batch.tenantId,
+      actor: batch.actor,
+      action,
+      keyringId: batch.keyring.keyringId,
+      purpose: batch.keyring.purpose,
+      keyVersions,
+      fields: results.length,
+      failures,
+      details: reasons,
+    });
+    if (results.length > 0 && results.every((r) => !r.ok)) {
+      throw new BatchFailedError(
+        results.map((r, index) => {
+          const { error } = r.ok ? { error: undefined } : r;
+          return { index, code: error!.code, message: error!.detail };
+        }),
+      );
+    }
+    return results;
+  }
+}
+
+type Opened = FieldResult<{ plaintext: Buffer; keyVersion: number; subjectId?: string }>[] & { auditReasons: Map<string, number> };
+
+interface WrappedKeyHolder {
+  wrappedKey: Buffer | null;
+  kekId: string;
+  wrapping: KeyVersion['wrapping'];
+}
+
+const SYSTEM_ROTATOR: Actor = { type: 'system', id: 'encryption-service/usage-limit' };
+
+function keyVersionsOf(results: readonly FieldResult<{ keyVersion: number }>[]): number[] {
+  return results.filter((r): r is { ok: true; keyVersion: number } => r.ok).map((r) => r.keyVersion);
+}
+
+function usableVersion(keyring: Keyring, version: KeyVersion | undefined, requested: number): KeyVersion {
+  if (!version) throw new FieldFailure('CRYPTO.KEY_VERSION_NOT_FOUND', `the keyring has no version ${requested}`);
+  if (version.state === 'destroyed') throw new FieldFailure('CRYPTO.KEY_DESTROYED', `key version ${requested} was destroyed`);
+  if (version.state === 'retired') throw new FieldFailure('CRYPTO.KEY_RETIRED', `key version ${requested} is retired`);
+  if (requested < keyring.minDecryptionVersion) {
+    throw new FieldFailure(
+      'CRYPTO.KEY_VERSION_BELOW_MINIMUM',
+      `key version ${requested} is below the keyring's minimum decryption version`,
+    );
+  }
+  return version;
+}
+
+function usableSubjectKey(row: SubjectKeyRow | undefined, use: 'encrypt' | 'decrypt' = 'encrypt'): WrappedKeyHolder {
+  if (!row) {
+    if (use === 'encrypt') throw new Error('subject key missing after insert');
+    throw new FieldFailure('CRYPTO.KEY_VERSION_NOT_FOUND', 'no key exists for the data subject this ciphertext names');
+  }
+  if (row.state === 'destroyed' || !row.wrapped_key) {
+    throw new FieldFailure('CRYPTO.KEY_DESTROYED', "the data subject's key was destroyed (crypto-shredded); the data cannot be recovered");
+  }
+  return { wrappedKey: row.wrapped_key, kekId: row.kek_id, wrapping: row.wrapping };
+}
+
+function decodeCiphertext(value: string): Buffer {
+  if (value.length > Math.ceil(MAX_CIPHERTEXT_BYTES / 3) * 4)
+    throw new FieldFailure('CRYPTO.INPUT_TOO_LARGE', 'the ciphertext is too large');
+  if (value.length === 0 || value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
+    throw new FieldFailure('CRYPTO.MALFORMED_BASE64', 'the ciphertext is not canonical base64');
+  }
+  return Buffer.from(value, 'base64');
+}
+
+function guardCrypto<T>(operation: () => T): T {
+  try {
+    return operation();
+  } catch (error) {
+    if (!(error instanceof CryptoError)) throw error;
+    switch (error.code) {
+      case 'CRYPTO.UNSUPPORTED_FORMAT':
+        throw new FieldFailure('CRYPTO.UNSUPPORTED_FORMAT', 'the bytes are not a ciphertext this service reads');
+      case 'CRYPTO.KEY_COMMITMENT_MISMATCH':
+        throw new FieldFailure('CRYPTO.INTEGRITY_CHECK_FAILED', 'the ciphertext cannot be opened here', 'key commitment mismatch');
+      case 'CRYPTO.INTEGRITY_CHECK_FAILED':
+        throw new FieldFailure('CRYPTO.INTEGRITY_CHECK_FAILED', 'the ciphertext cannot be opened here', 'authentication tag mismatch');
+      case 'CRYPTO.BAD_INPUT':
+        throw new FieldFailure('CRYPTO.BAD_INPUT', error.message);
+    }
+  }
+}
