@@ -103,7 +103,7 @@ export async function openEncryptionTestApp(test: EncryptionTestRuntime): Promis
   });
   app.useBodyParser('json', { limit: ENCRYPTION_JSON_BODY_LIMIT });
   await app.listen(0, '127.0.0.1');
-  const port = ((app.getHttpServer()).address() as AddressInfo).port;
+  const port = (app.getHttpServer().address() as AddressInfo).port;
   const root = `http://127.0.0.1:${port}`;
   return {
     app,
