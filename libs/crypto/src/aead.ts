@@ -89,9 +89,10 @@ export function encryptField(plaintext: Uint8Array, context: EncryptionContext, 
 }
 
 /**
- * Opens a ciphertext made by `encryptField` with the same context and key. Checks, in order: format
+ * Opens a ciphertext made by `encryptField` with the same context and key. Checks: format
  * (`UNSUPPORTED_FORMAT`), that the ciphertext names this key id and version and commits to these key
- * bytes (`KEY_COMMITMENT_MISMATCH`), then the GCM tag over header and context (`INTEGRITY_CHECK_FAILED`).
+ * bytes (`KEY_COMMITMENT_MISMATCH`, reported first), and the GCM tag over header and context
+ * (`INTEGRITY_CHECK_FAILED`). Both cryptographic checks always run.
  */
 export function decryptField(ciphertext: Uint8Array, context: EncryptionContext, dataKey: DataKey): Buffer {
   const encodedContext = encodeContext(context);
@@ -102,10 +103,22 @@ export function decryptField(ciphertext: Uint8Array, context: EncryptionContext,
   }
   const { encryptionKey, commitment } = deriveMessageKeys(material, parsed.nonce);
   try {
-    if (!equalBytes(commitment, parsed.commitment)) {
+    const committed = equalBytes(commitment, parsed.commitment);
+    // The GCM check runs whether or not the commitment matched, so the time taken does not say which
+    // of the two checks failed; a plaintext opened under an uncommitted key is zeroed, never returned.
+    let plaintext: Buffer | undefined;
+    let tagFailure: unknown;
+    try {
+      plaintext = aesGcmDecrypt(encryptionKey, parsed.nonce, Buffer.concat([parsed.header, encodedContext]), parsed.body, parsed.tag);
+    } catch (error) {
+      tagFailure = error;
+    }
+    if (!committed) {
+      plaintext?.fill(0);
       throw new CryptoError('CRYPTO.KEY_COMMITMENT_MISMATCH', 'the ciphertext is not committed to the supplied key');
     }
-    return aesGcmDecrypt(encryptionKey, parsed.nonce, Buffer.concat([parsed.header, encodedContext]), parsed.body, parsed.tag);
+    if (plaintext === undefined) throw tagFailure;
+    return plaintext;
   } finally {
     encryptionKey.fill(0);
   }
