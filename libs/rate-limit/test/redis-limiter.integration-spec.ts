@@ -1,0 +1,92 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { RateLimiter, RedisStore, type RateLimitRequest } from '../src';
+import { deleteByPrefix, sharedRedis, uniquePrefix } from './redis-support';
+
+const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0', 'accept-language': 'en' };
+
+describe('RateLimiter on Redis', () => {
+  let client: Redis;
+  const prefix = uniquePrefix('limiter');
+  let limiter: RateLimiter;
+
+  beforeAll(async () => {
+    client = await sharedRedis();
+    limiter = new RateLimiter({
+      config: {
+        trusted_proxies: ['10.0.0.0/8'],
+        rules: [
+          { name: 'api', limit: [50, 1000], window_size: [60, 3600], failure_mode: 'open', endpoint_classes: { auth: 0.2 } },
+          {
+            name: 'login',
+            algorithm: 'sliding-log',
+            limit: [2],
+            window_size: [1],
+            failure_mode: 'closed',
+            identifier: { type: 'ip' },
+            tiers: { free: 1, standard: 1, premium: 1, enterprise: 1 },
+          },
+        ],
+      },
+      store: new RedisStore({ client, prefix }),
+      identifierKey: 'redis-limiter-test-key-0123456789',
+      cadence: false,
+    });
+  });
+
+  afterAll(async () => {
+    await deleteByPrefix(client, prefix);
+    await client.quit();
+  });
+
+  async function admitted(request: RateLimitRequest, attempts = 300): Promise<number> {
+    let count = 0;
+    for (let i = 0; i < attempts; i += 1) if ((await limiter.check('api', request)).allowed) count += 1;
+    return count;
+  }
+
+  it('changes the limit with the consumer tier, the endpoint class and the risk score', async () => {
+    const consumer = (id: string, group: string): RateLimitRequest => ({
+      remoteAddress: '198.51.100.7',
+      headers: browser,
+      path: '/v1/x',
+      consumer: { id, group },
+    });
+    expect(await admitted(consumer('tier-free', 'free'))).toBe(10);
+    expect(await admitted(consumer('tier-standard', 'standard'))).toBe(50);
+    expect(await admitted(consumer('tier-premium', 'premium'))).toBe(250);
+    expect(await admitted({ ...consumer('class-auth', 'standard'), endpointClass: 'auth' })).toBe(10);
+    expect(await admitted({ ...consumer('risk-60', 'standard'), riskScore: 60 })).toBe(25);
+    expect(await admitted({ ...consumer('risk-90', 'standard'), riskScore: 90 })).toBe(10);
+    const decision = await limiter.check('api', { ...consumer('risk-90', 'standard'), riskScore: 90 });
+    expect(decision.headers['RateLimit-Policy']).toBe('"api-1m";q=10;w=60, "api-1h";q=200;w=3600');
+  });
+
+  it('stores hashed identifiers under one hash-tagged key per decision, with an expiry', async () => {
+    await limiter.check('login', { remoteAddress: '10.0.0.2', headers: { ...browser, 'x-forwarded-for': '203.0.113.77' }, path: '/login' });
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key).toMatch(new RegExp(`^${prefix}\\{[a-z0-9._-]+:(sliding-window|sliding-log|fixed-window):[A-Za-z0-9_-]{22}\\}$`));
+      expect(key).not.toMatch(/203\.0\.113|tier-|risk-/);
+      expect(await client.pttl(key)).toBeGreaterThan(0);
+    }
+  });
+
+  it('admits a refused caller again once Retry-After has passed (Redis clock)', async () => {
+    const caller: RateLimitRequest = { remoteAddress: '198.51.100.99', headers: browser, path: '/login' };
+    expect((await limiter.check('login', caller)).allowed).toBe(true);
+    expect((await limiter.check('login', caller)).allowed).toBe(true);
+    const refused = await limiter.check('login', caller);
+    expect(refused).toMatchObject({ allowed: false, reason: 'limit-exceeded', retryAfter: 1 });
+    expect(refused.headers.RateLimit).toMatch(/^"login";r=0;t=1$/);
+    await sleep(1_050);
+    expect((await limiter.check('login', caller)).allowed).toBe(true);
+  });
+});
