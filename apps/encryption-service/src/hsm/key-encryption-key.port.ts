@@ -9,6 +9,23 @@ export interface KeyEncryptionKey {
   wrap(dataKey: Buffer, aad: Buffer): Buffer;
   unwrap(wrapped: Buffer, aad: Buffer): Buffer;
   close(): void;
+  /**
+   * Read-only facts about the token that holds the key, for the HSM control-plane report. Optional so
+   * stand-ins without a token need not invent one. Throws `HsmUnavailableError` when the token cannot be read.
+   */
+  tokenInfo?(): HsmTokenInfo;
+}
+
+/** What C_GetTokenInfo says about the token (blank padding removed). Contains no secrets. */
+export interface HsmTokenInfo {
+  label: string;
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
+  /** `major.minor` */
+  hardwareVersion: string;
+  /** `major.minor` */
+  firmwareVersion: string;
 }
 
 export const KEY_ENCRYPTION_KEY = Symbol('KEY_ENCRYPTION_KEY');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import { HsmUnavailableError, KeyIntegrityError } from './hsm.errors';
-import type { KeyEncryptionKey } from './key-encryption-key.port';
+import type { HsmTokenInfo, KeyEncryptionKey } from './key-encryption-key.port';
 
 export const KEK_LABEL = 'traceo-kek-v1';
 const IV_LENGTH = 12;
@@ -147,6 +147,25 @@ export class Pkcs11KeyEncryptionKey implements KeyEncryptionKey {
       const code = returnValue(error);
       if (code !== undefined && INTEGRITY_FAILURES.has(code)) throw new KeyIntegrityError('the wrapped key did not authenticate');
       throw new HsmUnavailableError(`the HSM could not unwrap a data key: ${describe(error)}`);
+    }
+  }
+
+  /** C_GetTokenInfo for the slot of this handle's session: read-only, no login state changes. */
+  tokenInfo(): HsmTokenInfo {
+    if (this.closed) throw new HsmUnavailableError('the key-encryption key is closed');
+    try {
+      const info = this.pkcs11.C_GetTokenInfo(this.pkcs11.C_GetSessionInfo(this.session).slotID);
+      const version = ({ major, minor }: pkcs11js.Version) => `${major}.${minor}`;
+      return {
+        label: info.label.trim(),
+        manufacturer: info.manufacturerID.trim(),
+        model: info.model.trim(),
+        serialNumber: info.serialNumber.trim(),
+        hardwareVersion: version(info.hardwareVersion),
+        firmwareVersion: version(info.firmwareVersion),
+      };
+    } catch (error) {
+      throw new HsmUnavailableError(`cannot read the PKCS#11 token: ${describe(error)}`);
     }
   }
 
