@@ -35,6 +35,18 @@ describe('the PKCS#11 key-encryption key on the SoftHSM2 token', () => {
     expect(first.subarray(0, 12).equals(second.subarray(0, 12))).toBe(false);
   });
 
+  it('with gcmIvSource=hsm (CloudHSM mode), refuses to wrap when the token leaves the IV zero, as SoftHSM2 does', () => {
+    const hsmIv = Pkcs11KeyEncryptionKey.open({ ...options, gcmIvSource: 'hsm' });
+    try {
+      expect(() => hsmIv.wrap(randomBytes(32), aad)).toThrow(HsmUnavailableError);
+      expect(() => hsmIv.wrap(randomBytes(32), aad)).toThrow(/did not generate a GCM IV/);
+      // Unwrapping is the same in both modes: the IV travels with the wrapped key.
+      expect(hsmIv.unwrap(kek.wrap(Buffer.alloc(32, 7), aad), aad)).toEqual(Buffer.alloc(32, 7));
+    } finally {
+      hsmIv.close();
+    }
+  });
+
   it('refuses a tampered wrapped key with CRYPTO.INTEGRITY_CHECK_FAILED', () => {
     const wrapped = kek.wrap(randomBytes(32), aad);
     for (const offset of [0, 20, wrapped.length - 1]) {

@@ -26,6 +26,7 @@ class KeyEncryptionKeyLifecycle implements OnApplicationShutdown {
           modulePath: config.TRACEO_PKCS11_MODULE,
           tokenLabel: config.TRACEO_PKCS11_TOKEN_LABEL,
           pin: config.TRACEO_PKCS11_PIN,
+          gcmIvSource: config.TRACEO_PKCS11_GCM_IV_SOURCE,
         }),
     },
     KeyEncryptionKeyLifecycle,

@@ -27,6 +27,13 @@ export interface Pkcs11Options {
   tokenLabel: string;
   /** Secret. SoftHSM2: the user PIN; CloudHSM: `<crypto-user>:<password>`. */
   pin: string;
+  /**
+   * Who chooses the AES-GCM IV when wrapping. `application` (SoftHSM2): a fresh random IV from
+   * node:crypto is passed in. `hsm` (AWS CloudHSM, which refuses caller IVs): a zeroed IV buffer is
+   * passed and the HSM writes the IV it generated into it; a result whose IV is still all zeros is
+   * refused, so an HSM that ignores this never wraps two keys under one IV.
+   */
+  gcmIvSource?: 'application' | 'hsm';
 }
 
 /**
@@ -90,6 +97,7 @@ export class Pkcs11KeyEncryptionKey implements KeyEncryptionKey {
     private readonly modulePath: string,
     private readonly session: Buffer,
     private readonly key: Buffer,
+    private readonly gcmIvSource: 'application' | 'hsm',
   ) {}
 
   /** Loads the module, logs in to the token and finds (or, the first time, generates) the KEK. */
@@ -111,7 +119,7 @@ export class Pkcs11KeyEncryptionKey implements KeyEncryptionKey {
         if (returnValue(error) !== CKR_USER_ALREADY_LOGGED_IN) throw error;
       }
       const key = findKey(pkcs11, session) ?? generateKey(pkcs11, session);
-      return new Pkcs11KeyEncryptionKey(pkcs11, options.modulePath, session, key);
+      return new Pkcs11KeyEncryptionKey(pkcs11, options.modulePath, session, key, options.gcmIvSource ?? 'application');
     } catch (error) {
       if (session) pkcs11.C_CloseSession(session);
       releaseLibrary(options.modulePath);
@@ -121,14 +129,21 @@ export class Pkcs11KeyEncryptionKey implements KeyEncryptionKey {
   }
 
   wrap(dataKey: Buffer, aad: Buffer): Buffer {
-    const iv = randomBytes(IV_LENGTH);
+    // pkcs11js hands the library this buffer's own memory, so an HSM-generated IV is written back into it.
+    const iv = this.gcmIvSource === 'hsm' ? Buffer.alloc(IV_LENGTH) : randomBytes(IV_LENGTH);
+    let sealed: Buffer;
     try {
       this.pkcs11.C_EncryptInit(this.session, this.mechanism(iv, aad), this.key);
-      const sealed = this.pkcs11.C_Encrypt(this.session, dataKey, Buffer.alloc(dataKey.length + TAG_LENGTH));
-      return Buffer.concat([iv, sealed]);
+      sealed = this.pkcs11.C_Encrypt(this.session, dataKey, Buffer.alloc(dataKey.length + TAG_LENGTH));
     } catch (error) {
       throw new HsmUnavailableError(`the HSM could not wrap a data key: ${describe(error)}`);
     }
+    if (this.gcmIvSource === 'hsm' && iv.every((byte) => byte === 0)) {
+      throw new HsmUnavailableError(
+        'the HSM did not generate a GCM IV (TRACEO_PKCS11_GCM_IV_SOURCE=hsm needs an HSM that writes its IV back)',
+      );
+    }
+    return Buffer.concat([iv, sealed]);
   }
 
   unwrap(wrapped: Buffer, aad: Buffer): Buffer {
