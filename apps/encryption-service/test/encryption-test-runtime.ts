@@ -10,7 +10,7 @@ import { assembleServiceRuntime, EventPublisher, loadConfig, type ServiceRuntime
 import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
 import { encryptionConfigSchema, type EncryptionConfig } from '../src/encryption-service.config';
-import { Pkcs11KeyEncryptionKey, type Pkcs11Options } from '../src/hsm/pkcs11-key-encryption-key';
+import { Pkcs11KeyEncryptionKey, type Pkcs11Options } from '@traceo/hsm';
 import { ENCRYPTION_MIGRATIONS } from '../src/migrations';
 import { AppModule } from '../src/app.module';
 import { ENCRYPTION_JSON_BODY_LIMIT } from '../src/encryption-service.definition';

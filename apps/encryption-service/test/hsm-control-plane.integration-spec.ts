@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
-import { Pkcs11KeyEncryptionKey, type Pkcs11Options } from '../src/hsm/pkcs11-key-encryption-key';
+import { Pkcs11KeyEncryptionKey, type Pkcs11Options } from '@traceo/hsm';
 import { LocalSoftHsmControlPlane } from '../src/hsm-cluster/local-softhsm-control-plane';
 import {
   openEncryptionTestApp,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
-import { HsmUnavailableError, KeyIntegrityError } from '../src/hsm/hsm.errors';
-import { KEK_LABEL, Pkcs11KeyEncryptionKey, type Pkcs11Options } from '../src/hsm/pkcs11-key-encryption-key';
+import { HsmUnavailableError, KeyIntegrityError } from '@traceo/hsm';
+import { KEK_LABEL, Pkcs11KeyEncryptionKey, type Pkcs11Options } from '@traceo/hsm';
 import { softHsmOptions } from './encryption-test-runtime';
 
 const CKR_ATTRIBUTE_SENSITIVE = 0x11;

@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudHSMV2Client } from '@aws-sdk/client-cloudhsm-v2';
-import { HsmUnavailableError } from '../hsm/hsm.errors';
-import type { HsmTokenInfo } from '../hsm/key-encryption-key.port';
+import { HsmUnavailableError } from '@traceo/hsm';
+import type { HsmTokenInfo } from '@traceo/hsm';
 import { AwsCloudHsmControlPlane, CLOUDHSM_FACTS_CACHE_MS } from './aws-cloudhsm-control-plane';
 import { HsmControlPlaneUnavailableError } from './hsm-control-plane.errors';
 

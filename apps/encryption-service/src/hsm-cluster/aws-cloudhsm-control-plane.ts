@@ -1,5 +1,5 @@
 import { CloudHSMV2Client, DescribeBackupsCommand, DescribeClustersCommand, type Backup, type Hsm } from '@aws-sdk/client-cloudhsm-v2';
-import type { HsmTokenInfo, KeyEncryptionKey } from '../hsm/key-encryption-key.port';
+import type { HsmTokenInfo, KeyEncryptionKey } from '@traceo/hsm';
 import { HsmControlPlaneUnavailableError } from './hsm-control-plane.errors';
 import type { HsmBackupFacts, HsmClusterFacts, HsmControlPlane, HsmFacts } from './hsm-control-plane.port';
 

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { EncryptionConfig } from '../encryption-service.config';
-import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from '../hsm/key-encryption-key.port';
+import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from '@traceo/hsm';
 import { AwsCloudHsmControlPlane } from './aws-cloudhsm-control-plane';
 import { HsmClusterHttpController } from './hsm-cluster.http.controller';
 import { HSM_CONTROL_PLANE, type HsmControlPlane } from './hsm-control-plane.port';

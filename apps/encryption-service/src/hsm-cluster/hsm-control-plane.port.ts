@@ -1,4 +1,4 @@
-import type { HsmTokenInfo } from '../hsm/key-encryption-key.port';
+import type { HsmTokenInfo } from '@traceo/hsm';
 
 export type HsmControlPlaneProvider = 'aws-cloudhsm' | 'local-softhsm';
 

@@ -1,5 +1,5 @@
-import { HsmUnavailableError } from '../hsm/hsm.errors';
-import type { HsmTokenInfo } from '../hsm/key-encryption-key.port';
+import { HsmUnavailableError } from '@traceo/hsm';
+import type { HsmTokenInfo } from '@traceo/hsm';
 import { LocalSoftHsmControlPlane } from './local-softhsm-control-plane';
 
 const token: HsmTokenInfo = {

@@ -1,4 +1,4 @@
-import type { HsmTokenInfo, KeyEncryptionKey } from '../hsm/key-encryption-key.port';
+import type { HsmTokenInfo, KeyEncryptionKey } from '@traceo/hsm';
 import type { HsmClusterFacts, HsmControlPlane } from './hsm-control-plane.port';
 
 const DEVELOPMENT_ONLY =

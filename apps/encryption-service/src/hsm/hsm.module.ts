@@ -1,8 +1,8 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { EncryptionConfig } from '../encryption-service.config';
-import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from './key-encryption-key.port';
-import { Pkcs11KeyEncryptionKey } from './pkcs11-key-encryption-key';
+import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from '@traceo/hsm';
+import { Pkcs11KeyEncryptionKey } from '@traceo/hsm';
 
 /** Closes the HSM session when the service stops. */
 @Injectable()

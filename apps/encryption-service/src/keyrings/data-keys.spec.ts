@@ -1,4 +1,4 @@
-import type { KeyEncryptionKey } from '../hsm/key-encryption-key.port';
+import type { KeyEncryptionKey } from '@traceo/hsm';
 import { DATA_KEY_CACHE_TTL_MS, DataKeys, wrappingAad } from './data-keys';
 
 /** A stand-in KEK that records its calls; wrapping is a reversible tag so the aad binding is visible. */

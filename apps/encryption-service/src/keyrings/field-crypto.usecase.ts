@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CryptoError, decryptField, encryptField, readCiphertextHeader, type BlindIndexKind } from '@traceo/crypto';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
-import { KeyIntegrityError } from '../hsm/hsm.errors';
+import { KeyIntegrityError } from '@traceo/hsm';
 import { DataKeys, type KeyRef } from './data-keys';
 import { KeyEvents } from './key-events';
 import type { Actor, Keyring, KeyVersion } from './keyring';

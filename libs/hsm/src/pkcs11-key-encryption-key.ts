@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import * as pkcs11js from 'pkcs11js';
 import { HsmUnavailableError, KeyIntegrityError } from './hsm.errors';
 import type { HsmTokenInfo, KeyEncryptionKey } from './key-encryption-key.port';
+import { describe, openTokenSession, returnValue, type Pkcs11Options, type TokenSession } from './pkcs11-library';
+
+export type { Pkcs11Options } from './pkcs11-library';
 
 export const KEK_LABEL = 'traceo-kek-v1';
 const IV_LENGTH = 12;
 const TAG_BITS = 128;
 const TAG_LENGTH = TAG_BITS / 8;
 
-const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
-const CKR_USER_ALREADY_LOGGED_IN = 0x100;
 /** Return values meaning "these bytes do not authenticate", as opposed to "the HSM failed". */
 const INTEGRITY_FAILURES = new Set([
   0x20, // CKR_DATA_INVALID
@@ -21,68 +22,6 @@ const INTEGRITY_FAILURES = new Set([
   0x05, // CKR_GENERAL_ERROR
 ]);
 
-export interface Pkcs11Options {
-  /** Path of the PKCS#11 library: SoftHSM2 in development, AWS CloudHSM's client library in production. */
-  modulePath: string;
-  tokenLabel: string;
-  /** Secret. SoftHSM2: the user PIN; CloudHSM: `<crypto-user>:<password>`. */
-  pin: string;
-  /**
-   * Who chooses the AES-GCM IV when wrapping. `application` (SoftHSM2): a fresh random IV from
-   * node:crypto is passed in. `hsm` (AWS CloudHSM, which refuses caller IVs): a zeroed IV buffer is
-   * passed and the HSM writes the IV it generated into it; a result whose IV is still all zeros is
-   * refused, so an HSM that ignores this never wraps two keys under one IV.
-   */
-  gcmIvSource?: 'application' | 'hsm';
-}
-
-/**
- * One loaded library per module path, shared by every handle in the process: PKCS#11 initialization
- * and the user login belong to the application, not to a session, so the last handle to close
- * finalizes the library.
- */
-const libraries = new Map<string, { pkcs11: pkcs11js.PKCS11; handles: number }>();
-
-function acquireLibrary(modulePath: string): pkcs11js.PKCS11 {
-  const shared = libraries.get(modulePath);
-  if (shared) {
-    shared.handles += 1;
-    return shared.pkcs11;
-  }
-  const pkcs11 = new pkcs11js.PKCS11();
-  pkcs11.load(modulePath);
-  try {
-    pkcs11.C_Initialize();
-  } catch (error) {
-    if (returnValue(error) !== CKR_CRYPTOKI_ALREADY_INITIALIZED) throw error;
-  }
-  libraries.set(modulePath, { pkcs11, handles: 1 });
-  return pkcs11;
-}
-
-function releaseLibrary(modulePath: string): void {
-  const shared = libraries.get(modulePath);
-  if (!shared) return;
-  shared.handles -= 1;
-  if (shared.handles > 0) return;
-  libraries.delete(modulePath);
-  try {
-    shared.pkcs11.C_Finalize();
-  } finally {
-    shared.pkcs11.close();
-  }
-}
-
-function returnValue(error: unknown): number | undefined {
-  return error instanceof pkcs11js.Pkcs11Error ? error.code : undefined;
-}
-
-/** The PKCS#11 function and return value, never arguments: safe to log. */
-function describe(error: unknown): string {
-  if (error instanceof pkcs11js.Pkcs11Error) return `${error.method || 'PKCS#11'} returned 0x${error.code.toString(16)}`;
-  return error instanceof Error ? error.name : 'unknown error';
-}
-
 /**
  * A persistent AES-256 key inside a PKCS#11 token (non-extractable, sensitive, private): data keys
  * are wrapped with AES-256-GCM by the HSM, as `iv (12) ‖ ciphertext ‖ tag (16)`. The key bytes never
@@ -92,37 +31,26 @@ export class Pkcs11KeyEncryptionKey implements KeyEncryptionKey {
   readonly id = KEK_LABEL;
   private closed = false;
 
+  private readonly pkcs11: pkcs11js.PKCS11;
+  private readonly session: Buffer;
+
   private constructor(
-    private readonly pkcs11: pkcs11js.PKCS11,
-    private readonly modulePath: string,
-    private readonly session: Buffer,
+    private readonly token: TokenSession,
     private readonly key: Buffer,
     private readonly gcmIvSource: 'application' | 'hsm',
-  ) {}
+  ) {
+    this.pkcs11 = token.pkcs11;
+    this.session = token.session;
+  }
 
   /** Loads the module, logs in to the token and finds (or, the first time, generates) the KEK. */
   static open(options: Pkcs11Options): Pkcs11KeyEncryptionKey {
-    let pkcs11: pkcs11js.PKCS11;
+    const token = openTokenSession(options);
     try {
-      pkcs11 = acquireLibrary(options.modulePath);
+      const key = findKey(token.pkcs11, token.session) ?? generateKey(token.pkcs11, token.session);
+      return new Pkcs11KeyEncryptionKey(token, key, options.gcmIvSource ?? 'application');
     } catch (error) {
-      throw new HsmUnavailableError(`cannot load the PKCS#11 module: ${describe(error)}`);
-    }
-    let session: Buffer | undefined;
-    try {
-      const slot = pkcs11.C_GetSlotList(true).find((candidate) => pkcs11.C_GetTokenInfo(candidate).label.trim() === options.tokenLabel);
-      if (!slot) throw new HsmUnavailableError(`no PKCS#11 token labelled ${options.tokenLabel}`);
-      session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
-      try {
-        pkcs11.C_Login(session, pkcs11js.CKU_USER, options.pin);
-      } catch (error) {
-        if (returnValue(error) !== CKR_USER_ALREADY_LOGGED_IN) throw error;
-      }
-      const key = findKey(pkcs11, session) ?? generateKey(pkcs11, session);
-      return new Pkcs11KeyEncryptionKey(pkcs11, options.modulePath, session, key, options.gcmIvSource ?? 'application');
-    } catch (error) {
-      if (session) pkcs11.C_CloseSession(session);
-      releaseLibrary(options.modulePath);
+      token.close();
       if (error instanceof HsmUnavailableError) throw error;
       throw new HsmUnavailableError(`cannot open the key-encryption key: ${describe(error)}`);
     }
@@ -187,11 +115,7 @@ export class Pkcs11KeyEncryptionKey implements KeyEncryptionKey {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.pkcs11.C_CloseSession(this.session);
-    } finally {
-      releaseLibrary(this.modulePath);
-    }
+    this.token.close();
   }
 
   private mechanism(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {

@@ -1,0 +1,115 @@
+import * as pkcs11js from 'pkcs11js';
+import { HsmUnavailableError } from './hsm.errors';
+
+const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
+const CKR_USER_ALREADY_LOGGED_IN = 0x100;
+
+export interface Pkcs11Options {
+  /** Path of the PKCS#11 library: SoftHSM2 in development, AWS CloudHSM's client library in production. */
+  modulePath: string;
+  tokenLabel: string;
+  /** Secret. SoftHSM2: the user PIN; CloudHSM: `<crypto-user>:<password>`. */
+  pin: string;
+  /**
+   * Who chooses the AES-GCM IV when wrapping. `application` (SoftHSM2): a fresh random IV from
+   * node:crypto is passed in. `hsm` (AWS CloudHSM, which refuses caller IVs): a zeroed IV buffer is
+   * passed and the HSM writes the IV it generated into it; a result whose IV is still all zeros is
+   * refused, so an HSM that ignores this never wraps two keys under one IV.
+   */
+  gcmIvSource?: 'application' | 'hsm';
+}
+
+/**
+ * One loaded library per module path, shared by every handle in the process: PKCS#11 initialization
+ * and the user login belong to the application, not to a session, so the last handle to close
+ * finalizes the library.
+ */
+const libraries = new Map<string, { pkcs11: pkcs11js.PKCS11; handles: number }>();
+
+export function acquireLibrary(modulePath: string): pkcs11js.PKCS11 {
+  const shared = libraries.get(modulePath);
+  if (shared) {
+    shared.handles += 1;
+    return shared.pkcs11;
+  }
+  const pkcs11 = new pkcs11js.PKCS11();
+  pkcs11.load(modulePath);
+  try {
+    pkcs11.C_Initialize();
+  } catch (error) {
+    if (returnValue(error) !== CKR_CRYPTOKI_ALREADY_INITIALIZED) throw error;
+  }
+  libraries.set(modulePath, { pkcs11, handles: 1 });
+  return pkcs11;
+}
+
+export function releaseLibrary(modulePath: string): void {
+  const shared = libraries.get(modulePath);
+  if (!shared) return;
+  shared.handles -= 1;
+  if (shared.handles > 0) return;
+  libraries.delete(modulePath);
+  try {
+    shared.pkcs11.C_Finalize();
+  } finally {
+    shared.pkcs11.close();
+  }
+}
+
+export function returnValue(error: unknown): number | undefined {
+  return error instanceof pkcs11js.Pkcs11Error ? error.code : undefined;
+}
+
+/** The PKCS#11 function and return value, never arguments: safe to log. */
+export function describe(error: unknown): string {
+  if (error instanceof pkcs11js.Pkcs11Error) return `${error.method || 'PKCS#11'} returned 0x${error.code.toString(16)}`;
+  return error instanceof Error ? error.name : 'unknown error';
+}
+
+/** A logged-in session on the token with the configured label; `close` ends it and releases the library. */
+export interface TokenSession {
+  readonly pkcs11: pkcs11js.PKCS11;
+  readonly session: Buffer;
+  close(): void;
+}
+
+/** Loads the module (shared per path), opens a read-write session on the labelled token and logs in as the user. */
+export function openTokenSession(options: Pkcs11Options): TokenSession {
+  let pkcs11: pkcs11js.PKCS11;
+  try {
+    pkcs11 = acquireLibrary(options.modulePath);
+  } catch (error) {
+    throw new HsmUnavailableError(`cannot load the PKCS#11 module: ${describe(error)}`);
+  }
+  let session: Buffer | undefined;
+  try {
+    const slot = pkcs11.C_GetSlotList(true).find((candidate) => pkcs11.C_GetTokenInfo(candidate).label.trim() === options.tokenLabel);
+    if (!slot) throw new HsmUnavailableError(`no PKCS#11 token labelled ${options.tokenLabel}`);
+    session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
+    try {
+      pkcs11.C_Login(session, pkcs11js.CKU_USER, options.pin);
+    } catch (error) {
+      if (returnValue(error) !== CKR_USER_ALREADY_LOGGED_IN) throw error;
+    }
+  } catch (error) {
+    if (session) pkcs11.C_CloseSession(session);
+    releaseLibrary(options.modulePath);
+    if (error instanceof HsmUnavailableError) throw error;
+    throw new HsmUnavailableError(`cannot open a session on the PKCS#11 token: ${describe(error)}`);
+  }
+  const opened = session;
+  let closed = false;
+  return {
+    pkcs11,
+    session: opened,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      try {
+        pkcs11.C_CloseSession(opened);
+      } finally {
+        releaseLibrary(options.modulePath);
+      }
+    },
+  };
+}
