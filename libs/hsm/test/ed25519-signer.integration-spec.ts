@@ -59,7 +59,7 @@ describe('Ed25519 signing key in the SoftHSM2 token', () => {
         { type: pkcs11js.CKA_EXTRACTABLE },
         { type: pkcs11js.CKA_TOKEN },
       ]);
-      expect([sensitive!.value, extractable!.value, persistent!.value].map((v) => (v)[0])).toEqual([1, 0, 1]);
+      expect([sensitive!.value, extractable!.value, persistent!.value].map((v) => v[0])).toEqual([1, 0, 1]);
       expect(() => pkcs11.C_GetAttributeValue(session, handle!, [{ type: pkcs11js.CKA_VALUE }])).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
       // Clean up the test's key pair so the token does not accumulate objects.
       for (const objectClass of [pkcs11js.CKO_PRIVATE_KEY, pkcs11js.CKO_PUBLIC_KEY]) {
