@@ -4,7 +4,7 @@
 // (migrations run at start-up), waits until every one is ready, prints their URLs, runs a short
 // demo, and keeps running until Ctrl-C (SIGTERM/SIGINT), when it stops the services gracefully.
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,14 +38,11 @@ run('bash', ['tools/infra', 'up']);
 const infra = JSON.parse(readFileSync(join(root, '.infra', 'env.json'), 'utf8'));
 const pg = new URL(infra.TRACEO_DATABASE_URL);
 
-// Development checkpoint-signing key for audit-service, kept with the rest of the local state.
-const auditKeyFile = join(root, '.infra', 'audit-signing-key.b64');
-if (!existsSync(auditKeyFile)) {
-  writeFileSync(auditKeyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'), {
-    mode: 0o600,
-  });
-}
-const auditSigningKey = readFileSync(auditKeyFile, 'utf8').trim();
+// audit-service signs checkpoints with an Ed25519 key pair generated inside the SoftHSM2 token; its
+// forensic-search cursors are authenticated with this development secret, kept with the local state.
+const auditCursorKeyFile = join(root, '.infra', 'audit-cursor-key.b64');
+if (!existsSync(auditCursorKeyFile)) writeFileSync(auditCursorKeyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+const auditCursorKey = readFileSync(auditCursorKeyFile, 'utf8').trim();
 // Development API key for calling the services (deny by default until auth-service issues tokens).
 const apiKeyFile = join(root, '.infra', 'api-key');
 if (!existsSync(apiKeyFile)) writeFileSync(apiKeyFile, randomBytes(24).toString('hex'), { mode: 0o600 });
@@ -69,8 +66,8 @@ const children = services.map((service) => {
     TRACEO_KAFKA_BROKERS: infra.TRACEO_KAFKA_BROKERS,
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',
     TRACEO_API_KEYS: `platform:${apiKey}`,
-    ...(service.name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: auditSigningKey } : {}),
-    ...(service.name === 'encryption-service'
+    ...(service.name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm', TRACEO_AUDIT_CURSOR_KEY: auditCursorKey } : {}),
+    ...(service.name === 'encryption-service' || service.name === 'audit-service'
       ? {
           TRACEO_PKCS11_MODULE: infra.TRACEO_PKCS11_MODULE,
           TRACEO_PKCS11_TOKEN_LABEL: infra.TRACEO_PKCS11_TOKEN_LABEL,

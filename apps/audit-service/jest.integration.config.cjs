@@ -3,7 +3,7 @@ module.exports = {
   displayName: 'audit-service (integration)',
   rootDir: __dirname,
   testMatch: ['<rootDir>/test/**/*.integration-spec.ts'],
-  globalSetup: '<rootDir>/../../tools/jest-infra-setup.cjs',
+  globalSetup: '<rootDir>/test/jest-global-setup.cjs',
   testTimeout: 120000,
   maxWorkers: 1,
 };

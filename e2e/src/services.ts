@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { loadInfraEnv, startProcess, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
 
@@ -32,8 +32,10 @@ export function serviceEnv(name: ServiceName, port: number, run: string): Record
     TRACEO_KAFKA_CONSUMER_GROUP: `e2e-${name}-${run}`,
     TRACEO_LOG_LEVEL: 'info',
     TRACEO_API_KEYS: `e2e:${API_KEY}`,
-    ...(name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY: AUDIT_SIGNING_KEY, TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '200' } : {}),
-    ...(name === 'encryption-service' ? pkcs11Env(env.raw) : {}),
+    ...(name === 'audit-service'
+      ? { TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm', TRACEO_AUDIT_CURSOR_KEY: AUDIT_CURSOR_KEY, TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '200' }
+      : {}),
+    ...(name === 'encryption-service' || name === 'audit-service' ? pkcs11Env(env.raw) : {}),
   };
 }
 
@@ -52,8 +54,8 @@ function pkcs11Env(raw: Readonly<Record<string, string>>): Record<string, string
 export const API_KEY = randomBytes(24).toString('hex');
 export const AUTHORIZED = { authorization: `Bearer ${API_KEY}` };
 
-/** A checkpoint signing key for this test run (Ed25519, PKCS#8 DER, base64). */
-const AUDIT_SIGNING_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+/** The forensic-search cursor secret for this test run (audit-service signs checkpoints with its key in SoftHSM2). */
+const AUDIT_CURSOR_KEY = randomBytes(32).toString('base64');
 
 export function startBuiltService(name: ServiceName, env: Record<string, string | undefined>): RunningProcess {
   return startProcess([process.execPath, join(WORKSPACE_ROOT, 'dist', 'apps', name, 'main.js')], env);

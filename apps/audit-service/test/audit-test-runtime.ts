@@ -5,7 +5,7 @@ import { openServiceDatabase } from '@traceo/persistence';
 import { assembleServiceRuntime, EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
 import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
-import { CheckpointSigner } from '../src/audit-log/checkpoint-note';
+import { SoftwareCheckpointSigner, type CheckpointSigner } from '../src/audit-log/checkpoint-note';
 import { registerSigningKey } from '../src/audit-log/checkpoints';
 import { auditConfigSchema, type AuditConfig } from '../src/audit-service.config';
 import { AUDIT_MIGRATIONS } from '../src/migrations/1764000000100-CreateAuditLog';
@@ -39,10 +39,11 @@ export async function openAuditTestRuntime(prefix: string): Promise<AuditTestRun
     TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
     TRACEO_DATABASE_URL: env.databaseUrl,
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'key-store',
     TRACEO_AUDIT_SIGNING_KEY: signingKey,
   });
   const runtime = assembleServiceRuntime('audit-service', config, { dataSource, logger: createLogger(prefix, 'silent') });
-  const signer = new CheckpointSigner(signingKey);
+  const signer = new SoftwareCheckpointSigner(signingKey);
   await registerSigningKey(dataSource, signer);
   return {
     dataSource,

@@ -6,7 +6,7 @@ import { assembleServiceRuntime, EventPublisher, loadConfig } from '@traceo/serv
 import { loadInfraEnv, withClient } from '@traceo/testing';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { CheckpointSigner } from '../src/audit-log/checkpoint-note';
+import { SoftwareCheckpointSigner } from '../src/audit-log/checkpoint-note';
 import { issueCheckpoints, registerSigningKey } from '../src/audit-log/checkpoints';
 import { appendToLog } from '../src/audit-log/merkle-log.repository';
 import { auditConfigSchema } from '../src/audit-service.config';
@@ -67,6 +67,7 @@ describe('audit-service database roles: the service appends but cannot alter the
       TRACEO_API_KEYS: 'test:not-used-by-this-test-000000000000000',
       TRACEO_DATABASE_URL: urlFor(app),
       TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+      TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'key-store',
       TRACEO_AUDIT_SIGNING_KEY: signingKey,
     });
     const runtime = assembleServiceRuntime('audit-service', config, {
@@ -74,7 +75,7 @@ describe('audit-service database roles: the service appends but cannot alter the
       maintenanceDataSource: ownerDs,
       logger: createLogger('roles-test', 'silent'),
     });
-    const signer = new CheckpointSigner(signingKey);
+    const signer = new SoftwareCheckpointSigner(signingKey);
     await registerSigningKey(appDs, signer);
     const records = Array.from({ length: 5 }, (_, n) => ({
       eventId: `evt-${suffix}-${n}`,

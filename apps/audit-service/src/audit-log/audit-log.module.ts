@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { Pkcs11Ed25519Signer } from '@traceo/hsm';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { AuditConfig } from '../audit-service.config';
 import { AppendAuditRecordsUseCase } from './append-audit-record.usecase';
@@ -6,7 +7,7 @@ import { AuditProofsHttpController } from './audit-proofs.http.controller';
 import { AuditProofsUseCase } from './audit-proofs.usecase';
 import { AuditRecordMessageController } from './audit-record.message.controller';
 import { AuditRecordsHttpController } from './audit-records.http.controller';
-import { CheckpointSigner } from './checkpoint-note';
+import { HsmCheckpointSigner, SoftwareCheckpointSigner, type CheckpointSigner } from './checkpoint-note';
 import { CHECKPOINT_SIGNER, CheckpointScheduler } from './checkpoint.scheduler';
 import { ListAuditRecordsUseCase } from './list-audit-records.usecase';
 
@@ -19,7 +20,15 @@ import { ListAuditRecordsUseCase } from './list-audit-records.usecase';
     CheckpointScheduler,
     {
       provide: CHECKPOINT_SIGNER,
-      useFactory: (runtime: ServiceRuntime<AuditConfig>) => new CheckpointSigner(runtime.config.TRACEO_AUDIT_SIGNING_KEY),
+      useFactory: ({ config }: ServiceRuntime<AuditConfig>): CheckpointSigner =>
+        config.TRACEO_AUDIT_SIGNING_KEY_SOURCE === 'hsm'
+          ? new HsmCheckpointSigner(
+              Pkcs11Ed25519Signer.open(
+                { modulePath: config.TRACEO_PKCS11_MODULE!, tokenLabel: config.TRACEO_PKCS11_TOKEN_LABEL!, pin: config.TRACEO_PKCS11_PIN! },
+                config.TRACEO_AUDIT_SIGNING_KEY_LABEL,
+              ),
+            )
+          : new SoftwareCheckpointSigner(config.TRACEO_AUDIT_SIGNING_KEY!),
       inject: [SERVICE_RUNTIME],
     },
   ],

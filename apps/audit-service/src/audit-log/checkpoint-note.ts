@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import type { Ed25519Signer } from '@traceo/hsm';
 
 /**
  * Signed checkpoints. The signed bytes are a short text note (format version, tenant, tree size,
@@ -33,7 +34,16 @@ export function keyIdOf(publicKeyRaw: Buffer): string {
   return createHash('sha256').update(publicKeyRaw).digest('hex').slice(0, 16);
 }
 
-export class CheckpointSigner {
+/** Signs checkpoint notes with Ed25519; the public key (raw 32 bytes) is registered in audit_signing_keys. */
+export interface CheckpointSigner {
+  readonly publicKeyRaw: Buffer;
+  readonly keyId: string;
+  sign(note: string): Buffer;
+  close?(): void;
+}
+
+/** The signing key handed in by the deployment's secret store (PKCS#8). */
+export class SoftwareCheckpointSigner implements CheckpointSigner {
   private readonly privateKey: KeyObject;
   readonly publicKeyRaw: Buffer;
   readonly keyId: string;
@@ -48,6 +58,25 @@ export class CheckpointSigner {
 
   sign(note: string): Buffer {
     return sign(null, Buffer.from(note, 'utf8'), this.privateKey);
+  }
+}
+
+/** The signing key held in the HSM: the note is signed inside the token (CKM_EDDSA); the private key never leaves it. */
+export class HsmCheckpointSigner implements CheckpointSigner {
+  readonly publicKeyRaw: Buffer;
+  readonly keyId: string;
+
+  constructor(private readonly key: Ed25519Signer) {
+    this.publicKeyRaw = key.publicKeyRaw;
+    this.keyId = keyIdOf(this.publicKeyRaw);
+  }
+
+  sign(note: string): Buffer {
+    return this.key.sign(Buffer.from(note, 'utf8'));
+  }
+
+  close(): void {
+    this.key.close();
   }
 }
 

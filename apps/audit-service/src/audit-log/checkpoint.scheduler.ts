@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { AuditConfig } from '../audit-service.config';
-import { CheckpointSigner } from './checkpoint-note';
+import type { CheckpointSigner } from './checkpoint-note';
 import { issueCheckpoints, registerSigningKey } from './checkpoints';
 
 export const CHECKPOINT_SIGNER = Symbol('CHECKPOINT_SIGNER');
@@ -51,6 +51,7 @@ export class CheckpointScheduler implements OnApplicationBootstrap, BeforeApplic
     clearInterval(this.timer);
     await this.running;
     await this.tick();
+    this.signer.close?.();
   }
 
   private async tick(): Promise<void> {

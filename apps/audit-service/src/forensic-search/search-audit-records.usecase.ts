@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditRecordV1 } from '@traceo/contracts';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
@@ -131,7 +132,9 @@ export class SearchAuditRecordsUseCase {
     private readonly publisher: EventPublisher,
   ) {
     // Every replica holds the checkpoint key, so a cursor from one replica is accepted by another.
-    this.cursors = new SearchCursorCodec(Buffer.from(runtime.config.TRACEO_AUDIT_SIGNING_KEY, 'base64'));
+    this.cursors = new SearchCursorCodec(
+      runtime.config.TRACEO_AUDIT_CURSOR_KEY ? Buffer.from(runtime.config.TRACEO_AUDIT_CURSOR_KEY, 'base64') : randomBytes(32),
+    );
   }
 
   async search(tenantId: string, query: SearchQuery, context: SearchRequestContext = {}): Promise<AuditSearchPage> {
