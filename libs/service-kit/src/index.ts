@@ -1,4 +1,5 @@
-export { ApiKeyGuard, parseApiKeys, Public, UnauthenticatedError } from './api-key.guard';
+export { parseApiKeys, Public, UnauthenticatedError } from './api-key.guard';
+export { AUTH_PROVIDERS, authGuardOptions } from './auth.providers';
 export { baseConfigSchema, ConfigurationError, loadConfig, type BaseConfig } from './config';
 export { EventPublisher, type AuditEntry } from './event-publisher';
 export { BATCH, InboxContext, inboxManagerOf, InboxTransport } from './inbox.transport';

@@ -1,9 +1,9 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ApiKeyGuard } from './api-key.guard';
+import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { httpLoggingParams } from '@traceo/observability';
 import { LoggerModule } from 'nestjs-pino';
+import { AUTH_PROVIDERS } from './auth.providers';
 import { EventPublisher } from './event-publisher';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
@@ -11,9 +11,9 @@ import { ProblemDetailsFilter } from './problem-details.filter';
 import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
 
 /**
- * Cross-cutting parts every service shares: logging, problem+json errors, health, metrics, the
- * outbox publisher, and an orderly shutdown (HTTP and consumer first, then the relay drains the
- * outbox, then the database closes).
+ * Cross-cutting parts every service shares: logging, problem+json errors, the global auth guard
+ * (API keys and JWT access tokens with roles), health, metrics, the outbox publisher, and an
+ * orderly shutdown (HTTP and consumer first, then the relay drains the outbox, then the database closes).
  */
 @Global()
 @Module({})
@@ -29,7 +29,7 @@ export class ServiceKitModule implements OnApplicationShutdown {
       providers: [
         { provide: SERVICE_RUNTIME, useValue: runtime },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        ...AUTH_PROVIDERS,
         EventPublisher,
       ],
       exports: [SERVICE_RUNTIME, EventPublisher],

@@ -2,3 +2,4 @@ export { loadInfraEnv, WORKSPACE_ROOT, type InfraEnv } from './infra-env';
 export { consumerLag, startGroupAtEnd, waitFor } from './kafka-helpers';
 export { createScratchSchema, withClient } from './scratch-schema';
 export { startProcess, startTsProcess, type RunningProcess } from './child-process';
+export { TestTokenIssuer, type JwksServer, type TestTokenAlgorithm, type TestTokenRequest } from './test-token-issuer';

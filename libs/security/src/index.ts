@@ -1,0 +1,8 @@
+export { apiKeyPrincipal, apiKeySecrets, parseApiKeys, type ApiClient } from './api-keys';
+export { CurrentPrincipal, principalOfRequest, Public, PUBLIC_ROUTE, REQUIRED_PERMISSIONS, RequirePermissions } from './auth.decorators';
+export { ForbiddenError, InvalidTokenError, SigningKeysUnavailableError, TenantMismatchError, UnauthenticatedError } from './auth.errors';
+export { AUTH_GUARD_OPTIONS, AuthGuard, type AuthGuardOptions } from './auth.guard';
+export { ACCESS_TOKEN_ALGORITHMS, assertPublicJwks, InvalidJwksError, jwksUrlProblem, looksLikeJwt, parsePublicJwks } from './jwt-keys';
+export { ALL_TENANTS, type Principal } from './principal';
+export { isRole, knownRoles, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS, ROLES, type Permission, type Role } from './roles';
+export { TokenVerifier, type SigningKeySource, type TokenRefusal, type TokenVerifierOptions } from './token-verifier';
