@@ -182,4 +182,15 @@ describe('memory store', () => {
     expect(decide('a')).toBe(false);
     expect(decide('b')).toBe(true); // b was forgotten
   });
+
+  it('never holds more identifiers than its bound, and keeps the recently used ones', () => {
+    const store = new MemoryStore({ clock: () => T0, maxKeys: 100 });
+    const limits = [{ limit: 1, windowMs: 60_000 }];
+    for (let i = 0; i < 1_000; i += 1) {
+      store.decide({ key: `k${i}`, algorithm: 'sliding-log', limits });
+      expect(store.size).toBeLessThanOrEqual(100);
+    }
+    // The last 50 distinct identifiers are still counted.
+    for (let i = 950; i < 1_000; i += 1) expect(store.decide({ key: `k${i}`, algorithm: 'sliding-log', limits }).allowed).toBe(false);
+  });
 });

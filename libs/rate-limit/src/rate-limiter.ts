@@ -12,7 +12,7 @@ import {
   type Tier,
 } from './rate-limit.config';
 import { RateLimitError } from './rate-limit.errors';
-import { policyName, rateLimitHeader, rateLimitPolicyHeader, type RateLimitHeaders } from './rate-limit-headers';
+import { policyName, rateLimitPolicyHeader, sfString, type RateLimitHeaders } from './rate-limit-headers';
 import type { RateLimitRequest } from './rate-limit.request';
 import type { Clock, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
 
@@ -100,8 +100,13 @@ export interface RateLimiterCounters {
 interface CompiledRule {
   readonly rule: RateLimitRule;
   readonly policies: readonly string[];
+  /** Policy names as sf-strings, and RateLimit-Policy values per set of effective limits (bounded). */
+  readonly quotedPolicies: readonly string[];
+  readonly policyHeaders: Map<string, string>;
   readonly counters: RuleCounters;
 }
+
+const MAX_CACHED_POLICY_HEADERS = 256;
 
 /**
  * Decides whether a request may proceed under a named rule: resolves the identifier (with proxy
@@ -125,7 +130,13 @@ export class RateLimiter {
     const config = parseRateLimitConfig(options.config);
     for (const rule of config.rules) {
       const policies = rule.window_size.map((window) => policyName(rule.name, window, rule.window_size.length));
-      this.rules.set(rule.name, { rule, policies, counters: { allowed: 0, denied: 0, failedOpen: 0, failedClosed: 0 } });
+      this.rules.set(rule.name, {
+        rule,
+        policies,
+        quotedPolicies: policies.map((policy) => sfString(policy)),
+        policyHeaders: new Map(),
+        counters: { allowed: 0, denied: 0, failedOpen: 0, failedClosed: 0 },
+      });
     }
     this.context = { trustedProxies: new TrustedProxies(config.trusted_proxies), ipv6Subnet: config.ipv6_subnet };
     this.hasher = new IdentifierHasher(options.identifierKey);
@@ -224,8 +235,11 @@ export class RateLimiter {
     });
     const binding = verdict.allowed ? leastRemaining(statuses) : longestWait(statuses);
     // Draft section 6: Retry-After must not end before an effective window; shortening `t` to it stays true.
-    const advertised =
-      retryAfter === undefined ? statuses : statuses.map((status) => ({ ...status, reset: Math.min(status.reset, retryAfter!) }));
+    let rateLimit = '';
+    for (let i = 0; i < statuses.length; i += 1) {
+      const { remaining, reset } = statuses[i]!;
+      rateLimit += `${i === 0 ? '' : ', '}${compiled.quotedPolicies[i]!};r=${remaining};t=${retryAfter === undefined ? reset : Math.min(reset, retryAfter)}`;
+    }
     return {
       ...base,
       allowed: verdict.allowed,
@@ -236,8 +250,8 @@ export class RateLimiter {
       ...(retryAfter !== undefined ? { retryAfter } : {}),
       limits: statuses,
       headers: {
-        'RateLimit-Policy': rateLimitPolicyHeader(statuses),
-        RateLimit: rateLimitHeader(advertised),
+        'RateLimit-Policy': policyHeader(compiled, limits),
+        RateLimit: rateLimit,
         ...(retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {}),
       },
       decidedAt: verdict.nowMs,
@@ -269,10 +283,20 @@ export class RateLimiter {
       reset: retryAfter,
       retryAfter,
       limits: statuses,
-      headers: { 'RateLimit-Policy': rateLimitPolicyHeader(statuses), 'Retry-After': String(retryAfter) },
+      headers: { 'RateLimit-Policy': policyHeader(compiled, limits), 'Retry-After': String(retryAfter) },
       decidedAt: this.clock(),
     };
   }
+}
+
+function policyHeader({ rule, policies, policyHeaders }: CompiledRule, limits: readonly number[]): string {
+  const signature = limits.join(',');
+  let header = policyHeaders.get(signature);
+  if (header === undefined) {
+    header = rateLimitPolicyHeader(limits.map((limit, i) => ({ policy: policies[i]!, limit, window: rule.window_size[i]! })));
+    if (policyHeaders.size < MAX_CACHED_POLICY_HEADERS) policyHeaders.set(signature, header);
+  }
+  return header;
 }
 
 function leastRemaining(statuses: readonly LimitStatus[]): LimitStatus {

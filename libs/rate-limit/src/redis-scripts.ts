@@ -15,7 +15,11 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local function fmt(n) return string.format('%d', n) end
 `;
 
-/** Per window fields `<W>:s` (window start), `<W>:c` (count), `<W>:p` (previous window's count). */
+/**
+ * Per window fields `<W>:s` (window start), `<W>:c` (count), `<W>:p` (previous window's count). Only
+ * changed fields are written, and the expiry moves only when a window rolls over: the key is needed
+ * until the latest `start + 2W` (after that both counts are stale), so PEXPIREAT there.
+ */
 const SLIDING_WINDOW = `${PRELUDE}
 local key = KEYS[1]
 local n = tonumber(ARGV[1])
@@ -27,23 +31,24 @@ for i = 1, n do
   fields[3 * i] = w .. ':p'
 end
 local stored = redis.call('HMGET', key, unpack(fields))
-local L, W, S, C, P, E, EST = {}, {}, {}, {}, {}, {}, {}
-local allowed, longest = 1, 0
+local L, W, S, C, P, E, EST, ROLLED = {}, {}, {}, {}, {}, {}, {}, {}
+local allowed, expiry, rolled = 1, 0, false
 for i = 1, n do
   local l, w = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local s = tonumber(stored[3 * i - 2]) or 0
   local c = tonumber(stored[3 * i - 1]) or 0
   local p = tonumber(stored[3 * i]) or 0
   local start = math.floor(now / w) * w
-  if start > s then
+  ROLLED[i] = start > s
+  if ROLLED[i] then
     if s == start - w then p = c else p = 0 end
-    c, s = 0, start
+    c, s, rolled = 0, start, true
   end
   local e = math.min(math.max(now - s, 0), w)
   local est = p * (w - e) / w + c
   if est + 1 > l then allowed = 0 end
   L[i], W[i], S[i], C[i], P[i], E[i], EST[i] = l, w, s, c, p, e, est
-  if w > longest then longest = w end
+  if s + 2 * w > expiry then expiry = s + 2 * w end
 end
 local reply, updates = { now, allowed }, {}
 for i = 1, n do
@@ -66,19 +71,21 @@ for i = 1, n do
   reply[#reply + 1] = math.ceil(retry)
   if allowed == 1 then
     local tag = ARGV[2 * i + 1]
-    updates[#updates + 1] = tag .. ':s'; updates[#updates + 1] = fmt(S[i])
-    updates[#updates + 1] = tag .. ':c'; updates[#updates + 1] = fmt(c + 1)
-    updates[#updates + 1] = tag .. ':p'; updates[#updates + 1] = fmt(p)
+    updates[#updates + 1] = tag .. ':c'; updates[#updates + 1] = c + 1
+    if ROLLED[i] then
+      updates[#updates + 1] = tag .. ':s'; updates[#updates + 1] = fmt(S[i])
+      updates[#updates + 1] = tag .. ':p'; updates[#updates + 1] = p
+    end
   end
 end
 if allowed == 1 then
   redis.call('HSET', key, unpack(updates))
-  redis.call('PEXPIRE', key, math.ceil(2 * longest / 1000))
+  if rolled then redis.call('PEXPIREAT', key, fmt(math.ceil(expiry / 1000))) end
 end
 return reply
 `;
 
-/** Per window fields `<W>:s` and `<W>:c`. */
+/** Per window fields `<W>:s` and `<W>:c`; the key is needed until the latest window end. */
 const FIXED_WINDOW = `${PRELUDE}
 local key = KEYS[1]
 local n = tonumber(ARGV[1])
@@ -89,17 +96,18 @@ for i = 1, n do
   fields[2 * i] = w .. ':c'
 end
 local stored = redis.call('HMGET', key, unpack(fields))
-local S, C = {}, {}
-local allowed, longest = 1, 0
+local S, C, ROLLED = {}, {}, {}
+local allowed, expiry, rolled = 1, 0, false
 for i = 1, n do
   local l, w = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local s = tonumber(stored[2 * i - 1]) or 0
   local c = tonumber(stored[2 * i]) or 0
   local start = math.floor(now / w) * w
-  if start > s then c, s = 0, start end
+  ROLLED[i] = start > s
+  if ROLLED[i] then c, s, rolled = 0, start, true end
   if c + 1 > l then allowed = 0 end
   S[i], C[i] = s, c
-  if w > longest then longest = w end
+  if s + w > expiry then expiry = s + w end
 end
 local reply, updates = { now, allowed }, {}
 for i = 1, n do
@@ -111,45 +119,68 @@ for i = 1, n do
   reply[#reply + 1] = math.max(0, l - c)
   reply[#reply + 1] = reset
   reply[#reply + 1] = retry
-  updates[#updates + 1] = ARGV[2 * i + 1] .. ':s'; updates[#updates + 1] = fmt(S[i])
-  updates[#updates + 1] = ARGV[2 * i + 1] .. ':c'; updates[#updates + 1] = fmt(c)
+  updates[#updates + 1] = ARGV[2 * i + 1] .. ':c'; updates[#updates + 1] = c
+  if ROLLED[i] then updates[#updates + 1] = ARGV[2 * i + 1] .. ':s'; updates[#updates + 1] = fmt(S[i]) end
 end
 if allowed == 1 then
   redis.call('HSET', key, unpack(updates))
-  redis.call('PEXPIRE', key, math.ceil(longest / 1000))
+  if rolled then redis.call('PEXPIREAT', key, fmt(math.ceil(expiry / 1000))) end
 end
 return reply
 `;
 
-/** One sorted set of admitted requests (score: Redis time in µs, member: unique per request). */
+/**
+ * One sorted set of admitted requests (score: Redis time in µs, member: unique per request), trimmed
+ * to the longest window, so that window's count is ZCARD and its oldest entry ZRANGE 0 0. The expiry
+ * (twice the longest window) is renewed only when the log was empty or its oldest entry is at least
+ * half the longest window old: by induction every admitted entry then outlives its window, with one
+ * write fewer on most decisions.
+ */
 const SLIDING_LOG = `${PRELUDE}
 local key = KEYS[1]
-local member = ARGV[1]
 local n = tonumber(ARGV[2])
-local longest = 0
+local L, W = {}, {}
+local longest, li = 0, 1
 for i = 1, n do
-  local w = tonumber(ARGV[2 * i + 2])
-  if w > longest then longest = w end
+  L[i], W[i] = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  if W[i] > longest then longest, li = W[i], i end
 end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now - longest))
 local counts, lows = {}, {}
 local allowed = 1
 for i = 1, n do
-  local l, w = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  lows[i] = '(' .. fmt(now - w)
-  counts[i] = redis.call('ZCOUNT', key, lows[i], '+inf')
-  if counts[i] + 1 > l then allowed = 0 end
+  if i == li then
+    lows[i] = '-inf'
+    counts[i] = redis.call('ZCARD', key)
+  else
+    lows[i] = '(' .. fmt(now - W[i])
+    counts[i] = redis.call('ZCOUNT', key, lows[i], '+inf')
+  end
+  if counts[i] + 1 > L[i] then allowed = 0 end
+end
+local oldest = {}
+for i = 1, n do
+  if counts[i] > 0 then
+    local first
+    if i == li then
+      first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    else
+      first = redis.call('ZRANGEBYSCORE', key, lows[i], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    end
+    oldest[i] = tonumber(first[2])
+  end
 end
 if allowed == 1 then
-  redis.call('ZADD', key, fmt(now), member)
-  redis.call('PEXPIRE', key, math.ceil(longest / 1000))
+  redis.call('ZADD', key, fmt(now), ARGV[1])
+  if counts[li] == 0 or oldest[li] <= now - longest / 2 then
+    redis.call('PEXPIRE', key, math.ceil(2 * longest / 1000))
+  end
 end
 local reply = { now, allowed }
 for i = 1, n do
-  local l, w = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  local oldest = redis.call('ZRANGEBYSCORE', key, lows[i], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  local l, w = L[i], W[i]
   local reset = w
-  if oldest[2] then reset = tonumber(oldest[2]) + w - now end
+  if oldest[i] then reset = oldest[i] + w - now end
   local retry = 0
   if allowed == 0 and counts[i] + 1 > l then
     local due = redis.call('ZRANGEBYSCORE', key, lows[i], '+inf', 'WITHSCORES', 'LIMIT', counts[i] - l, 1)

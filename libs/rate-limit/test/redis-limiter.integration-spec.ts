@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { RateLimiter, RedisStore, type RateLimitRequest } from '../src';
+import { RateLimiter, RedisStore, type Algorithm, type RateLimitRequest } from '../src';
 import { deleteByPrefix, sharedRedis, uniquePrefix } from './redis-support';
 
 const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0', 'accept-language': 'en' };
@@ -76,6 +76,26 @@ describe('RateLimiter on Redis', () => {
       expect(key).toMatch(new RegExp(`^${prefix}\\{[a-z0-9._-]+:(sliding-window|sliding-log|fixed-window):[A-Za-z0-9_-]{22}\\}$`));
       expect(key).not.toMatch(/203\.0\.113|tier-|risk-/);
       expect(await client.pttl(key)).toBeGreaterThan(0);
+    }
+  });
+
+  // The scripts renew expiries only now and then; after every admission the key must still live as
+  // long as its counts matter: a sliding log's newest entry for a full window, a counter's current
+  // window for the rest of it plus the next (where it is the previous window), a fixed window's to
+  // its end. Otherwise counts vanish early and the limit loosens.
+  it.each<[Algorithm, (resetMs: number, windowMs: number) => number]>([
+    ['sliding-log', (_, windowMs) => windowMs],
+    ['sliding-window', (resetMs, windowMs) => resetMs + windowMs],
+    ['fixed-window', (resetMs) => resetMs],
+  ])('%s keeps its key for as long as its counts matter', async (algorithm, needed) => {
+    const store = new RedisStore({ client, prefix });
+    const key = `expiry:${algorithm}`;
+    const limits = [{ limit: 1_000, windowMs: 1_000 }];
+    for (let i = 0; i < 25; i += 1) {
+      const verdict = await store.decide({ key, algorithm, limits });
+      expect(verdict.allowed).toBe(true);
+      expect(await client.pttl(store.keyOf(key))).toBeGreaterThanOrEqual(needed(verdict.limits[0]!.resetMs, 1_000) - 20);
+      await sleep(97);
     }
   });
 
