@@ -36,6 +36,7 @@ if (ok) {
   env.TRACEO_INFRA_READY = '1';
   ok = step('format', 'prettier', ['--check', '.']) && ok;
   ok = step('docker-compose.yml and Dockerfile', 'node', ['tools/compose/check-compose.mjs']) && ok;
+  ok = step('Kong gateway configuration (decK, Kong rules, plugin schema)', 'node', ['--test', 'tools/kong/validate.test.mjs']) && ok;
   ok =
     step('lint, typecheck, unit tests', 'nx', [
       'run-many',

@@ -1,0 +1,124 @@
+// The gateway validator's own tests: the committed files pass, and broken copies of them fail for
+// the right reason in the right layer (decK, Kong 3.x rules, plugin schema).
+//   node --test tools/kong/
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadKongFile } from './kong-config.mjs';
+import { DEFAULT_TARGETS, validate } from './validate.mjs';
+
+const { stringify } = createRequire(import.meta.url)('yaml');
+const dir = mkdtempSync(join(tmpdir(), 'traceo-kong-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const [oss, enterprise] = DEFAULT_TARGETS;
+let n = 0;
+/** Validates a copy of a committed file after `edit` changed it; returns the report's text. */
+function validateEdited(target, edit) {
+  const doc = structuredClone(loadKongFile(target.file));
+  edit(doc);
+  const file = join(dir, `case-${++n}.yml`);
+  writeFileSync(file, stringify(doc, { aliasDuplicateObjects: false }));
+  const [report] = validate([{ file, edition: target.edition }]);
+  return { ok: report.ok, text: report.lines.join('\n') };
+}
+const route = (doc, name) => doc.services.flatMap((s) => s.routes).find((r) => r.name === name);
+const customPlugin = (doc, consumer) =>
+  doc.consumers.find((c) => c.username === consumer).plugins.find((p) => p.name === 'traceo-sliding-window');
+
+describe('kong/ declarative configuration', () => {
+  it('accepts the committed kong.yml and kong-enterprise.yml', () => {
+    const reports = validate();
+    for (const report of reports) {
+      console.log(`${report.file}\n  ${report.lines.join('\n  ')}`);
+      assert.equal(report.ok, true, report.lines.join('\n'));
+    }
+  });
+
+  it('rejects a route with an invalid protocol', () => {
+    const result = validateEdited(oss, (doc) => {
+      route(doc, 'audit-api').protocols = ['htps'];
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /routes\[audit-api\]: invalid protocol "htps"/);
+  });
+
+  it('rejects a route with a field Kong does not have (decK)', () => {
+    const result = validateEdited(oss, (doc) => {
+      route(doc, 'risk-api').strip_paths = true;
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /deck validate: FAILED[\s\S]*Additional property strip_paths is not allowed/);
+  });
+
+  it('rejects a JWT credential without its key (decK)', () => {
+    const result = validateEdited(oss, (doc) => {
+      delete doc.consumers[0].jwt_secrets[0].key;
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /deck validate: FAILED[\s\S]*key is required/);
+  });
+
+  it('rejects a sliding-window config whose limits and window_sizes differ in length', () => {
+    const result = validateEdited(oss, (doc) => {
+      customPlugin(doc, 'example-premium-client').config.window_sizes = [60, 3600];
+    });
+    assert.equal(result.ok, false);
+    assert.match(
+      result.text,
+      /consumers\[example-premium-client\]\.plugins\[traceo-sliding-window\]: config\/ limits and window_sizes must have the same length/,
+    );
+  });
+
+  it('rejects identifier "header" without header_name, and an unknown algorithm', () => {
+    const result = validateEdited(oss, (doc) => {
+      Object.assign(customPlugin(doc, 'example-free-client').config, { identifier: 'header', algorithm: 'token-bucket' });
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /config\/algorithm should be equal to one of the allowed values/);
+    assert.match(result.text, /config\/? should have required property 'header_name'/);
+  });
+
+  it('rejects Redis settings without a port and with a literal password', () => {
+    const result = validateEdited(oss, (doc) => {
+      const config = customPlugin(doc, 'example-standard-client').config;
+      config.redis = { host: 'redis', password: 'hunter2' };
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /config\/redis should have required property 'port'/);
+    assert.match(result.text, /config\/redis should NOT have additional properties/);
+  });
+
+  it('rejects a request-size limit that differs from the service’s body limit', () => {
+    const result = validateEdited(oss, (doc) => {
+      doc.services.find((s) => s.name === 'encryption-service').plugins[0].config.size_unit = 'kilobytes';
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /services\[encryption-service\]: request-size-limiting allows 8192 bytes but the service accepts 8388608/);
+  });
+
+  it('rejects a non-public route without the jwt plugin', () => {
+    const result = validateEdited(oss, (doc) => {
+      const r = route(doc, 'compliance-api');
+      r.plugins = r.plugins.filter((p) => p.name !== 'jwt');
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /routes\[compliance-api\]: needs the jwt plugin/);
+  });
+
+  it('rejects consumer groups in the open-source file and unknown groups in the Enterprise file', () => {
+    const inOss = validateEdited(oss, (doc) => {
+      doc.consumer_groups = [{ name: 'free' }];
+    });
+    assert.equal(inOss.ok, false);
+    assert.match(inOss.text, /consumer_groups: Kong open source has no consumer groups/);
+    const unknownGroup = validateEdited(enterprise, (doc) => {
+      doc.consumers[0].groups = [{ name: 'platinum' }];
+    });
+    assert.equal(unknownGroup.ok, false);
+    assert.match(unknownGroup.text, /is in consumer group platinum, which is not defined/);
+  });
+});
