@@ -66,7 +66,15 @@ const children = services.map((service) => {
     TRACEO_KAFKA_BROKERS: infra.TRACEO_KAFKA_BROKERS,
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',
     TRACEO_API_KEYS: `platform:${apiKey}`,
-    ...(service.name === 'audit-service' ? { TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm', TRACEO_AUDIT_CURSOR_KEY: auditCursorKey } : {}),
+    ...(service.name === 'audit-service'
+      ? {
+          TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm',
+          TRACEO_AUDIT_CURSOR_KEY: auditCursorKey,
+          // Personal fields of audit records are sealed under data-subject keys by encryption-service.
+          TRACEO_ENCRYPTION_URL: `http://127.0.0.1:${services.find((s) => s.name === 'encryption-service').port}`,
+          TRACEO_ENCRYPTION_API_KEY: apiKey,
+        }
+      : {}),
     ...(service.name === 'encryption-service' || service.name === 'audit-service'
       ? {
           TRACEO_PKCS11_MODULE: infra.TRACEO_PKCS11_MODULE,

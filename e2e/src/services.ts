@@ -22,7 +22,13 @@ export interface StartedService {
 }
 
 /** Environment for one built service, isolated from any platform instance a developer is running. */
-export function serviceEnv(name: ServiceName, port: number, run: string): Record<string, string> {
+export function serviceEnv(
+  name: ServiceName,
+  port: number,
+  run: string,
+  /** audit-service: where encryption-service listens (the default is a closed port: only records without personal data can be appended). */
+  encryptionUrl = 'http://127.0.0.1:9',
+): Record<string, string> {
   const env = loadInfraEnv();
   return {
     TRACEO_HTTP_PORT: String(port),
@@ -33,7 +39,13 @@ export function serviceEnv(name: ServiceName, port: number, run: string): Record
     TRACEO_LOG_LEVEL: 'info',
     TRACEO_API_KEYS: `e2e:${API_KEY}`,
     ...(name === 'audit-service'
-      ? { TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm', TRACEO_AUDIT_CURSOR_KEY: AUDIT_CURSOR_KEY, TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '200' }
+      ? {
+          TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm',
+          TRACEO_AUDIT_CURSOR_KEY: AUDIT_CURSOR_KEY,
+          TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '200',
+          TRACEO_ENCRYPTION_URL: encryptionUrl,
+          TRACEO_ENCRYPTION_API_KEY: API_KEY,
+        }
       : {}),
     ...(name === 'encryption-service' || name === 'audit-service' ? pkcs11Env(env.raw) : {}),
   };

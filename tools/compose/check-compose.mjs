@@ -391,6 +391,7 @@ else {
       ...process.env,
       TRACEO_AUDIT_SIGNING_KEY: process.env.TRACEO_AUDIT_SIGNING_KEY ?? 'placeholder-for-config-check',
       TRACEO_API_KEYS: process.env.TRACEO_API_KEYS ?? 'placeholder-for-config-check',
+      TRACEO_ENCRYPTION_API_KEY: process.env.TRACEO_ENCRYPTION_API_KEY ?? 'placeholder-for-config-check',
       TRACEO_PKCS11_MODULE: process.env.TRACEO_PKCS11_MODULE ?? '/placeholder/for/config-check.so',
       TRACEO_PKCS11_PIN: process.env.TRACEO_PKCS11_PIN ?? 'placeholder-for-config-check',
     },

@@ -39,6 +39,15 @@ export const auditConfigSchema = baseConfigSchema
     /** Also checkpoint as soon as this many records were appended since the last checkpoint. */
     TRACEO_AUDIT_CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
     TRACEO_AUDIT_RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(3_600_000),
+    /** encryption-service, which seals personal fields under data-subject keys (e.g. http://encryption-service:8080). */
+    TRACEO_ENCRYPTION_URL: z.url({ error: 'is required: the encryption-service base URL' }),
+    /** The credential audit-service calls encryption-service with. Secret: never logged. */
+    TRACEO_ENCRYPTION_API_KEY: z.string({ error: 'is required' }).min(16),
+    /** The platform's subject keyring in encryption-service (one key per data subject; shredding erases the person). */
+    TRACEO_AUDIT_SUBJECT_KEYRING: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
+      .default('subjects'),
   })
   .superRefine((config, context) => {
     const required =

@@ -7,6 +7,8 @@ import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
 import { SoftwareCheckpointSigner, type CheckpointSigner } from '../src/audit-log/checkpoint-note';
 import { registerSigningKey } from '../src/audit-log/checkpoints';
+import { EncryptionServiceVault } from '../src/personal-data/encryption-service-vault';
+import { PersonalDataProtector } from '../src/personal-data/personal-data.protector';
 import { auditConfigSchema, type AuditConfig } from '../src/audit-service.config';
 import { AUDIT_MIGRATIONS } from '../src/migrations/1764000000100-CreateAuditLog';
 
@@ -15,6 +17,8 @@ export interface AuditTestRuntime {
   readonly runtime: ServiceRuntime<AuditConfig>;
   readonly publisher: EventPublisher;
   readonly signer: CheckpointSigner;
+  /** The real protector; its encryption-service is not running in these tests, whose records carry no personal data. */
+  readonly personalData: PersonalDataProtector;
   readonly schema: string;
   close(): Promise<void>;
 }
@@ -41,6 +45,8 @@ export async function openAuditTestRuntime(prefix: string): Promise<AuditTestRun
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'key-store',
     TRACEO_AUDIT_SIGNING_KEY: signingKey,
+    TRACEO_ENCRYPTION_URL: 'http://127.0.0.1:9',
+    TRACEO_ENCRYPTION_API_KEY: 'not-used-by-these-tests-000',
   });
   const runtime = assembleServiceRuntime('audit-service', config, { dataSource, logger: createLogger(prefix, 'silent') });
   const signer = new SoftwareCheckpointSigner(signingKey);
@@ -50,6 +56,13 @@ export async function openAuditTestRuntime(prefix: string): Promise<AuditTestRun
     runtime,
     publisher: new EventPublisher(runtime),
     signer,
+    personalData: new PersonalDataProtector(
+      new EncryptionServiceVault({
+        baseUrl: config.TRACEO_ENCRYPTION_URL,
+        apiKey: config.TRACEO_ENCRYPTION_API_KEY,
+        keyring: config.TRACEO_AUDIT_SUBJECT_KEYRING,
+      }),
+    ),
     schema: scratch.schema,
     close: async () => {
       await dataSource.destroy();

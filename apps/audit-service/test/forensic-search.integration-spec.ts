@@ -134,7 +134,7 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
         await runner.release();
       }
     }
-    search = new SearchAuditRecordsUseCase(audit.runtime, audit.publisher);
+    search = new SearchAuditRecordsUseCase(audit.runtime, audit.publisher, audit.personalData);
 
     // Interleaved batches of both tenants, as the consumer would append them.
     const next: Record<Tenant, number> = { acme: 0, globex: 0 };

@@ -69,6 +69,8 @@ describe('audit-service database roles: the service appends but cannot alter the
       TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
       TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'key-store',
       TRACEO_AUDIT_SIGNING_KEY: signingKey,
+      TRACEO_ENCRYPTION_URL: 'http://127.0.0.1:9',
+      TRACEO_ENCRYPTION_API_KEY: 'not-used-by-this-test-0000',
     });
     const runtime = assembleServiceRuntime('audit-service', config, {
       dataSource: appDs,

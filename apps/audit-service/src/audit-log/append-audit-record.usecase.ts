@@ -1,16 +1,21 @@
 import { Injectable, Optional } from '@nestjs/common';
 import type { AuditRecordV1, TypedEvent } from '@traceo/contracts';
 import type { EntityManager } from 'typeorm';
+import { PersonalDataProtector } from '../personal-data/personal-data.protector';
 import { CheckpointScheduler } from './checkpoint.scheduler';
 import { appendToLogs, type NewLogRecord } from './merkle-log.repository';
 
 /**
  * Appends received audit records to their tenants' Merkle logs, in the consumer's transaction
- * (so the inbox row and the log entry commit together), in the order Kafka delivered them.
+ * (so the inbox row and the log entry commit together), in the order Kafka delivered them. Records
+ * with a data subject have their personal fields sealed under that subject's key first.
  */
 @Injectable()
 export class AppendAuditRecordsUseCase {
-  constructor(@Optional() private readonly checkpoints?: CheckpointScheduler) {}
+  constructor(
+    private readonly personalData: PersonalDataProtector,
+    @Optional() private readonly checkpoints?: CheckpointScheduler,
+  ) {}
 
   async execute(events: readonly TypedEvent[], manager: EntityManager): Promise<void> {
     const byTenant = new Map<string, NewLogRecord[]>();
@@ -19,6 +24,9 @@ export class AppendAuditRecordsUseCase {
       records.push({ eventId: event.id, source: event.source, record: event.data as AuditRecordV1 });
       byTenant.set(event.tenantid, records);
     }
+    // Personal fields are sealed before anything is hashed or stored; a sealing failure fails the
+    // batch, which the inbox retries, so no record is dropped.
+    for (const [tenant, records] of byTenant) byTenant.set(tenant, await this.personalData.protect(tenant, records));
     await appendToLogs(manager, byTenant);
     this.checkpoints?.recordAppended(events.length);
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PersonalDataModule } from '../personal-data/personal-data.module';
 import { Pkcs11Ed25519Signer } from '@traceo/hsm';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { AuditConfig } from '../audit-service.config';
@@ -12,6 +13,7 @@ import { CHECKPOINT_SIGNER, CheckpointScheduler } from './checkpoint.scheduler';
 import { ListAuditRecordsUseCase } from './list-audit-records.usecase';
 
 @Module({
+  imports: [PersonalDataModule],
   controllers: [AuditRecordsHttpController, AuditProofsHttpController, AuditRecordMessageController],
   providers: [
     AppendAuditRecordsUseCase,

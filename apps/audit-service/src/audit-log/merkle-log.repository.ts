@@ -1,6 +1,7 @@
 import { canonicalJson, type AuditRecordV1 } from '@traceo/contracts';
 import { appendToFrontier, leafHash, nodeKey, type Frontier, type NodeId, type StoredNode } from '@traceo/merkle';
 import type { EntityManager } from 'typeorm';
+import type { SealedPersonalData } from '../personal-data/personal-data';
 import { retentionClassOf } from '../retention/retention-class';
 
 /** What is hashed into the tenant's tree for one record (RFC 8785 canonical JSON of this object). */
@@ -14,6 +15,8 @@ export interface LogEntry {
   /** When audit-service received it; kept beside occurredAt so late or future-dated records are visible. */
   readonly receivedAt: string;
   readonly record: AuditRecordV1;
+  /** The record's personal fields, sealed under the data subject's key (they are not in `record`). */
+  readonly personal?: SealedPersonalData;
 }
 
 /**
@@ -43,6 +46,7 @@ export interface NewLogRecord {
   readonly eventId: string;
   readonly source: string;
   readonly record: AuditRecordV1;
+  readonly personal?: SealedPersonalData;
 }
 
 type Querier = Pick<EntityManager, 'query'>;
@@ -89,6 +93,7 @@ export async function appendToLogs(
         occurredAt: item.record.occurredAt,
         receivedAt: received,
         record: item.record,
+        ...(item.personal ? { personal: item.personal } : {}),
       };
       const text = canonicalJson(entry);
       const leaf = leafHash(Buffer.from(text, 'utf8'));

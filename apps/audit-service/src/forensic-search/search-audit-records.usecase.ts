@@ -3,6 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuditRecordV1 } from '@traceo/contracts';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
+import type { PersonalDataState } from '../personal-data/personal-data';
+import { PersonalDataProtector, type RevealedRecord } from '../personal-data/personal-data.protector';
 import type { AuditConfig } from '../audit-service.config';
 import { InvalidFilterError } from './forensic-search.errors';
 import type { ForensicFilters, SearchQuery } from './forensic-search.query';
@@ -20,6 +22,8 @@ export interface AuditRecordView {
   occurredAt: string;
   receivedAt: string;
   record: AuditRecordV1;
+  /** Only for records with personal data: whether it could be shown (`erased` after crypto-shredding). */
+  personalData?: PersonalDataState;
 }
 
 export interface AuditSearchPage {
@@ -104,8 +108,7 @@ export function searchStatement(
   return { sql, params };
 }
 
-function view(row: RecordRow): AuditRecordView {
-  const entry = JSON.parse(row.entry) as LogEntry;
+function view(row: RecordRow, entry: LogEntry, revealed: RevealedRecord): AuditRecordView {
   return {
     tenantId: entry.tenant,
     leafIndex: Number(row.leaf_index),
@@ -113,7 +116,8 @@ function view(row: RecordRow): AuditRecordView {
     source: entry.source,
     occurredAt: entry.occurredAt,
     receivedAt: row.received_at.toISOString(),
-    record: entry.record,
+    record: revealed.record,
+    ...(revealed.personalData ? { personalData: revealed.personalData } : {}),
   };
 }
 
@@ -130,6 +134,7 @@ export class SearchAuditRecordsUseCase {
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime<AuditConfig>,
     private readonly publisher: EventPublisher,
+    private readonly personalData: PersonalDataProtector,
   ) {
     // Every replica holds the checkpoint key, so a cursor from one replica is accepted by another.
     this.cursors = new SearchCursorCodec(
@@ -200,8 +205,10 @@ export class SearchAuditRecordsUseCase {
     const more = rows.length > pageSize;
     const kept = more ? rows.slice(0, pageSize) : rows;
     const last = kept.at(-1);
+    const entries = kept.map((row) => JSON.parse(row.entry) as LogEntry);
+    const revealed = await this.personalData.reveal(tenantId, entries);
     return {
-      records: kept.map(view),
+      records: kept.map((row, i) => view(row, entries[i]!, revealed[i]!)),
       next: more && last ? { occurredAt: last.occurred_key, tenantId, leafIndex: Number(last.leaf_index) } : undefined,
     };
   }

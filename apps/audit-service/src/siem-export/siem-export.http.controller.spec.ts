@@ -1,3 +1,4 @@
+import type { PersonalDataProtector } from '../personal-data/personal-data.protector';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Module, type INestApplication } from '@nestjs/common';
@@ -36,7 +37,14 @@ const audit = jest.fn<Promise<void>, Parameters<EventPublisher['audit']>>().mock
   providers: [
     {
       provide: SiemExportUseCase,
-      useValue: new SiemExportUseCase({ dataSource: { query } } as unknown as ServiceRuntime, { audit } as unknown as EventPublisher),
+      useValue: new SiemExportUseCase(
+        { dataSource: { query } } as unknown as ServiceRuntime,
+        { audit } as unknown as EventPublisher,
+        // Records without sealed personal data come back as they are.
+        {
+          reveal: (_tenant: string, records: { record: unknown }[]) => Promise.resolve(records.map((r) => ({ record: r.record }))),
+        } as unknown as PersonalDataProtector,
+      ),
     },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
   ],

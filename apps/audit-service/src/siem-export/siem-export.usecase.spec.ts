@@ -1,3 +1,4 @@
+import type { PersonalDataProtector } from '../personal-data/personal-data.protector';
 import { canonicalJson } from '@traceo/contracts';
 import type { EventPublisher, ServiceRuntime } from '@traceo/service-kit';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
@@ -84,7 +85,10 @@ describe('SIEM export use case', () => {
     const audit = jest.fn<Promise<void>, Parameters<EventPublisher['audit']>>().mockResolvedValue();
     const runtime = { dataSource: { query } } as unknown as ServiceRuntime;
     const publisher = { audit } as unknown as EventPublisher;
-    return { siemExport: new SiemExportUseCase(runtime, publisher), query, audit };
+    const personalData = {
+      reveal: (_tenant: string, records: { record: unknown }[]) => Promise.resolve(records.map((r) => ({ record: r.record }))),
+    } as unknown as PersonalDataProtector;
+    return { siemExport: new SiemExportUseCase(runtime, publisher, personalData), query, audit };
   }
 
   const request = (overrides: Partial<SiemExportQuery> = {}): SiemExportQuery => ({

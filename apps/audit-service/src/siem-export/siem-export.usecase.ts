@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { z } from 'zod';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
+import { PersonalDataProtector } from '../personal-data/personal-data.protector';
 import { toCef } from './cef.formatter';
 import { toOcsf } from './ocsf.mapper';
 import { InvalidExportWindowError } from './siem-export.errors';
@@ -61,6 +62,7 @@ export class SiemExportUseCase {
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly publisher: EventPublisher,
+    private readonly personalData: PersonalDataProtector,
   ) {}
 
   async execute(tenantId: string, query: SiemExportQuery): Promise<SiemExport> {
@@ -76,7 +78,10 @@ export class SiemExportUseCase {
         LIMIT $5`,
       [tenantId, query.from, query.to, query.afterIndex ?? -1, query.limit],
     );
-    const entries = rows.map((row) => JSON.parse(row.entry) as LogEntry);
+    const stored = rows.map((row) => JSON.parse(row.entry) as LogEntry);
+    // The SIEM gets personal fields where the subject's key still exists; erased subjects' records go out without them.
+    const revealed = await this.personalData.reveal(tenantId, stored);
+    const entries = stored.map((entry, i): LogEntry => ({ ...entry, record: revealed[i]!.record }));
     // TODO(auth issue): the caller's identity instead of the anonymous API client.
     await this.publisher.audit(
       {

@@ -1,0 +1,179 @@
+import { join } from 'node:path';
+import { createEvent, EventTypes, encodeEvent, type AuditRecordV1 } from '@traceo/contracts';
+import { createKafka } from '@traceo/messaging';
+import { loadInfraEnv, startGroupAtEnd, startProcess, waitFor, withClient, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
+import { AUTHORIZED, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+
+const ENCRYPTION_PORT = 4341;
+const AUDIT_PORT = 4342;
+const encryption = `http://127.0.0.1:${ENCRYPTION_PORT}`;
+const audit = `http://127.0.0.1:${AUDIT_PORT}`;
+
+interface SearchPage {
+  records: { eventId: string; leafIndex: number; record: AuditRecordV1; personalData?: string }[];
+}
+
+/**
+ * Erasable yet verifiable: audit-service seals each record's personal fields under the data subject's
+ * key in encryption-service; shredding that key (once, in encryption-service) makes them unreadable in
+ * the audit log while the log still verifies. Real processes, PostgreSQL, Kafka and SoftHSM2.
+ */
+describe('audit log personal data under data-subject keys, and crypto-shredding', () => {
+  const infra = loadInfraEnv();
+  const run = newRunId();
+  const tenant = `pd-${run}`;
+  const encryptionEnv = serviceEnv('encryption-service', ENCRYPTION_PORT, run);
+  const auditEnv = serviceEnv('audit-service', AUDIT_PORT, run, encryption);
+  let encryptionService: RunningProcess;
+  let auditService: RunningProcess;
+
+  beforeAll(async () => {
+    // Start the consumer at the topic's end: the records this test publishes, not the topic's history.
+    await startGroupAtEnd(
+      createKafka({ brokers: infra.kafkaBrokers, clientId: `e2e-pd-group-${run}` }),
+      auditEnv.TRACEO_KAFKA_CONSUMER_GROUP!,
+      EventTypes.auditRecord,
+    );
+    encryptionService = startBuiltService('encryption-service', encryptionEnv);
+    auditService = startBuiltService('audit-service', auditEnv);
+    await Promise.all([waitForReady(encryption, encryptionService), waitForReady(audit, auditService)]);
+  });
+
+  afterAll(async () => {
+    await auditService?.stop('SIGKILL');
+    await encryptionService?.stop('SIGKILL');
+    await withClient(infra.databaseUrl, async (client) => {
+      for (const env of [encryptionEnv, auditEnv]) await client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`);
+    });
+  });
+
+  const search = async (): Promise<SearchPage> => {
+    const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/records/search?limit=50&action=account.email-changed`, {
+      headers: AUTHORIZED,
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as SearchPage;
+  };
+
+  it('seals IP, user agent and before/after per subject; shredding one subject erases only theirs; the log still verifies', async () => {
+    const record = (user: string, ip: string): AuditRecordV1 => ({
+      occurredAt: new Date().toISOString(),
+      actor: { type: 'user', id: user },
+      action: 'account.email-changed',
+      resource: { type: 'account', id: user },
+      status: 'success',
+      ip,
+      userAgent: `Mozilla/5.0 (${user})`,
+      before: { email: `${user}@old.example` },
+      after: { email: `${user}@new.example` },
+    });
+    const events = [
+      createEvent({ type: EventTypes.auditRecord, source: '/traceo/auth-service', tenantid: tenant, data: record('ada', '203.0.113.10') }),
+      createEvent({
+        type: EventTypes.auditRecord,
+        source: '/traceo/auth-service',
+        tenantid: tenant,
+        data: record('grace', '203.0.113.11'),
+      }),
+      createEvent({
+        type: EventTypes.auditRecord,
+        source: '/traceo/auth-service',
+        tenantid: tenant,
+        data: { ...record('ops-robot', '198.51.100.1'), actor: { type: 'service', id: 'ops-robot' } },
+      }),
+    ];
+    const producer = createKafka({ brokers: infra.kafkaBrokers, clientId: `e2e-pd-${run}` }).producer();
+    await producer.connect();
+    await producer.send({
+      topic: EventTypes.auditRecord,
+      messages: events.map((event) => ({ key: event.tenantid, value: encodeEvent(event) })),
+    });
+    await producer.disconnect();
+
+    const before = await waitFor(
+      async () => ((await search()).records.length === 3 ? search() : undefined),
+      'the three records in the log',
+      30000,
+      200,
+    );
+    const byActor = new Map(before.records.map((r) => [r.record.actor.id, r]));
+    expect(byActor.get('ada')).toMatchObject({
+      personalData: 'revealed',
+      record: { ip: '203.0.113.10', before: { email: 'ada@old.example' } },
+    });
+    expect(byActor.get('grace')).toMatchObject({ personalData: 'revealed', record: { ip: '203.0.113.11' } });
+    // A service actor has no data subject: its fields describe a machine and are kept as they are.
+    expect(byActor.get('ops-robot')!.personalData).toBeUndefined();
+    expect(byActor.get('ops-robot')!.record.ip).toBe('198.51.100.1');
+
+    // At rest, the hashed entries hold ciphertext, never the personal values.
+    const stored = await withClient(infra.databaseUrl, async (client) =>
+      (
+        await client.query<{ entry: string }>(
+          `SELECT entry FROM "${auditEnv.TRACEO_DATABASE_SCHEMA!}".audit_records WHERE tenant_id = $1 AND action = 'account.email-changed'`,
+          [tenant],
+        )
+      ).rows.map((row) => row.entry),
+    );
+    expect(stored).toHaveLength(3);
+    const joined = stored.join('\n');
+    for (const secret of ['203.0.113.10', '203.0.113.11', 'ada@old.example', 'grace@new.example', 'Mozilla/5.0 (ada)'])
+      expect(joined).not.toContain(secret);
+    expect(stored.filter((entry) => entry.includes('"ciphertext"'))).toHaveLength(2);
+
+    // Erase Ada: one call, to encryption-service's subject keyring.
+    const shred = await fetch(`${encryption}/v1/encryption/tenants/${tenant}/keyrings/subjects/subjects/ada/shred`, {
+      method: 'POST',
+      headers: AUTHORIZED,
+    });
+    expect(shred.status).toBe(200);
+    const after = new Map((await search()).records.map((r) => [r.record.actor.id, r]));
+    expect(after.get('ada')!.personalData).toBe('erased');
+    for (const field of ['ip', 'userAgent', 'before', 'after'] as const) expect(after.get('ada')!.record[field]).toBeUndefined();
+    expect(after.get('ada')!.record.action).toBe('account.email-changed');
+    expect(after.get('grace')).toMatchObject({ personalData: 'revealed', record: { ip: '203.0.113.11' } });
+
+    // A later record about Ada is stored without her personal data at all.
+    const late = createEvent({
+      type: EventTypes.auditRecord,
+      source: '/traceo/auth-service',
+      tenantid: tenant,
+      data: record('ada', '203.0.113.99'),
+    });
+    const again = createKafka({ brokers: infra.kafkaBrokers, clientId: `e2e-pd2-${run}` }).producer();
+    await again.connect();
+    await again.send({ topic: EventTypes.auditRecord, messages: [{ key: tenant, value: encodeEvent(late) }] });
+    await again.disconnect();
+    const withLate = await waitFor(
+      async () => ((await search()).records.length === 4 ? search() : undefined),
+      'the late record',
+      30000,
+      200,
+    );
+    const lateView = withLate.records.find((r) => r.eventId === late.id)!;
+    expect(lateView).toMatchObject({ personalData: 'erased' });
+
+    // The log, which hashed the ciphertexts, still verifies end to end with the verifier command.
+    await waitFor(
+      async () => {
+        const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/checkpoint`, { headers: AUTHORIZED });
+        return response.status === 200 && ((await response.json()) as { treeSize: number }).treeSize > lateView.leafIndex
+          ? true
+          : undefined;
+      },
+      'a checkpoint covering the late record',
+      30000,
+      200,
+    );
+    const verifier = startProcess(
+      [process.execPath, join(WORKSPACE_ROOT, 'dist', 'apps', 'audit-service', 'verify.js'), '--tenant', tenant],
+      {
+        TRACEO_AUDIT_VERIFIER_DATABASE_URL: infra.databaseUrl,
+        TRACEO_DATABASE_SCHEMA: auditEnv.TRACEO_DATABASE_SCHEMA,
+      },
+    );
+    const exit = await verifier.exited;
+    expect(verifier.output()).toContain('"ok":true');
+    expect(exit.code).toBe(0);
+  });
+});
