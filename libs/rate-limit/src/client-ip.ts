@@ -12,8 +12,7 @@ export interface Cidr {
 /**
  * Parses `10.0.0.0/8`, `2001:db8::/32` or a bare address (a /32 or /128). IPv4-mapped IPv6 ranges
  * (`::ffff:10.0.0.0/104`) become the IPv4 range they denote, since addresses are compared after the
- * same normalization. Returns undefined for anything else, including host bits outside the prefix'
- * range check that node:net would reject.
+ * same normalization. Returns undefined for anything else: names, zone ids, prefixes out of range.
  */
 export function parseCidr(text: string): Cidr | undefined {
   const [rawAddress, rawPrefix, extra] = text.trim().split('/');
