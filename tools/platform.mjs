@@ -4,11 +4,12 @@
 // (migrations run at start-up), waits until every one is ready, prints their URLs, runs a short
 // demo, and keeps running until Ctrl-C (SIGTERM/SIGINT), when it stops the services gracefully.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PATH = `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`;
@@ -48,6 +49,34 @@ const apiKeyFile = join(root, '.infra', 'api-key');
 if (!existsSync(apiKeyFile)) writeFileSync(apiKeyFile, randomBytes(24).toString('hex'), { mode: 0o600 });
 const apiKey = readFileSync(apiKeyFile, 'utf8').trim();
 const authorized = { headers: { authorization: `Bearer ${apiKey}` } };
+// Development token issuer, standing in for auth-service until it issues tokens: the services trust its
+// public key (TRACEO_JWT_JWKS) and the demo mints short-lived access tokens for the roles it acts in.
+const DEV_ISSUER = 'https://dev-issuer.traceo.invalid';
+const DEV_AUDIENCE = 'traceo';
+const issuerKeyFile = join(root, '.infra', 'dev-issuer-key.json');
+if (!existsSync(issuerKeyFile)) {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(issuerKeyFile, JSON.stringify(privateKey.export({ format: 'jwk' })), { mode: 0o600 });
+}
+const issuerKey = createPrivateKey({ key: JSON.parse(readFileSync(issuerKeyFile, 'utf8')), format: 'jwk' });
+const jwtEnv = {
+  TRACEO_JWT_ISSUER: DEV_ISSUER,
+  TRACEO_JWT_AUDIENCE: DEV_AUDIENCE,
+  TRACEO_JWT_JWKS: JSON.stringify({
+    keys: [{ ...createPublicKey(issuerKey).export({ format: 'jwk' }), kid: 'dev', alg: 'ES256', use: 'sig' }],
+  }),
+};
+/** Authorization headers for a 15-minute access token with these roles (every tenant). */
+const as = async (...roles) => ({
+  authorization: `Bearer ${await new SignJWT({ tenant_id: '*', roles })
+    .setProtectedHeader({ alg: 'ES256', kid: 'dev', typ: 'at+jwt' })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(DEV_AUDIENCE)
+    .setSubject(`demo-${roles.join('+')}`)
+    .setIssuedAt()
+    .setExpirationTime('15m')
+    .sign(issuerKey)}`,
+});
 
 console.log('\n== build');
 run('nx', ['run-many', '-t', 'build', '--outputStyle=static']);
@@ -66,6 +95,7 @@ const children = services.map((service) => {
     TRACEO_KAFKA_BROKERS: infra.TRACEO_KAFKA_BROKERS,
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',
     TRACEO_API_KEYS: `platform:${apiKey}`,
+    ...jwtEnv,
     ...(service.name === 'audit-service'
       ? {
           TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm',
@@ -154,6 +184,7 @@ console.log(`  API key for calls (Authorization: Bearer …): ${apiKeyFile}`);
 console.log(`  PostgreSQL 127.0.0.1:${pg.port}  Kafka ${infra.TRACEO_KAFKA_BROKERS}  SoftHSM2 token ${infra.TRACEO_PKCS11_TOKEN_LABEL}`);
 
 console.log('\n== demo');
+const demoStartedAt = Date.now();
 for (const s of children) {
   const info = await (await fetch(`${s.url}/v1/${s.domain}/info`)).json();
   console.log(`GET ${s.url}/v1/${s.domain}/info -> ${info.service}${info.esmLibraries ? ' ' + JSON.stringify(info.esmLibraries) : ''}`);
@@ -162,18 +193,20 @@ for (const s of children) {
   // encryption-service: HSM-rooted keys, post-quantum wrapping, searchable tokens, rotation + rewrap, crypto-shredding.
   const enc = children.find((c) => c.name === 'encryption-service');
   const keyrings = `${enc.url}/v1/encryption/tenants/demo/keyrings`;
-  const call = async (method, url, body) => {
+  const [keyAdmin, complianceOfficer] = [await as('key-admin'), await as('compliance-officer')];
+  const call = async (method, url, body, headers = authorized.headers) => {
     const response = await fetch(url, {
       method,
-      headers: { ...authorized.headers, 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return { status: response.status, body: await response.json() };
   };
   const run = Date.now().toString(36);
   const [customers, emails, people] = [`customers-${run}`, `customers-email-${run}`, `people-${run}`];
-  await call('POST', keyrings, { keyringId: customers, wrapping: 'hybrid-pq', rotationPeriodSeconds: 90 * 86_400 });
-  await call('POST', keyrings, { keyringId: emails, purpose: 'blind-index' });
+  // A key custodian (key-admin) creates the keyrings; the platform API key (role service) uses them.
+  await call('POST', keyrings, { keyringId: customers, wrapping: 'hybrid-pq', rotationPeriodSeconds: 90 * 86_400 }, keyAdmin);
+  await call('POST', keyrings, { keyringId: emails, purpose: 'blind-index' }, keyAdmin);
   console.log(
     `POST ${keyrings} -> keyring ${customers} (hybrid-pq: ML-KEM-768 + X25519, KEK in SoftHSM2) and blind-index keyring ${emails}`,
   );
@@ -189,24 +222,26 @@ for (const s of children) {
   console.log(
     `  query-tokens " ADA@example.com" -> ${JSON.stringify(query.body.equalityTokens)} (matches: ${query.body.equalityTokens.includes(first.equalityToken)})`,
   );
-  await call('POST', `${keyrings}/${customers}/rotate`);
+  await call('POST', `${keyrings}/${customers}/rotate`, undefined, keyAdmin);
   const rewrapped = await call('POST', `${keyrings}/${customers}/rewrap`, {
     fields: [{ field: 'email', recordId: 'c-1', ciphertext: first.ciphertext }],
   });
   console.log(`  rotate + rewrap -> now v${rewrapped.body.results[0].keyVersion} without the plaintext leaving the service`);
-  const retire = await call('POST', `${keyrings}/${customers}/versions/1/retire`, {});
+  const retire = await call('POST', `${keyrings}/${customers}/versions/1/retire`, {}, keyAdmin);
   console.log(`  retire v1 -> ${retire.status} (${retire.body.versions?.[0]?.state ?? retire.body.code})`);
-  await call('POST', keyrings, { keyringId: people, purpose: 'subject' });
+  await call('POST', keyrings, { keyringId: people, purpose: 'subject' }, keyAdmin);
   const personal = await call('POST', `${keyrings}/${people}/encrypt`, {
     fields: [{ field: 'name', recordId: 'u-1', plaintext: 'Ada Lovelace', subjectId: 'user-ada' }],
   });
-  await call('POST', `${keyrings}/${people}/subjects/user-ada/shred`);
+  await call('POST', `${keyrings}/${people}/subjects/user-ada/shred`, undefined, complianceOfficer);
   const shredded = await call('POST', `${keyrings}/${people}/decrypt`, {
     fields: [{ field: 'name', recordId: 'u-1', ciphertext: personal.body.results[0].ciphertext }],
   });
   console.log(`  shred subject user-ada, then decrypt her name -> ${shredded.status} ${shredded.body.code}`);
 }
-const bad = await fetch(`${children[2].url}/v1/audit/records?limit=100000`, authorized);
+// The audit log is read by auditors.
+const auditor = { headers: await as('auditor') };
+const bad = await fetch(`${children[2].url}/v1/audit/records?limit=100000`, auditor);
 console.log(`GET /v1/audit/records?limit=100000 -> ${bad.status} ${bad.headers.get('content-type')} ${JSON.stringify(await bad.json())}`);
 // Each service's API call travels outbox -> Kafka -> audit-service's inbox into the Merkle log.
 console.log('audit-service records of those API calls, delivered outbox -> Kafka -> inbox:');
@@ -214,7 +249,9 @@ for (const s of children) {
   let record;
   for (let i = 0; i < 150 && !record; i += 1) {
     const query = `action=api.request&source=${encodeURIComponent(`/traceo/${s.name}`)}&limit=1`;
-    [record] = (await (await fetch(`${children[2].url}/v1/audit/records?${query}`, authorized)).json()).records;
+    [record] = (await (await fetch(`${children[2].url}/v1/audit/records?${query}`, auditor)).json()).records;
+    // Only this run's calls count (the log keeps earlier runs' records).
+    if (record && Date.parse(record.occurredAt) < demoStartedAt) record = undefined;
     if (!record) await sleep(200);
   }
   console.log(

@@ -2,7 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { verifyConsistency, verifyInclusion, leafHash } from '@traceo/merkle';
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient, type RunningProcess } from '@traceo/testing';
-import { AUTHORIZED, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+import { bearer, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
 
 interface Checkpoint {
   treeSize: number;
@@ -13,11 +13,15 @@ interface Checkpoint {
 }
 
 const PORT = 4311;
+const ENCRYPTION_PORT = 4312;
 const base = `http://127.0.0.1:${PORT}`;
 const b = (value: string) => Buffer.from(value, 'base64');
 
+/** An auditor (platform-wide): the role that reads the audit log. */
+let AUDITOR: Record<string, string> = {};
+
 async function json<T>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(base + path, { headers: AUTHORIZED });
+  const response = await fetch(base + path, { headers: AUDITOR });
   return { status: response.status, body: (await response.json()) as T };
 }
 
@@ -29,22 +33,35 @@ function checkSignature(checkpoint: Checkpoint): boolean {
 describe('audit-service: signed checkpoints and proofs over HTTP, and a crash between append and checkpoint', () => {
   const infra = loadInfraEnv();
   const run = newRunId();
-  const env: Record<string, string> = { ...serviceEnv('audit-service', PORT, run), TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '1500' };
+  // The auditor's own calls are audited with the auditor as data subject: their IP and user agent are
+  // sealed through encryption-service, which runs beside audit-service here as in production.
+  const encryptionEnv = serviceEnv('encryption-service', ENCRYPTION_PORT, run);
+  const env: Record<string, string> = {
+    ...serviceEnv('audit-service', PORT, run, `http://127.0.0.1:${ENCRYPTION_PORT}`),
+    TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '1500',
+  };
   let service: RunningProcess;
+  let encryption: RunningProcess;
 
   beforeAll(async () => {
+    AUDITOR = await bearer(['auditor']);
     await startGroupAtEnd(
       createKafka({ brokers: infra.kafkaBrokers, clientId: 'e2e-audit' }),
       env.TRACEO_KAFKA_CONSUMER_GROUP!,
       'traceo.audit.record.v1',
     );
+    encryption = startBuiltService('encryption-service', encryptionEnv);
     service = startBuiltService('audit-service', env);
-    await waitForReady(base, service);
+    await Promise.all([waitForReady(base, service), waitForReady(`http://127.0.0.1:${ENCRYPTION_PORT}`, encryption)]);
   });
 
   afterAll(async () => {
     await service?.stop('SIGKILL');
-    await withClient(infra.databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`));
+    await encryption?.stop('SIGKILL');
+    await withClient(infra.databaseUrl, async (client) => {
+      for (const schema of [env.TRACEO_DATABASE_SCHEMA!, encryptionEnv.TRACEO_DATABASE_SCHEMA!])
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    });
   });
 
   const latest = () => json<Checkpoint>('/v1/audit/tenants/platform/checkpoint');
@@ -117,7 +134,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
 
   it('exports the tenant log to a SIEM as OCSF and as CEF', async () => {
     const window = `from=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`;
-    const ocsf = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=ocsf&${window}`, { headers: AUTHORIZED });
+    const ocsf = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=ocsf&${window}`, { headers: AUDITOR });
     expect(ocsf.status).toBe(200);
     const events = (await ocsf.text())
       .trim()
@@ -126,7 +143,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     expect(events.length).toBeGreaterThan(0);
     expect(events.some((event) => event.class_uid === 6003)).toBe(true);
     expect(events.every((event) => event.metadata.product.name === 'Traceo')).toBe(true);
-    const cef = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef&${window}`, { headers: AUTHORIZED });
+    const cef = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef&${window}`, { headers: AUDITOR });
     expect(cef.status).toBe(200);
     expect((await cef.text()).split('\n')[0]).toMatch(/^CEF:0\|Traceo\|Traceo\|/);
   });
@@ -142,7 +159,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
       `/v1/audit/tenants/platform/records/search?action=api.request&limit=2&cursor=${first.body.nextCursor!}`,
     );
     expect(second.body.records.map((r) => r.leafIndex)).not.toContain(first.body.records[0]!.leafIndex);
-    const exported = await fetch(`${base}/v1/audit/tenants/platform/records/export?action=api.request`, { headers: AUTHORIZED });
+    const exported = await fetch(`${base}/v1/audit/tenants/platform/records/export?action=api.request`, { headers: AUDITOR });
     expect(exported.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
     expect((await exported.text()).trim().split('\n').length).toBeGreaterThanOrEqual(4);
     expect(await json('/v1/audit/tenants/platform/records/search?cursor=not-a-cursor')).toMatchObject({

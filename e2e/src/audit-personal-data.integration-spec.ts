@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createEvent, EventTypes, encodeEvent, type AuditRecordV1 } from '@traceo/contracts';
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, startProcess, waitFor, withClient, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
-import { AUTHORIZED, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+import { bearer, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
 
 const ENCRYPTION_PORT = 4341;
 const AUDIT_PORT = 4342;
@@ -49,7 +49,7 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
 
   const search = async (): Promise<SearchPage> => {
     const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/records/search?limit=50&action=account.email-changed`, {
-      headers: AUTHORIZED,
+      headers: await bearer(['auditor']),
     });
     expect(response.status).toBe(200);
     return (await response.json()) as SearchPage;
@@ -121,10 +121,10 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
       expect(joined).not.toContain(secret);
     expect(stored.filter((entry) => entry.includes('"ciphertext"'))).toHaveLength(2);
 
-    // Erase Ada: one call, to encryption-service's subject keyring.
+    // Erase Ada: one call, to encryption-service's subject keyring, by a compliance officer handling her erasure request.
     const shred = await fetch(`${encryption}/v1/encryption/tenants/${tenant}/keyrings/subjects/subjects/ada/shred`, {
       method: 'POST',
-      headers: AUTHORIZED,
+      headers: await bearer(['compliance-officer']),
     });
     expect(shred.status).toBe(200);
     const after = new Map((await search()).records.map((r) => [r.record.actor.id, r]));
@@ -156,7 +156,7 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
     // The log, which hashed the ciphertexts, still verifies end to end with the verifier command.
     await waitFor(
       async () => {
-        const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/checkpoint`, { headers: AUTHORIZED });
+        const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/checkpoint`, { headers: await bearer(['auditor']) });
         return response.status === 200 && ((await response.json()) as { treeSize: number }).treeSize > lateView.leafIndex
           ? true
           : undefined;

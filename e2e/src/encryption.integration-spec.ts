@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RunningProcess } from '@traceo/testing';
 import { loadInfraEnv, withClient } from '@traceo/testing';
-import { AUTHORIZED, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+import { AUTHORIZED, bearer, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
 
 const PORT = 4331;
 const base = `http://127.0.0.1:${PORT}`;
@@ -29,8 +29,11 @@ describe('encryption-service: envelope encryption over HTTP with the KEK in Soft
 
   it('creates a keyring, encrypts a field and decrypts it back; the wrong record is a 422 problem', async () => {
     const keyringId = `customers-${randomBytes(3).toString('hex')}`;
-    expect((await post(keyrings, { keyringId })).status).toBe(201);
-    expect((await post(keyrings, { keyringId })).status).toBe(409);
+    const keyAdmin = await bearer(['key-admin']);
+    expect((await post(keyrings, { keyringId }, keyAdmin)).status).toBe(201);
+    expect((await post(keyrings, { keyringId }, keyAdmin)).status).toBe(409);
+    // The platform API key is a service: it may use keys, not create them.
+    expect((await post(keyrings, { keyringId: `${keyringId}-x` })).status).toBe(403);
 
     const field = { field: 'email', recordId: 'rec-1' };
     const encrypted = await post(`${keyrings}/${keyringId}/encrypt`, { fields: [{ ...field, plaintext: 'ada@example.com' }] });
@@ -55,7 +58,8 @@ describe('encryption-service: envelope encryption over HTTP with the KEK in Soft
   it('requires the API key and rejects unknown body fields', async () => {
     const keyringId = `orders-${randomBytes(3).toString('hex')}`;
     expect((await post(keyrings, { keyringId }, {})).status).toBe(401);
-    expect((await post(keyrings, { keyringId, colour: 'blue' })).status).toBe(400);
-    expect((await post(`${keyrings}/missing-${run}/rotate`, {})).status).toBe(404);
+    const keyAdmin = await bearer(['key-admin']);
+    expect((await post(keyrings, { keyringId, colour: 'blue' }, keyAdmin)).status).toBe(400);
+    expect((await post(`${keyrings}/missing-${run}/rotate`, {}, keyAdmin)).status).toBe(404);
   });
 });

@@ -1,7 +1,7 @@
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient } from '@traceo/testing';
 import {
-  AUTHORIZED,
+  bearer,
   DOMAIN,
   newRunId,
   SERVICES,
@@ -30,7 +30,8 @@ describe('the five services, built and running against real PostgreSQL and Kafka
     await startGroupAtEnd(kafka, `e2e-audit-service-${run}`, 'traceo.audit.record.v1');
     await Promise.all(
       SERVICES.map(async (name, index) => {
-        const env = serviceEnv(name, 4301 + index, run);
+        // audit-service seals personal data through the encryption-service started beside it.
+        const env = serviceEnv(name, 4301 + index, run, `http://127.0.0.1:${4301 + SERVICES.indexOf('encryption-service')}`);
         const process = startBuiltService(name, env);
         const started = {
           name,
@@ -96,7 +97,7 @@ describe('the five services, built and running against real PostgreSQL and Kafka
   });
 
   it('answers bad input with problem+json and a stable code, never a 500', async () => {
-    const invalid = await fetch(`${url('audit-service')}/v1/audit/records?limit=0`, { headers: AUTHORIZED });
+    const invalid = await fetch(`${url('audit-service')}/v1/audit/records?limit=0`, { headers: await bearer(['auditor']) });
     expect(invalid.status).toBe(400);
     expect(invalid.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await invalid.json()) as { code: string }).code).toBe('REQUEST.VALIDATION_FAILED');
@@ -113,7 +114,9 @@ describe('the five services, built and running against real PostgreSQL and Kafka
     expect(wrong.status).toBe(401);
     await waitFor(
       async () => {
-        const response = await fetch(`${url('audit-service')}/v1/audit/records?action=api.request&limit=500`, { headers: AUTHORIZED });
+        const response = await fetch(`${url('audit-service')}/v1/audit/records?action=api.request&limit=500`, {
+          headers: await bearer(['auditor']),
+        });
         const { records } = (await response.json()) as { records: AuditRecordView[] };
         return records.some((record) => record.status === 'denied' && record.resource.id === 'GET /v1/audit/records') || undefined;
       },
@@ -127,7 +130,9 @@ describe('the five services, built and running against real PostgreSQL and Kafka
     for (const name of SERVICES) expect((await fetch(`${url(name)}/v1/${DOMAIN[name]}/info`)).status).toBe(200);
     const sources = SERVICES.map((name) => `/traceo/${name}`).sort();
     const recorded = async (action: string, check: (record: AuditRecordView) => boolean) => {
-      const response = await fetch(`${url('audit-service')}/v1/audit/records?action=${action}&limit=500`, { headers: AUTHORIZED });
+      const response = await fetch(`${url('audit-service')}/v1/audit/records?action=${action}&limit=500`, {
+        headers: await bearer(['auditor']),
+      });
       const { records } = (await response.json()) as { records: AuditRecordView[] };
       const found = [...new Set(records.filter(check).map((record) => record.source))].sort();
       return found.length === sources.length ? found : undefined;

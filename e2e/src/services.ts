@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { join } from 'node:path';
 import { loadInfraEnv, startProcess, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
 
@@ -38,6 +39,7 @@ export function serviceEnv(
     TRACEO_KAFKA_CONSUMER_GROUP: `e2e-${name}-${run}`,
     TRACEO_LOG_LEVEL: 'info',
     TRACEO_API_KEYS: `e2e:${API_KEY}`,
+    ...JWT_ENV,
     ...(name === 'audit-service'
       ? {
           TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm',
@@ -90,4 +92,33 @@ export async function waitForReady(url: string, process: RunningProcess, timeout
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms:\n${process.output().slice(-3000)}`);
+}
+
+/**
+ * The e2e run's token issuer, standing in for auth-service: services trust its public key
+ * (TRACEO_JWT_JWKS), and `tokenFor` mints access tokens with the roles a test needs.
+ */
+const E2E_ISSUER = 'https://issuer.e2e.traceo.invalid';
+const E2E_AUDIENCE = 'traceo';
+const issuerKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const JWT_ENV = {
+  TRACEO_JWT_ISSUER: E2E_ISSUER,
+  TRACEO_JWT_AUDIENCE: E2E_AUDIENCE,
+  TRACEO_JWT_JWKS: JSON.stringify({ keys: [{ ...issuerKeys.publicKey.export({ format: 'jwk' }), kid: 'e2e', alg: 'ES256', use: 'sig' }] }),
+};
+
+export async function tokenFor(roles: string[], tenantId = '*'): Promise<string> {
+  return new SignJWT({ tenant_id: tenantId, roles })
+    .setProtectedHeader({ alg: 'ES256', kid: 'e2e', typ: 'at+jwt' })
+    .setIssuer(E2E_ISSUER)
+    .setAudience(E2E_AUDIENCE)
+    .setSubject(`e2e-${roles.join('+')}`)
+    .setIssuedAt()
+    .setExpirationTime('15m')
+    .sign(issuerKeys.privateKey);
+}
+
+/** Authorization headers for a token with these roles. */
+export async function bearer(roles: string[], tenantId = '*'): Promise<{ authorization: string }> {
+  return { authorization: `Bearer ${await tokenFor(roles, tenantId)}` };
 }

@@ -7,7 +7,7 @@ import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
 import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
 import { assembleServiceRuntime, EventPublisher, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
-import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
+import { createScratchSchema, loadInfraEnv, TestTokenIssuer } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
 import { encryptionConfigSchema, type EncryptionConfig } from '../src/encryption-service.config';
 import { Pkcs11KeyEncryptionKey, type Pkcs11Options } from '@traceo/hsm';
@@ -40,6 +40,8 @@ export interface EncryptionTestRuntime {
   readonly publisher: EventPublisher;
   readonly kek: Pkcs11KeyEncryptionKey;
   readonly schema: string;
+  /** Stands in for auth-service: the runtime trusts its JWKS (TRACEO_JWT_*). */
+  readonly issuer: TestTokenIssuer;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,11 @@ export async function openEncryptionTestRuntime(prefix: string): Promise<Encrypt
     applicationName: prefix,
     migrations: [...MESSAGING_MIGRATIONS, ...ENCRYPTION_MIGRATIONS],
   });
+  const issuer = await TestTokenIssuer.create({ issuer: 'https://issuer.encryption-test.traceo.invalid', audience: 'traceo:encryption' });
   const config = loadConfig(encryptionConfigSchema, {
+    TRACEO_JWT_ISSUER: 'https://issuer.encryption-test.traceo.invalid',
+    TRACEO_JWT_AUDIENCE: 'traceo:encryption',
+    TRACEO_JWT_JWKS: JSON.stringify(issuer.jwks()),
     TRACEO_HTTP_PORT: '1',
     TRACEO_LOG_LEVEL: 'silent',
     TRACEO_API_KEYS: `test:${TEST_API_KEY}`,
@@ -79,6 +85,7 @@ export async function openEncryptionTestRuntime(prefix: string): Promise<Encrypt
     publisher: new EventPublisher(runtime),
     kek,
     schema: scratch.schema,
+    issuer,
     close: async () => {
       kek.close();
       if (dataSource.isInitialized) await dataSource.destroy();
@@ -90,7 +97,10 @@ export async function openEncryptionTestRuntime(prefix: string): Promise<Encrypt
 export interface EncryptionTestApp {
   /** e.g. http://127.0.0.1:PORT/v1/encryption/tenants/TENANT/keyrings */
   keyrings(tenantId: string): string;
-  call(method: string, url: string, body?: unknown): Promise<{ status: number; type: string; body: Record<string, any> }>;
+  /** Calls with the test API key (role service), or with the given bearer token. */
+  call(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; type: string; body: Record<string, any> }>;
+  /** An access token from the test issuer with these roles, for `tenantId` (default: every tenant). */
+  token(roles: string[], tenantId?: string): Promise<string>;
   readonly app: INestApplication;
   close(): Promise<void>;
 }
@@ -108,10 +118,14 @@ export async function openEncryptionTestApp(test: EncryptionTestRuntime): Promis
   return {
     app,
     keyrings: (tenantId) => `${root}/v1/encryption/tenants/${tenantId}/keyrings`,
-    call: async (method, url, body) => {
+    token: (roles, tenantId = '*') => test.issuer.issue({ sub: `test-${roles.join('+')}`, tenantId, roles }),
+    call: async (method, url, body, token) => {
       const response = await fetch(url.startsWith('http') ? url : `${root}${url}`, {
         method,
-        headers: { authorization: `Bearer ${TEST_API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${token ?? TEST_API_KEY}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.text();

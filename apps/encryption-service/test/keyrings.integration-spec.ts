@@ -24,13 +24,19 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
   let api: EncryptionTestApp;
   const tenant = `tenant-${randomBytes(4).toString('hex')}`;
   let keyrings: string;
+  /** A key custodian: manages keys, never sees plaintext. */
+  let keyAdmin: string;
   const newId = (prefix = 'kr') => `${prefix}-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     test = await openEncryptionTestRuntime('enc_http');
     api = await openEncryptionTestApp(test);
     keyrings = api.keyrings(tenant);
+    keyAdmin = await api.token(['key-admin']);
   });
+
+  /** Key management calls, made by the key custodian. */
+  const admin = (method: string, url: string, body?: unknown) => api.call(method, url, body, keyAdmin);
 
   afterAll(async () => {
     await api?.close();
@@ -38,7 +44,7 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
   });
 
   async function createKeyring(body: Record<string, unknown>): Promise<Record<string, any>> {
-    const response = await api.call('POST', keyrings, body);
+    const response = await admin('POST', keyrings, body);
     expect(response.status).toBe(201);
     return response.body;
   }
@@ -72,7 +78,7 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     );
     expect(row!.kek_id).toBe('traceo-kek-v1');
     expect(row!.wrapped_key).toHaveLength(12 + 32 + 16);
-    expect((await api.call('POST', keyrings, { keyringId })).body.code).toBe('CRYPTO.KEYRING_EXISTS');
+    expect((await admin('POST', keyrings, { keyringId })).body.code).toBe('CRYPTO.KEYRING_EXISTS');
     expect(JSON.stringify(created)).not.toMatch(/wrappedKey|wrapped_key|pqSecret|material/i);
   });
 
@@ -193,7 +199,7 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     const keyringId = newId();
     await createKeyring({ keyringId });
     const old = (await encrypt(keyringId, [email('r1', 'one'), email('r2', 'two')])).body.results;
-    expect((await api.call('POST', `${keyrings}/${keyringId}/rotate`)).body).toMatchObject({ activeVersion: 2 });
+    expect((await admin('POST', `${keyrings}/${keyringId}/rotate`)).body).toMatchObject({ activeVersion: 2 });
     const [fresh] = (await encrypt(keyringId, [email('r3', 'three')])).body.results;
     expect(fresh.keyVersion).toBe(2);
     expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old[0].ciphertext }])).body.results[0]).toMatchObject({
@@ -201,10 +207,10 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
       keyVersion: 1,
     });
 
-    const refused = await api.call('POST', `${keyrings}/${keyringId}/versions/1/retire`, {});
+    const refused = await admin('POST', `${keyrings}/${keyringId}/versions/1/retire`, {});
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('CRYPTO.KEY_VERSION_IN_USE');
-    expect((await api.call('POST', `${keyrings}/${keyringId}/versions/2/retire`, {})).body.code).toBe('CRYPTO.KEY_VERSION_STATE_CONFLICT');
+    expect((await admin('POST', `${keyrings}/${keyringId}/versions/2/retire`, {})).body.code).toBe('CRYPTO.KEY_VERSION_STATE_CONFLICT');
 
     const rewrapped = await api.call('POST', `${keyrings}/${keyringId}/rewrap`, {
       fields: [
@@ -225,14 +231,14 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
 
     const view = (await api.call('GET', `${keyrings}/${keyringId}`)).body;
     expect(view.versions[0]).toMatchObject({ version: 1, state: 'decrypt-only', encryptions: 2, rewrappedAway: 2, outstanding: 0 });
-    const retired = await api.call('POST', `${keyrings}/${keyringId}/versions/1/retire`, {});
+    const retired = await admin('POST', `${keyrings}/${keyringId}/versions/1/retire`, {});
     expect(retired.status).toBe(200);
     expect(retired.body.versions[0].state).toBe('retired');
     expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old[0].ciphertext }])).body.code).toBe(
       'CRYPTO.KEY_RETIRED',
     );
 
-    const destroyed = await api.call('POST', `${keyrings}/${keyringId}/versions/1/destroy`, {});
+    const destroyed = await admin('POST', `${keyrings}/${keyringId}/versions/1/destroy`, {});
     expect(destroyed.body.versions[0].state).toBe('destroyed');
     const gone = await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old[0].ciphertext }]);
     expect(gone.status).toBe(410);
@@ -249,13 +255,13 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     const keyringId = newId();
     await createKeyring({ keyringId });
     const [old] = (await encrypt(keyringId, [email('r1', 'one')])).body.results;
-    await api.call('POST', `${keyrings}/${keyringId}/rotate`);
-    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 3 })).body.code).toBe('CRYPTO.INVALID_KEY_POLICY');
-    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 2 })).body.minDecryptionVersion).toBe(2);
+    await admin('POST', `${keyrings}/${keyringId}/rotate`);
+    expect((await admin('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 3 })).body.code).toBe('CRYPTO.INVALID_KEY_POLICY');
+    expect((await admin('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 2 })).body.minDecryptionVersion).toBe(2);
     expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: old.ciphertext }])).body.code).toBe(
       'CRYPTO.KEY_VERSION_BELOW_MINIMUM',
     );
-    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 1 })).body.code).toBe('CRYPTO.INVALID_KEY_POLICY');
+    expect((await admin('PATCH', `${keyrings}/${keyringId}`, { minDecryptionVersion: 1 })).body.code).toBe('CRYPTO.INVALID_KEY_POLICY');
   });
 
   it('rotates by usage before a version passes its encryption limit', async () => {
@@ -302,13 +308,13 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     expect(await wrappedLength()).toBe(1182);
     const [sealed] = (await encrypt(keyringId, [email('r1', 'post-quantum')])).body.results;
 
-    const toClassic = await api.call('PATCH', `${keyrings}/${keyringId}`, { wrapping: 'classic' });
+    const toClassic = await admin('PATCH', `${keyrings}/${keyringId}`, { wrapping: 'classic' });
     expect(toClassic.body).toMatchObject({ wrapping: 'classic', versions: [expect.objectContaining({ wrapping: 'classic' })] });
     expect(await wrappedLength()).toBe(60);
     expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: sealed.ciphertext }])).body.results[0].plaintext).toBe(
       'post-quantum',
     );
-    await api.call('PATCH', `${keyrings}/${keyringId}`, { wrapping: 'hybrid-pq' });
+    await admin('PATCH', `${keyrings}/${keyringId}`, { wrapping: 'hybrid-pq' });
     expect(await wrappedLength()).toBe(1182);
     expect((await decrypt(keyringId, [{ field: 'email', recordId: 'r1', ciphertext: sealed.ciphertext }])).body.results[0].plaintext).toBe(
       'post-quantum',
@@ -330,7 +336,7 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     const missingSubject = await encrypt(keyringId, [{ field: 'name', recordId: 'r3', plaintext: 'x' }]);
     expect(missingSubject.body.code).toBe('CRYPTO.BAD_INPUT');
 
-    const shred = await api.call('POST', `${keyrings}/${keyringId}/subjects/user-ada/shred`);
+    const shred = await admin('POST', `${keyrings}/${keyringId}/subjects/user-ada/shred`);
     expect(shred.body).toEqual({ subjectId: 'user-ada', shredded: true, keyExisted: true, alreadyShredded: false });
     const after = await decrypt(keyringId, [
       { field: 'name', recordId: 'r1', ciphertext: sealed[0].ciphertext },
@@ -346,11 +352,11 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
       [tenant, keyringId, 'user-ada'],
     );
     expect(rows).toEqual([{ state: 'destroyed', wrapped_key: null }]);
-    expect((await api.call('POST', `${keyrings}/${keyringId}/subjects/user-ada/shred`)).body).toMatchObject({ alreadyShredded: true });
+    expect((await admin('POST', `${keyrings}/${keyringId}/subjects/user-ada/shred`)).body).toMatchObject({ alreadyShredded: true });
     const [audit] = (await outbox('crypto.subject-shredded', keyringId)).filter((e) => e.type === 'traceo.audit.record.v1');
     expect(audit!.data).toMatchObject({ status: 'success', details: { subjects: 1, previousState: 'active' } });
     // A subject never seen before can be shredded too: nothing may be sealed for it afterwards.
-    await api.call('POST', `${keyrings}/${keyringId}/subjects/user-new/shred`);
+    await admin('POST', `${keyrings}/${keyringId}/subjects/user-new/shred`);
     expect((await encrypt(keyringId, [{ field: 'name', recordId: 'r1', plaintext: 'x', subjectId: 'user-new' }])).body.code).toBe(
       'CRYPTO.KEY_DESTROYED',
     );
@@ -402,7 +408,7 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     expect(direct.body.results[0]).toMatchObject({ ok: true, token: mail.equalityToken, keyVersion: 1 });
 
     // After the index key rotates, searches cover both versions until rewrap rebuilds the index.
-    await api.call('POST', `${keyrings}/${equalityKeyringId}/rotate`);
+    await admin('POST', `${keyrings}/${equalityKeyringId}/rotate`);
     const both = await api.call('POST', `${keyrings}/${equalityKeyringId}/query-tokens`, {
       field: 'email',
       equals: 'ada@example.com',
@@ -420,11 +426,50 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     expect((await encrypt(fieldKeyring, [{ ...email('r1', 'x'), equality: 'email' }])).body.code).toBe('CRYPTO.KEYRING_PURPOSE_MISMATCH');
   });
 
+  it('enforces roles: custodians never decrypt, auditors only read, users stay in their tenant, services cannot manage keys', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const [sealed] = (await encrypt(keyringId, [email('r1', 'rbac secret')])).body.results;
+    const decryptBody = { fields: [{ field: 'email', recordId: 'r1', ciphertext: sealed.ciphertext }] };
+    const [keyUser, otherTenantUser, auditor] = await Promise.all([
+      api.token(['key-user'], tenant),
+      api.token(['key-user'], `other-${tenant}`),
+      api.token(['auditor']),
+    ]);
+
+    const custodian = await api.call('POST', `${keyrings}/${keyringId}/decrypt`, decryptBody, keyAdmin);
+    expect(custodian).toMatchObject({ status: 403, body: { code: 'AUTH.FORBIDDEN' } });
+    expect((await api.call('POST', `${keyrings}/${keyringId}/encrypt`, { fields: [email('r2', 'x')] }, auditor)).status).toBe(403);
+    expect((await api.call('GET', `${keyrings}/${keyringId}`, undefined, auditor)).status).toBe(200);
+
+    const opened = await api.call('POST', `${keyrings}/${keyringId}/decrypt`, decryptBody, keyUser);
+    expect(opened.body.results[0].plaintext).toBe('rbac secret');
+    const foreign = await api.call('POST', `${keyrings}/${keyringId}/decrypt`, decryptBody, otherTenantUser);
+    expect(foreign).toMatchObject({ status: 403, body: { code: 'AUTH.TENANT_MISMATCH' } });
+    expect((await api.call('POST', `${keyrings}/${keyringId}/rotate`, undefined, keyUser)).status).toBe(403);
+
+    // The platform API key is a service: it uses keys and may provision subject keyrings, but manages nothing.
+    expect((await api.call('POST', `${keyrings}/${keyringId}/rotate`)).body.code).toBe('AUTH.FORBIDDEN');
+    expect((await api.call('POST', keyrings, { keyringId: newId() })).body.code).toBe('AUTH.FORBIDDEN');
+    expect((await api.call('POST', keyrings, { keyringId: newId('people'), purpose: 'subject' })).status).toBe(201);
+    expect((await api.call('POST', `${keyrings}/${keyringId}/subjects/someone/shred`)).status).toBe(403);
+
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${Buffer.from(
+      JSON.stringify({ sub: 'mallory', tenant_id: '*', roles: ['key-user'], exp: Math.floor(Date.now() / 1000) + 600 }),
+    ).toString('base64url')}.`;
+    expect((await api.call('POST', `${keyrings}/${keyringId}/decrypt`, decryptBody, unsigned)).status).toBe(401);
+
+    const [audit] = (await outbox('crypto.decrypt', keyringId)).filter(
+      (e) => e.type === 'traceo.audit.record.v1' && e.data.status === 'success',
+    );
+    expect(audit!.data.actor).toEqual({ type: 'user', id: 'test-key-user' });
+  });
+
   it('keeps tenants apart, and answers bad requests with problem+json codes', async () => {
     const keyringId = newId();
     await createKeyring({ keyringId });
     const other = api.keyrings(`other-${tenant}`);
-    expect((await api.call('POST', other, { keyringId })).status).toBe(201);
+    expect((await admin('POST', other, { keyringId })).status).toBe(201);
     const [sealed] = (await encrypt(keyringId, [email('r1', 'tenant a secret')])).body.results;
     const crossTenant = await api.call('POST', `${other}/${keyringId}/decrypt`, {
       fields: [{ field: 'email', recordId: 'r1', ciphertext: sealed.ciphertext }],
@@ -452,7 +497,7 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     );
     expect(huge.status).toBe(413);
     expect(huge.type).toContain('application/problem+json');
-    expect((await api.call('POST', keyrings, { keyringId: 'Bad|Id' })).status).toBe(400);
-    expect((await api.call('PATCH', `${keyrings}/${keyringId}`, {})).status).toBe(400);
+    expect((await admin('POST', keyrings, { keyringId: 'Bad|Id' })).status).toBe(400);
+    expect((await admin('PATCH', `${keyrings}/${keyringId}`, {})).status).toBe(400);
   });
 });

@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   'crypto:encrypt',
   'crypto:decrypt',
   'crypto:tokens', // blind-index search tokens and range query tokens
+  'crypto:subject-keys:provision', // create subject keyrings (one key per data subject), nothing else
+  'crypto:subjects:shred', // crypto-shred a data subject (erasure requests)
   // audit-service
   'audit:read', // records, forensic search, checkpoints and proofs
   'audit:export', // NDJSON and SIEM export
@@ -59,7 +61,13 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = O
     'auth:clients:manage',
     'auth:sessions:revoke',
   ]),
-  'key-admin': Object.freeze<Permission[]>([...HUMAN_SELF, 'crypto:keys:manage', 'crypto:keys:read']),
+  'key-admin': Object.freeze<Permission[]>([
+    ...HUMAN_SELF,
+    'crypto:keys:manage',
+    'crypto:keys:read',
+    'crypto:subject-keys:provision',
+    'crypto:subjects:shred',
+  ]),
   'key-user': Object.freeze<Permission[]>([...HUMAN_SELF, 'crypto:keys:read', 'crypto:encrypt', 'crypto:decrypt', 'crypto:tokens']),
   auditor: Object.freeze<Permission[]>([
     ...HUMAN_SELF,
@@ -78,9 +86,22 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = O
     'auth:users:read',
     'auth:sessions:revoke',
   ]),
-  'compliance-officer': Object.freeze<Permission[]>([...HUMAN_SELF, 'compliance:read', 'compliance:manage', 'compliance:subject-requests']),
+  'compliance-officer': Object.freeze<Permission[]>([
+    ...HUMAN_SELF,
+    'compliance:read',
+    'compliance:manage',
+    'compliance:subject-requests',
+    'crypto:subjects:shred',
+  ]),
   'end-user': Object.freeze<Permission[]>([...HUMAN_SELF]),
-  service: Object.freeze<Permission[]>(['crypto:keys:read', 'crypto:encrypt', 'crypto:decrypt', 'crypto:tokens', 'risk:assess']),
+  service: Object.freeze<Permission[]>([
+    'crypto:keys:read',
+    'crypto:encrypt',
+    'crypto:decrypt',
+    'crypto:tokens',
+    'crypto:subject-keys:provision',
+    'risk:assess',
+  ]),
 });
 
 const ROLE_SET: ReadonlySet<string> = new Set(ROLES);

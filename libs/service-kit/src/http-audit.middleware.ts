@@ -12,7 +12,11 @@ const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
  * after the response is sent: status maps to success (<400), denied (401/403) or failure.
  */
 export function httpAuditMiddleware(service: string, publisher: EventPublisher, logger: Logger) {
-  return (req: Request & { id?: unknown; apiClientId?: string }, res: Response, next: NextFunction): void => {
+  return (
+    req: Request & { id?: unknown; apiClientId?: string; principal?: { subject: string; via: string; roles: readonly string[] } },
+    res: Response,
+    next: NextFunction,
+  ): void => {
     const path = req.path;
     if (PROBE_PATHS.test(req.originalUrl) || NOT_AUDITED.test(path)) return next();
     res.once('finish', () => {
@@ -24,7 +28,7 @@ export function httpAuditMiddleware(service: string, publisher: EventPublisher, 
       publisher
         .audit(
           {
-            actor: { type: 'api-client', id: req.apiClientId ?? 'anonymous' },
+            actor: actorOf(req),
             action: 'api.request',
             resource: { type: 'http-route', id: `${req.method} ${route}`.slice(0, 256) },
             status: status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure',
@@ -40,4 +44,15 @@ export function httpAuditMiddleware(service: string, publisher: EventPublisher, 
     });
     next();
   };
+}
+
+/** The caller as the guard authenticated it: a token's subject is a user (or a service, for machine tokens); an API key is an api-client. */
+function actorOf(req: { apiClientId?: string; principal?: { subject: string; via: string; roles: readonly string[] } }): {
+  type: 'user' | 'service' | 'api-client';
+  id: string;
+} {
+  const principal = req.principal;
+  if (principal?.via === 'jwt')
+    return { type: principal.roles.includes('service') ? 'service' : 'user', id: principal.subject.slice(0, 256) };
+  return { type: 'api-client', id: req.apiClientId ?? principal?.subject ?? 'anonymous' };
 }

@@ -43,7 +43,8 @@ export function assembleServiceRuntime<C extends BaseConfig>(name: string, confi
   const relay = new OutboxRelay({
     dataSource: parts.dataSource,
     kafka,
-    lockName: `traceo.outbox.${name}`,
+    // One relay per outbox table: replicas of a service share it; deployments on other schemas do not.
+    lockName: `traceo.outbox.${name}.${(parts.dataSource.options as { schema?: string }).schema ?? config.TRACEO_DATABASE_SCHEMA ?? 'default'}`,
     logger,
     metrics: MessagingMetrics.for(metrics),
   });

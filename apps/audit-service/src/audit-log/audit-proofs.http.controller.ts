@@ -1,3 +1,4 @@
+import { RequirePermissions } from '@traceo/security';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@traceo/service-kit';
@@ -22,6 +23,7 @@ const consistencyQuery = z.strictObject({ from: size, to: size });
 export class AuditProofsHttpController {
   constructor(private readonly proofs: AuditProofsUseCase) {}
 
+  @RequirePermissions('audit:read')
   @Get('checkpoint')
   @ApiQuery({ name: 'treeSize', required: false, description: 'a specific checkpoint; the latest when absent' })
   @ApiOkResponse({ description: 'Signed checkpoint (tree head) with the signer public key' })
@@ -32,6 +34,7 @@ export class AuditProofsHttpController {
     return this.proofs.checkpoint(tenantId, query.treeSize);
   }
 
+  @RequirePermissions('audit:read')
   @Get('proofs/inclusion')
   @ApiQuery({ name: 'leafIndex', required: false })
   @ApiQuery({ name: 'eventId', required: false })
@@ -44,6 +47,7 @@ export class AuditProofsHttpController {
     return this.proofs.inclusion(tenantId, { leafIndex: query.leafIndex, eventId: query.eventId }, query.treeSize);
   }
 
+  @RequirePermissions('audit:read')
   @Get('proofs/consistency')
   @ApiQuery({ name: 'from' })
   @ApiQuery({ name: 'to' })

@@ -1,3 +1,4 @@
+import { RequirePermissions } from '@traceo/security';
 import { applyDecorators, Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@traceo/service-kit';
@@ -80,6 +81,7 @@ export class ForensicSearchHttpController {
     required: false,
     schema: { type: 'integer', minimum: 1, maximum: SEARCH_PAGE_SIZE_MAX, default: SEARCH_PAGE_SIZE_DEFAULT },
   })
+  @RequirePermissions('audit:read')
   @ApiQuery({ name: 'cursor', required: false, type: String, description: 'nextCursor of the previous page' })
   @ApiOkResponse({ description: 'One page of matching records, newest first, and the cursor of the next page (null on the last)' })
   search(
@@ -98,6 +100,7 @@ export class ForensicSearchHttpController {
       `Every matching record, newest first, one JSON object per line, at most ${EXPORT_MAX_RECORDS}; ` +
       `the ${EXPORT_TRUNCATED_TRAILER} trailer says whether records were left out`,
   })
+  @RequirePermissions('audit:export')
   async export(
     @Param('tenantId', new ZodValidationPipe(tenantIdParam)) tenantId: string,
     @Query(new ZodValidationPipe(forensicFiltersSchema)) filters: ForensicFilters,

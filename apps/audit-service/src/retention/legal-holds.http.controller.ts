@@ -1,3 +1,4 @@
+import { RequirePermissions } from '@traceo/security';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@traceo/service-kit';
@@ -22,12 +23,14 @@ const placeHoldBody = z
 export class LegalHoldsHttpController {
   constructor(private readonly holds: LegalHoldsUseCase) {}
 
+  @RequirePermissions('audit:manage')
   @Post()
   @ApiCreatedResponse({ description: 'The hold; retention will not drop the records it covers until it is released' })
   place(@Body(new ZodValidationPipe(placeHoldBody)) body: z.infer<typeof placeHoldBody>): Promise<LegalHold> {
     return this.holds.place(body);
   }
 
+  @RequirePermissions('audit:manage')
   @Post(':holdId/release')
   @HttpCode(200)
   @ApiOkResponse({ description: 'The released hold' })
@@ -35,6 +38,7 @@ export class LegalHoldsHttpController {
     return this.holds.release(holdId);
   }
 
+  @RequirePermissions('audit:read')
   @Get()
   @ApiOkResponse({ description: 'Active legal holds' })
   async active(): Promise<{ holds: LegalHold[] }> {

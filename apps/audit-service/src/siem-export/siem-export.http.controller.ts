@@ -1,3 +1,4 @@
+import { RequirePermissions } from '@traceo/security';
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@traceo/service-kit';
@@ -14,6 +15,7 @@ const tenantParam = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a ten
 export class SiemExportHttpController {
   constructor(private readonly siemExport: SiemExportUseCase) {}
 
+  @RequirePermissions('audit:export')
   @Get('export')
   @ApiQuery({ name: 'format', enum: ['ocsf', 'cef'] })
   @ApiQuery({ name: 'from', description: 'inclusive lower bound on occurredAt (ISO 8601 with offset)' })

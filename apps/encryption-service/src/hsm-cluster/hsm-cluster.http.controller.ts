@@ -1,3 +1,4 @@
+import { RequirePermissions } from '@traceo/security';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HSM_CONTROL_PLANE, type HsmClusterFacts, type HsmControlPlane } from './hsm-control-plane.port';
@@ -7,7 +8,7 @@ import { HSM_CONTROL_PLANE, type HsmClusterFacts, type HsmControlPlane } from '.
 export class HsmClusterHttpController {
   constructor(@Inject(HSM_CONTROL_PLANE) private readonly controlPlane: HsmControlPlane) {}
 
-  // permission: crypto:keys:read
+  @RequirePermissions('crypto:keys:read')
   @Get()
   @ApiOkResponse({
     description:

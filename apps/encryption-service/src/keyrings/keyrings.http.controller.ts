@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ForbiddenError, principalOfRequest, RequirePermissions, type Permission } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
@@ -98,9 +99,10 @@ type Results<T> = { results: FieldResult<T>[] };
 
 /** The caller, for audit records: the authenticated principal, or the API client. */
 function actorOf(request: Request): Actor {
-  const { principal, apiClientId } = request as Request & { principal?: { subject: string; via: string }; apiClientId?: string };
-  if (principal) return { type: principal.via === 'jwt' ? 'user' : 'api-client', id: principal.subject };
-  return { type: 'api-client', id: apiClientId ?? 'anonymous' };
+  const principal = principalOfRequest(request);
+  if (!principal) return { type: 'api-client', id: 'anonymous' };
+  if (principal.via === 'api-key') return { type: 'api-client', id: principal.subject };
+  return { type: principal.roles.includes('service') ? 'service' : 'user', id: principal.subject };
 }
 
 @ApiTags('encryption')
@@ -113,6 +115,7 @@ export class KeyringsHttpController {
     private readonly shredder: ShredSubject,
   ) {}
 
+  @RequirePermissions()
   @Post()
   @ApiCreatedResponse({ description: 'The keyring; field, blind-index and range keyrings start with version 1 active' })
   create(
@@ -120,15 +123,23 @@ export class KeyringsHttpController {
     @Param('tenantId', new ZodValidationPipe(tenantId)) tenant: string,
     @Body(new ZodValidationPipe(createBody)) body: z.infer<typeof createBody>,
   ): Promise<KeyringView> {
+    // Subject keyrings (one key per person) may be provisioned by platform services; every other purpose is key management.
+    const principal = principalOfRequest(request);
+    const may = (permission: Permission) => principal?.permissions.has(permission) ?? false;
+    if (!may('crypto:keys:manage') && !(body.purpose === 'subject' && may('crypto:subject-keys:provision'))) {
+      throw new ForbiddenError('creating this keyring needs the crypto:keys:manage permission');
+    }
     return this.admin.create(tenant, body, actorOf(request));
   }
 
+  @RequirePermissions('crypto:keys:read')
   @Get()
   @ApiOkResponse({ description: "The tenant's keyrings with their versions and usage counters (never key material)" })
   async list(@Param('tenantId', new ZodValidationPipe(tenantId)) tenant: string): Promise<{ keyrings: KeyringView[] }> {
     return { keyrings: await this.admin.list(tenant) };
   }
 
+  @RequirePermissions('crypto:keys:read')
   @Get(':keyringId')
   @ApiOkResponse({ description: 'Key metadata: policy, versions, states and usage counters' })
   view(
@@ -138,6 +149,7 @@ export class KeyringsHttpController {
     return this.admin.view(tenant, keyring);
   }
 
+  @RequirePermissions('crypto:keys:manage')
   @Patch(':keyringId')
   @ApiOkResponse({ description: 'Policy changed; a wrapping change rewraps the stored data keys, never the ciphertexts' })
   update(
@@ -149,6 +161,7 @@ export class KeyringsHttpController {
     return this.admin.update(tenant, keyring, body, actorOf(request));
   }
 
+  @RequirePermissions('crypto:keys:manage')
   @Post(':keyringId/rotate')
   @HttpCode(200)
   @ApiOkResponse({ description: 'A new active version; older versions decrypt only' })
@@ -160,6 +173,7 @@ export class KeyringsHttpController {
     return this.admin.rotate(tenant, keyring, actorOf(request));
   }
 
+  @RequirePermissions('crypto:keys:manage')
   @Post(':keyringId/versions/:version/retire')
   @HttpCode(200)
   @ApiOkResponse({ description: 'The version no longer decrypts; refused (409) while ciphertexts may depend on it' })
@@ -173,6 +187,7 @@ export class KeyringsHttpController {
     return this.admin.retire(tenant, keyring, keyVersion, body.force ?? false, actorOf(request));
   }
 
+  @RequirePermissions('crypto:keys:manage')
   @Post(':keyringId/versions/:version/destroy')
   @HttpCode(200)
   @ApiOkResponse({ description: "A retired version's key is erased; irreversible" })
@@ -185,6 +200,7 @@ export class KeyringsHttpController {
     return this.admin.destroy(tenant, keyring, keyVersion, actorOf(request));
   }
 
+  @RequirePermissions('crypto:encrypt')
   @Post(':keyringId/encrypt')
   @HttpCode(200)
   @ApiOkResponse({ description: 'Per field: ciphertext (base64), key version, and the equality/range tokens asked for' })
@@ -197,6 +213,7 @@ export class KeyringsHttpController {
     return { results: await this.fields.encrypt(tenant, keyring, body.fields, body, actorOf(request)) };
   }
 
+  @RequirePermissions('crypto:decrypt')
   @Post(':keyringId/decrypt')
   @HttpCode(200)
   @ApiOkResponse({ description: 'Per field: the plaintext (UTF-8) and the key version that opened it, or the error' })
@@ -209,6 +226,7 @@ export class KeyringsHttpController {
     return { results: await this.fields.decrypt(tenant, keyring, body.fields, actorOf(request)) };
   }
 
+  @RequirePermissions('crypto:encrypt')
   @Post(':keyringId/rewrap')
   @HttpCode(200)
   @ApiOkResponse({ description: 'Per field: the ciphertext under the active version and fresh tokens; the plaintext never leaves' })
@@ -221,6 +239,7 @@ export class KeyringsHttpController {
     return { results: await this.fields.rewrap(tenant, keyring, body.fields, body, actorOf(request)) };
   }
 
+  @RequirePermissions('crypto:tokens')
   @Post(':keyringId/tokens')
   @HttpCode(200)
   @ApiOkResponse({ description: 'Equality (blind-index keyring) or range (range keyring) tokens under the active version' })
@@ -233,6 +252,7 @@ export class KeyringsHttpController {
     return { results: await this.tokens.tokensFor(tenant, keyring, body.values, actorOf(request)) };
   }
 
+  @RequirePermissions('crypto:tokens')
   @Post(':keyringId/query-tokens')
   @HttpCode(200)
   @ApiOkResponse({ description: 'The tokens for a WHERE clause: an IN list (equality) or one BETWEEN per index version (range)' })
@@ -245,6 +265,7 @@ export class KeyringsHttpController {
     return this.tokens.query(tenant, keyring, body, actorOf(request));
   }
 
+  @RequirePermissions('crypto:subjects:shred')
   @Post(':keyringId/subjects/:subjectId/shred')
   @HttpCode(200)
   @ApiOkResponse({ description: "The data subject's key is destroyed: everything sealed under it is unrecoverable; irreversible" })
