@@ -72,9 +72,10 @@ export function numberField(record: Record<string, unknown>, field: string): num
   return value;
 }
 
-/** Counts what a vector file ran and skipped, and prints `wycheproof <file>: N run, M skipped (reasons)`. */
+/** Counts what a vector file ran (by expected result) and skipped, and prints `wycheproof <file>: N run (valid/invalid/acceptable), M skipped (reasons)`. */
 export class VectorTally {
   private ran = 0;
+  private readonly byResult = { valid: 0, invalid: 0, acceptable: 0 };
   private readonly skips = new Map<string, number>();
   private readonly notes: string[] = [];
 
@@ -83,8 +84,10 @@ export class VectorTally {
     private readonly total: number,
   ) {}
 
-  run(): void {
+  /** Counts a case that ran, by its expected result. */
+  run(result: WycheproofResult): void {
     this.ran++;
+    this.byResult[result]++;
   }
 
   skip(reason: string): void {
@@ -103,7 +106,10 @@ export class VectorTally {
   print(): void {
     const reasons = [...this.skips].map(([reason, count]) => `${count} ${reason}`).join('; ');
     const notes = this.notes.length > 0 ? ` — ${this.notes.join('; ')}` : '';
-    console.log(`wycheproof ${this.file}: ${this.ran} run, ${this.skipped} skipped${reasons ? ` (${reasons})` : ''}${notes}`);
+    const { valid, invalid, acceptable } = this.byResult;
+    console.log(
+      `wycheproof ${this.file}: ${this.ran} run (${valid} valid, ${invalid} invalid, ${acceptable} acceptable), ${this.skipped} skipped${reasons ? ` (${reasons})` : ''}${notes}`,
+    );
   }
 
   private get skipped(): number {
