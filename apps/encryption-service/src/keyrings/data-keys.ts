@@ -25,9 +25,13 @@ export const DATA_KEY_CACHE_MAX_ENTRIES = 4096;
 
 /** The wrapping aad: the key's place in the hierarchy, so a wrapped key cannot be replayed into another keyring, version or subject. */
 export function wrappingAad(ref: KeyRef): Buffer {
+  return Buffer.from(keySlot(ref), 'utf8');
+}
+
+function keySlot(ref: KeyRef): string {
   // Tenant, keyring and subject ids cannot contain '|' (validated at the HTTP boundary), so this is unambiguous.
   const slot = ref.subjectId === undefined ? String(ref.version) : `subject:${ref.subjectId}`;
-  return Buffer.from(`${ref.tenantId}|${ref.keyringId}|${slot}`, 'utf8');
+  return `${ref.tenantId}|${ref.keyringId}|${slot}`;
 }
 
 function pqSecretAad(tenantId: string, keyringId: string): Buffer {
@@ -88,9 +92,12 @@ export class DataKeys {
     return { wrappedKey: wrapKey(keyring.pqPublicKey, material, { aad }), kekId: this.kek.id, wrapping: 'hybrid-pq' };
   }
 
-  /** The data key's bytes, owned by the cache: use them synchronously, never keep or zero them. */
+  /**
+   * The data key's bytes, owned by the cache: use them synchronously, never keep or zero them.
+   * Called once per field, so a cache hit costs a string and two map lookups, no hashing.
+   */
   unwrap(ref: KeyRef, wrapped: WrappedDataKey, keyring: WrappingContext): Buffer {
-    const cacheKey = `key|${wrappingAad(ref).toString('utf8')}|${digest(wrapped.wrappedKey)}`;
+    const cacheKey = `key|${keySlot(ref)}|${digest(wrapped.wrappedKey)}`;
     return this.cached(cacheKey, () => {
       const aad = wrappingAad(ref);
       if (wrapped.wrapping === 'classic') return this.kek.unwrap(wrapped.wrappedKey, aad);
@@ -144,6 +151,16 @@ export class DataKeys {
   }
 }
 
+// Digests of wrapped keys by Buffer: a batch passes the same row's Buffer for every field. Rows are
+// read fresh from the database, so changed bytes arrive in a new Buffer; wrapped keys are never
+// modified in place.
+const digests = new WeakMap<Buffer, string>();
+
 function digest(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('base64url').slice(0, 22);
+  let value = digests.get(bytes);
+  if (value === undefined) {
+    value = createHash('sha256').update(bytes).digest('base64url').slice(0, 22);
+    digests.set(bytes, value);
+  }
+  return value;
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CryptoError, decryptField, encryptField, readCiphertextHeader, type BlindIndexKind } from '@traceo/crypto';
+import { CryptoError, decryptField, encryptField, readCiphertextHeader, type BlindIndexKind, type CiphertextHeader } from '@traceo/crypto';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { KeyIntegrityError } from '@traceo/hsm';
 import { DataKeys, type KeyRef } from './data-keys';
@@ -99,13 +99,13 @@ export class FieldCrypto {
     index: IndexKeyrings,
     actor: Actor,
   ): Promise<FieldResult<SealedField>[]> {
-    const keyring = await this.sealingKeyring(tenantId, keyringId);
+    const { keyring, reserved } = await this.keyringForEncryption(tenantId, keyringId, items);
     const indexKeys = await this.indexKeys(tenantId, index, items);
     const batch = { tenantId, keyring, actor };
     const results =
       keyring.purpose === 'subject'
         ? await this.encryptForSubjects(batch, items, indexKeys)
-        : await this.encryptWithVersion(batch, items, indexKeys);
+        : await this.encryptWithVersion(batch, items, indexKeys, reserved);
     return this.finish(batch, 'crypto.encrypt', results, keyVersionsOf(results));
   }
 
@@ -115,9 +115,11 @@ export class FieldCrypto {
     items: readonly DecryptItem[],
     actor: Actor,
   ): Promise<FieldResult<{ plaintext: string; keyVersion: number }>[]> {
-    const keyring = await this.sealingKeyring(tenantId, keyringId);
-    const batch = { tenantId, keyring, actor };
-    const opened = await this.open(batch, items);
+    const decoded = decodeAll(items);
+    // The keyring and the versions the headers name, in one query.
+    const found = await this.keyrings.findKeyringWithVersions(tenantId, keyringId, versionsNamed(decoded));
+    const batch = { tenantId, keyring: sealable(found?.keyring), actor };
+    const opened = await this.open(batch, items, decoded, found?.versions);
     const results = opened.map((result) =>
       result.ok ? { ok: true as const, plaintext: result.plaintext.toString('utf8'), keyVersion: result.keyVersion } : result,
     );
@@ -173,12 +175,25 @@ export class FieldCrypto {
   }
 
   private async sealingKeyring(tenantId: string, keyringId: string): Promise<Keyring> {
-    const keyring = await this.keyrings.findKeyring(tenantId, keyringId);
-    if (!keyring) throw new KeyringNotFoundError('no such keyring');
-    if (keyring.purpose !== 'field' && keyring.purpose !== 'subject') {
-      throw new KeyringPurposeMismatchError(`a ${keyring.purpose} keyring makes tokens, it does not encrypt`);
-    }
-    return keyring;
+    return sealable(await this.keyrings.findKeyring(tenantId, keyringId));
+  }
+
+  /**
+   * The keyring to seal with. When the batch has fields to seal and asks for no search tokens, its
+   * encryptions are reserved in the same statement (one round trip instead of two); with tokens the
+   * index keyrings are checked first, so a bad index keyring still fails before anything is counted.
+   */
+  private async keyringForEncryption(
+    tenantId: string,
+    keyringId: string,
+    items: readonly EncryptItem[],
+  ): Promise<{ keyring: Keyring; reserved?: KeyVersion }> {
+    const valid = items.filter((item) => this.checkPlaintext(item) === undefined).length;
+    const wantsTokens = items.some((item) => item.equality !== undefined || item.range !== undefined);
+    if (valid === 0 || wantsTokens) return { keyring: await this.sealingKeyring(tenantId, keyringId) };
+    const found = await this.keyrings.findKeyringReserving(tenantId, keyringId, valid);
+    const keyring = sealable(found?.keyring);
+    return found?.reserved ? { keyring, reserved: found.reserved } : { keyring };
   }
 
   /** The active version with `count` more encryptions counted; rotates first when the usage limit would be passed. */
@@ -208,7 +223,13 @@ export class FieldCrypto {
     throw new Error('could not reserve encryptions under a fresh active version');
   }
 
-  private async encryptWithVersion(batch: Batch, items: readonly EncryptItem[], indexKeys: IndexKeys): Promise<FieldResult<SealedField>[]> {
+  /** `reserved`: the active version with this batch's encryptions already counted (see keyringForEncryption). */
+  private async encryptWithVersion(
+    batch: Batch,
+    items: readonly EncryptItem[],
+    indexKeys: IndexKeys,
+    reserved?: KeyVersion,
+  ): Promise<FieldResult<SealedField>[]> {
     const valid = items.map((item) => this.checkPlaintext(item)).filter((failure) => failure === undefined).length;
     if (valid === 0) {
       return items.map((item) =>
@@ -217,7 +238,7 @@ export class FieldCrypto {
         }),
       );
     }
-    const version = await this.reserve(batch, valid);
+    const version = reserved ?? (await this.reserve(batch, valid));
     const ref = { tenantId: batch.tenantId, keyringId: batch.keyring.keyringId, version: version.version };
     return items.map((item) =>
       this.attempt(() => {
@@ -259,9 +280,8 @@ export class FieldCrypto {
         return { ciphertext: ciphertext.toString('base64'), keyVersion: 1, ...this.tokensFor(indexKeys, item, item.plaintext) };
       }),
     );
-    await this.runtime.dataSource.transaction((manager) =>
-      this.keyrings.countSubjectUse(manager, tenantId, keyring.keyringId, used, 'encryptions'),
-    );
+    // One autocommit statement: the counter rows stay locked for the statement alone.
+    await this.keyrings.countSubjectUse(this.runtime.dataSource.manager, tenantId, keyring.keyringId, used, 'encryptions');
     return results;
   }
 
@@ -299,33 +319,34 @@ export class FieldCrypto {
     }
   }
 
-  /** Opens each ciphertext with the key its header names, checking the key's state first. */
-  private async open(batch: Batch, items: readonly DecryptItem[]): Promise<Opened> {
+  /**
+   * Opens each ciphertext with the key its header names, checking the key's state first. `versions`:
+   * the keyring's versions already read with it (decrypt); read here when not given.
+   */
+  private async open(
+    batch: Batch,
+    items: readonly DecryptItem[],
+    decoded: readonly Decoded[] = decodeAll(items),
+    versions?: ReadonlyMap<number, KeyVersion>,
+  ): Promise<Opened> {
     const { tenantId, keyring } = batch;
     const auditReasons = new Map<string, number>();
-    const decoded = items.map((item) => {
-      try {
-        const bytes = decodeCiphertext(item.ciphertext);
-        return { bytes, header: guardCrypto(() => readCiphertextHeader(bytes)) };
-      } catch (error) {
-        return error;
-      }
-    });
-    const headers = decoded.filter((d): d is { bytes: Buffer; header: ReturnType<typeof readCiphertextHeader> } => !(d instanceof Error));
     const subjectKeys =
       keyring.purpose === 'subject'
-        ? await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, [...new Set(headers.map((h) => h.header.keyId))])
+        ? await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, [
+            ...new Set(decoded.filter(isDecoded).map((d) => d.header.keyId)),
+          ])
         : new Map<string, SubjectKeyRow>();
-    const versions =
+    const keyVersions =
       keyring.purpose === 'subject'
         ? new Map<number, KeyVersion>()
-        : await this.keyrings.findVersions(tenantId, keyring.keyringId, [...new Set(headers.map((h) => h.header.keyVersion))]);
+        : (versions ?? (await this.keyrings.findVersions(tenantId, keyring.keyringId, versionsNamed(decoded))));
     const results = items.map((item, i) => {
-      const entry = decoded[i];
+      const entry = decoded[i]!;
       return this.attempt(
         () => {
           if (entry instanceof Error) throw entry;
-          const { bytes, header } = entry as { bytes: Buffer; header: ReturnType<typeof readCiphertextHeader> };
+          const { bytes, header } = entry;
           let ref: KeyRef;
           let key: WrappedKeyHolder;
           if (keyring.purpose === 'subject') {
@@ -340,7 +361,7 @@ export class FieldCrypto {
                 'sealed under another key id',
               );
             }
-            key = usableVersion(keyring, versions.get(header.keyVersion), header.keyVersion);
+            key = usableVersion(keyring, keyVersions.get(header.keyVersion), header.keyVersion);
             ref = { tenantId, keyringId: keyring.keyringId, version: header.keyVersion };
           }
           const material = this.unwrap(batch, ref, key);
@@ -380,11 +401,12 @@ export class FieldCrypto {
       entry[column] += 1;
       byVersion.set(result.keyVersion, entry);
     }
-    if (byVersion.size === 0 && bySubject.size === 0) return;
-    await this.runtime.dataSource.transaction(async (manager) => {
-      await this.keyrings.countUse(manager, tenantId, keyring.keyringId, byVersion);
-      await this.keyrings.countSubjectUse(manager, tenantId, keyring.keyringId, bySubject, 'decryptions');
-    });
+    // A keyring has either versions or subject keys, so at most one of these runs: one autocommit
+    // statement, which keeps the (shared, hot) counter rows locked for the statement alone rather than
+    // across round trips to this process.
+    const manager = this.runtime.dataSource.manager;
+    await this.keyrings.countUse(manager, tenantId, keyring.keyringId, byVersion);
+    await this.keyrings.countSubjectUse(manager, tenantId, keyring.keyringId, bySubject, 'decryptions');
   }
 
   private async indexKeys(tenantId: string, index: IndexKeyrings, items: readonly TokenRequest[]): Promise<IndexKeys> {
@@ -490,6 +512,37 @@ export class FieldCrypto {
 }
 
 type Opened = FieldResult<{ plaintext: Buffer; keyVersion: number; subjectId?: string }>[] & { auditReasons: Map<string, number> };
+
+/** A ciphertext's bytes and header, or why it cannot be read (reported for that field alone). */
+type Decoded = { bytes: Buffer; header: CiphertextHeader } | Error;
+
+function decodeAll(items: readonly DecryptItem[]): Decoded[] {
+  return items.map((item) => {
+    try {
+      const bytes = decodeCiphertext(item.ciphertext);
+      return { bytes, header: guardCrypto(() => readCiphertextHeader(bytes)) };
+    } catch (error) {
+      if (error instanceof Error) return error;
+      throw error;
+    }
+  });
+}
+
+function isDecoded(entry: Decoded): entry is { bytes: Buffer; header: CiphertextHeader } {
+  return !(entry instanceof Error);
+}
+
+function versionsNamed(decoded: readonly Decoded[]): number[] {
+  return [...new Set(decoded.filter(isDecoded).map((d) => d.header.keyVersion))];
+}
+
+function sealable(keyring: Keyring | undefined): Keyring {
+  if (!keyring) throw new KeyringNotFoundError('no such keyring');
+  if (keyring.purpose !== 'field' && keyring.purpose !== 'subject') {
+    throw new KeyringPurposeMismatchError(`a ${keyring.purpose} keyring makes tokens, it does not encrypt`);
+  }
+  return keyring;
+}
 
 interface WrappedKeyHolder {
   wrappedKey: Buffer | null;

@@ -68,6 +68,27 @@ export function toKeyVersion(row: KeyVersionRow): KeyVersion {
   return { version: row.version, state: row.state, wrapping: row.wrapping, wrappedKey: row.wrapped_key, kekId: row.kek_id };
 }
 
+/** A key version's columns beside a keyring's, renamed where they clash; null when the join found none. */
+const VERSION_COLUMNS_AS_JOINED = 'v.version, v.state AS version_state, v.wrapping AS version_wrapping, v.wrapped_key, v.kek_id';
+
+interface NullableVersionColumns {
+  version: number | null;
+  version_state: KeyVersionState | null;
+  version_wrapping: Wrapping | null;
+  wrapped_key: Buffer | null;
+  kek_id: string | null;
+}
+
+function joinedVersion(row: NullableVersionColumns): KeyVersion | undefined {
+  if (row.version === null || row.version_state === null || row.version_wrapping === null || row.kek_id === null) return undefined;
+  return { version: row.version, state: row.version_state, wrapping: row.version_wrapping, wrappedKey: row.wrapped_key, kekId: row.kek_id };
+}
+
+/** A ciphertext header can name any uint32; versions are PostgreSQL integers, so larger ones cannot exist. */
+function storableVersions(requested: readonly number[]): number[] {
+  return requested.filter((v) => v <= 2 ** 31 - 1);
+}
+
 /** SQL for keyrings, key versions and subject keys; writes that belong to a transaction take its EntityManager. */
 @Injectable()
 export class KeyringRepository {
@@ -145,14 +166,57 @@ export class KeyringRepository {
     return rows.map(toKeyVersion);
   }
 
+  /**
+   * The keyring and, when it is a field keyring, `count` more encryptions counted under its active
+   * version, in one statement (reserveEncryptions' limit applies; `reserved` is undefined when there
+   * is no active version or the limit is reached). Other purposes are answered without reserving.
+   */
+  async findKeyringReserving(
+    tenantId: string,
+    keyringId: string,
+    count: number,
+  ): Promise<{ keyring: Keyring; reserved: KeyVersion | undefined } | undefined> {
+    const [row] = await this.db.query<(KeyringRow & NullableVersionColumns)[]>(
+      `WITH k AS (SELECT ${KEYRING_COLUMNS} FROM keyrings WHERE tenant_id = $1 AND keyring_id = $2),
+            r AS (UPDATE key_versions v SET encryptions = v.encryptions + $3, last_used_at = clock_timestamp()
+                    FROM k
+                   WHERE k.purpose = 'field' AND v.tenant_id = k.tenant_id AND v.keyring_id = k.keyring_id AND v.state = 'active'
+                     AND v.encryptions + $3 <= k.max_encryptions_per_version
+               RETURNING ${VERSION_COLUMNS_AS_JOINED})
+       SELECT k.*, r.* FROM k LEFT JOIN r ON true`,
+      [tenantId, keyringId, count],
+    );
+    return row && { keyring: toKeyring(row), reserved: joinedVersion(row) };
+  }
+
+  /** The keyring with the versions asked for (fresh: states change under rotation, retirement and destruction), in one query. */
+  async findKeyringWithVersions(
+    tenantId: string,
+    keyringId: string,
+    requested: readonly number[],
+  ): Promise<{ keyring: Keyring; versions: Map<number, KeyVersion> } | undefined> {
+    const rows = await this.db.query<(KeyringRow & NullableVersionColumns)[]>(
+      `SELECT ${KEYRING_COLUMNS.replace(/(\w+)/g, 'k.$1')}, ${VERSION_COLUMNS_AS_JOINED} FROM keyrings k
+         LEFT JOIN key_versions v ON v.tenant_id = k.tenant_id AND v.keyring_id = k.keyring_id AND v.version = ANY($3::int[])
+        WHERE k.tenant_id = $1 AND k.keyring_id = $2`,
+      [tenantId, keyringId, storableVersions(requested)],
+    );
+    const [first] = rows;
+    if (!first) return undefined;
+    const versions = new Map<number, KeyVersion>();
+    for (const row of rows) {
+      const version = joinedVersion(row);
+      if (version) versions.set(version.version, version);
+    }
+    return { keyring: toKeyring(first), versions };
+  }
+
   /** Versions by number, fresh from the database (states change under rotation, retirement and destruction). */
   async findVersions(tenantId: string, keyringId: string, requested: readonly number[]): Promise<Map<number, KeyVersion>> {
-    // A ciphertext header can name any uint32; versions are PostgreSQL integers, so larger ones cannot exist.
-    const versions = requested.filter((v) => v <= 2 ** 31 - 1);
     const rows = await this.db.query<KeyVersionRow[]>(
       `SELECT version, state, wrapping, wrapped_key, kek_id FROM key_versions
         WHERE tenant_id = $1 AND keyring_id = $2 AND version = ANY($3::int[])`,
-      [tenantId, keyringId, versions],
+      [tenantId, keyringId, storableVersions(requested)],
     );
     return new Map(rows.map((row) => [row.version, toKeyVersion(row)]));
   }
