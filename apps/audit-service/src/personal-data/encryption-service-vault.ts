@@ -9,6 +9,15 @@ export class PersonalDataSealingError extends TraceoError {
   override readonly retryable = true;
 }
 
+/**
+ * encryption-service refused one record's personal data for a reason retrying cannot fix; the
+ * consumer isolates that record and dead-letters it with this reason instead of stalling the log.
+ */
+export class PersonalDataRefusedError extends TraceoError {
+  readonly code = 'AUDIT.PERSONAL_DATA_REFUSED';
+  readonly status = 422;
+}
+
 export interface EncryptionServiceVaultOptions {
   /** e.g. http://encryption-service:8080 */
   baseUrl: string;
@@ -61,7 +70,11 @@ export class EncryptionServiceVault implements PersonalDataVault {
       for (const [i, result] of answer.entries()) {
         if (result.ok && result.ciphertext) results.push({ ciphertext: result.ciphertext });
         else if (!result.ok && result.error.code === 'CRYPTO.KEY_DESTROYED') results.push({ withheld: 'subject-erased' });
-        else throw new PersonalDataSealingError(`encryption-service refused to seal record ${chunk[i]!.eventId}: ${errorCode(result)}`);
+        // Over 64 KiB of personal data: the record is kept, its personal fields are not (marked, never silently).
+        else if (!result.ok && result.error.code === 'CRYPTO.INPUT_TOO_LARGE') results.push({ withheld: 'too-large' });
+        else if (!result.ok && !['CRYPTO.HSM_UNAVAILABLE', 'UNKNOWN'].includes(result.error.code)) {
+          throw new PersonalDataRefusedError(`encryption-service refused to seal record ${chunk[i]!.eventId}: ${errorCode(result)}`);
+        } else throw new PersonalDataSealingError(`encryption-service could not seal record ${chunk[i]!.eventId}: ${errorCode(result)}`);
       }
     }
     return results;

@@ -5,7 +5,7 @@ export interface SealRequest {
   readonly plaintext: string;
 }
 
-export type SealResult = { readonly ciphertext: string } | { readonly withheld: 'subject-erased' };
+export type SealResult = { readonly ciphertext: string } | { readonly withheld: 'subject-erased' | 'too-large' };
 
 export type OpenResult = { readonly plaintext: string } | { readonly state: 'erased' | 'unavailable' };
 

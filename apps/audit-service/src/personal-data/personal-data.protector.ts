@@ -56,7 +56,12 @@ export class PersonalDataProtector {
     );
     const opened = sealed.length > 0 ? await this.vault.open(tenant, sealed) : [];
     const out: RevealedRecord[] = records.map((item) =>
-      item.personal ? { record: item.record, personalData: item.personal.withheld ? 'erased' : 'unavailable' } : { record: item.record },
+      item.personal
+        ? {
+            record: item.record,
+            personalData: item.personal.withheld === 'subject-erased' ? 'erased' : item.personal.withheld ? 'withheld' : 'unavailable',
+          }
+        : { record: item.record },
     );
     sealed.forEach(({ index }, i) => {
       const result = opened[i]!;

@@ -9,17 +9,18 @@ export type PersonalData = Partial<Pick<AuditRecordV1, PersonalField>>;
 /**
  * What the log keeps instead of the personal fields. `ciphertext` is an encryption-service field
  * ciphertext (subject keyring, field `audit.personal`, record id = event id). `withheld` is set instead
- * when the subject had already been erased when the record arrived: the personal fields were never stored.
+ * when the personal fields were never stored: the subject had already been erased when the record
+ * arrived, or they were larger than encryption-service seals in one field (64 KiB).
  */
 export interface SealedPersonalData {
   readonly subjectId: string;
   readonly keyring: string;
   readonly ciphertext?: string;
-  readonly withheld?: 'subject-erased';
+  readonly withheld?: 'subject-erased' | 'too-large';
 }
 
 /** How a reader sees a record's personal data. */
-export type PersonalDataState = 'revealed' | 'erased' | 'unavailable';
+export type PersonalDataState = 'revealed' | 'erased' | 'withheld' | 'unavailable';
 
 const SUBJECT_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
