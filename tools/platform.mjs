@@ -93,6 +93,7 @@ const children = services.map((service) => {
     TRACEO_DATABASE_OWNER_URL: `postgres://${owner}:${owner}@${pg.host}${pg.pathname}`,
     TRACEO_DATABASE_SCHEMA: service.domain,
     TRACEO_KAFKA_BROKERS: infra.TRACEO_KAFKA_BROKERS,
+    TRACEO_REDIS_URL: infra.TRACEO_REDIS_URL,
     TRACEO_LOG_LEVEL: process.env.TRACEO_LOG_LEVEL ?? 'info',
     TRACEO_API_KEYS: `platform:${apiKey}`,
     ...jwtEnv,

@@ -1,6 +1,7 @@
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient } from '@traceo/testing';
 import {
+  AUTHORIZED,
   bearer,
   DOMAIN,
   newRunId,
@@ -148,6 +149,71 @@ describe('the five services, built and running against real PostgreSQL and Kafka
         250,
       ),
     ).toEqual(sources);
+  });
+
+  it('limits a hammered route per principal: 429 problem+json with RateLimit fields, and the block on Kafka for risk', async () => {
+    // An encryption-service of its own, with the default rule tightened to 5 per minute.
+    const own = newRunId();
+    const base = 'http://127.0.0.1:4351';
+    const env: Record<string, string> = {
+      ...serviceEnv('encryption-service', 4351, own),
+      TRACEO_RATE_LIMIT_RULES: JSON.stringify({ rules: [{ name: 'default', limit: [5], window_size: [60], failure_mode: 'open' }] }),
+    };
+    const encryption = startBuiltService('encryption-service', env);
+    const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: `e2e-rate-limit-${own}` });
+    const group = `e2e-rate-limit-${own}`;
+    const consumer = kafka.consumer({ groupId: group });
+    const blocked: { source: string; type: string; data: Record<string, unknown> }[] = [];
+    try {
+      await waitForReady(base, encryption);
+      expect(encryption.output()).toContain('"store":"redis","redis":"connected"');
+      await startGroupAtEnd(kafka, group, 'traceo.gateway.request-blocked.v1');
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'traceo.gateway.request-blocked.v1' });
+      await consumer.run({
+        eachMessage: ({ message }) => {
+          blocked.push(JSON.parse(message.value!.toString()) as (typeof blocked)[number]);
+          return Promise.resolve();
+        },
+      });
+
+      const responses: Response[] = [];
+      for (let i = 0; i < 8; i += 1)
+        responses.push(await fetch(`${base}/v1/encryption/tenants/acme-${own}/keyrings`, { headers: AUTHORIZED }));
+      expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+      expect(responses[0]!.headers.get('ratelimit-policy')).toBe('"default";q=5;w=60');
+      expect(responses[0]!.headers.get('ratelimit')).toMatch(/^"default";r=4;t=\d+$/);
+      const refused = responses[5]!;
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/);
+      expect(await refused.json()).toMatchObject({ status: 429, code: 'RATE_LIMIT.EXCEEDED', 'violated-policies': ['default'] });
+
+      const event = await waitFor(
+        () =>
+          Promise.resolve(blocked.find((candidate) => candidate.source === '/traceo/encryption-service' && candidate.data['limit'] === 5)),
+        'the traceo.gateway.request-blocked.v1 event on Kafka',
+        30000,
+        200,
+      );
+      expect(event).toMatchObject({
+        type: 'traceo.gateway.request-blocked.v1',
+        data: {
+          rule: 'default',
+          identifier: { type: 'consumer', source: 'consumer', fallback: false },
+          window: 60,
+          tier: 'standard',
+          reason: 'limit-exceeded',
+          degraded: false,
+          request: { method: 'GET', route: '/v1/encryption/tenants/:tenantId/keyrings' },
+        },
+      });
+      expect(JSON.stringify(event)).not.toContain(AUTHORIZED.authorization.slice('Bearer '.length));
+    } finally {
+      await consumer.disconnect();
+      await encryption.stop('SIGKILL');
+      await withClient(infra.databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`));
+    }
   });
 
   it('shuts every service down cleanly on SIGTERM with its outbox drained', async () => {

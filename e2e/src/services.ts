@@ -36,6 +36,7 @@ export function serviceEnv(
     TRACEO_DATABASE_URL: env.databaseUrl,
     TRACEO_DATABASE_SCHEMA: `e2e_${DOMAIN[name]}_${run}`,
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    TRACEO_REDIS_URL: env.redisUrl,
     TRACEO_KAFKA_CONSUMER_GROUP: `e2e-${name}-${run}`,
     TRACEO_LOG_LEVEL: 'info',
     TRACEO_API_KEYS: `e2e:${API_KEY}`,

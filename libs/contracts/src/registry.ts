@@ -3,6 +3,7 @@ import { auditCheckpointV1Schema } from './audit-checkpoint.v1';
 import { auditRecordV1Schema } from './audit-record.v1';
 import { cryptoKeyEventV1Schema } from './crypto-key-event.v1';
 import { deadLetterV1Schema } from './dead-letter.v1';
+import { gatewayRequestBlockedV1Schema } from './gateway-request-blocked.v1';
 import { probeV1Schema } from './probe.v1';
 import topicsFile from './topics.json';
 
@@ -24,6 +25,7 @@ export const EVENT_SCHEMAS = {
   'traceo.audit.checkpoint.v1': auditCheckpointV1Schema,
   'traceo.audit.record.v1': auditRecordV1Schema,
   'traceo.crypto.key-event.v1': cryptoKeyEventV1Schema,
+  'traceo.gateway.request-blocked.v1': gatewayRequestBlockedV1Schema,
   'traceo.platform.dead-letter.v1': deadLetterV1Schema,
   'traceo.platform.probe.v1': probeV1Schema,
 } as const satisfies Record<string, z.ZodType>;
@@ -35,6 +37,7 @@ export const EventTypes = {
   auditCheckpoint: 'traceo.audit.checkpoint.v1',
   auditRecord: 'traceo.audit.record.v1',
   cryptoKeyEvent: 'traceo.crypto.key-event.v1',
+  gatewayRequestBlocked: 'traceo.gateway.request-blocked.v1',
   deadLetter: 'traceo.platform.dead-letter.v1',
   probe: 'traceo.platform.probe.v1',
 } as const satisfies Record<string, EventType>;

@@ -1,5 +1,6 @@
 import { apiKeySecrets, jwksUrlProblem, looksLikeJwt, parsePublicJwks } from '@traceo/security';
 import { z } from 'zod';
+import { rateLimitConfigFields } from './rate-limit/rate-limit.settings';
 
 /** Raised at boot when the environment does not describe a runnable service. Names variables, never values. */
 export class ConfigurationError extends Error {
@@ -78,6 +79,8 @@ export const baseConfigSchema = z.object({
     .optional(),
   TRACEO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRACEO_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120000).default(10000),
+  /** The global RateLimitGuard: Redis, rules, trusted proxies (docs/rate-limiting.md). */
+  ...rateLimitConfigFields,
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

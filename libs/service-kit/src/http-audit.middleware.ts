@@ -9,7 +9,8 @@ const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * Records one audit event for every API call the service answers (probes and API docs excepted),
- * after the response is sent: status maps to success (<400), denied (401/403) or failure.
+ * after the response is sent: status maps to success (<400), denied (401/403, and 429 from rate
+ * limiting) or failure.
  */
 export function httpAuditMiddleware(service: string, publisher: EventPublisher, logger: Logger) {
   return (
@@ -31,7 +32,7 @@ export function httpAuditMiddleware(service: string, publisher: EventPublisher, 
             actor: actorOf(req),
             action: 'api.request',
             resource: { type: 'http-route', id: `${req.method} ${route}`.slice(0, 256) },
-            status: status < 400 ? 'success' : status === 401 || status === 403 ? 'denied' : 'failure',
+            status: status < 400 ? 'success' : status === 401 || status === 403 || status === 429 ? 'denied' : 'failure',
             resultCode: String(status),
             requestId: typeof req.id === 'string' ? req.id : undefined,
             ...(ip && isIP(ip) ? { ip } : {}),

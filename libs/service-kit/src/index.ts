@@ -4,6 +4,13 @@ export { baseConfigSchema, ConfigurationError, loadConfig, type BaseConfig } fro
 export { EventPublisher, type AuditEntry } from './event-publisher';
 export { BATCH, InboxContext, inboxManagerOf, InboxTransport } from './inbox.transport';
 export { ProblemDetailsFilter, type ProblemDetails } from './problem-details.filter';
+export { BlockedEventReporter, type BlockedEventCounters, type BlockedRequest } from './rate-limit/blocked-event.reporter';
+export { RateLimit, SkipRateLimit, type RateLimitDeclaration } from './rate-limit/rate-limit.decorators';
+export { NEVER_LIMITED, RateLimitGuard } from './rate-limit/rate-limit.guard';
+export { RATE_LIMIT_PROVIDERS } from './rate-limit/rate-limit.providers';
+export { RateLimitProblemFilter, RateLimitRefusal } from './rate-limit/rate-limit.refusal';
+export { RATE_LIMIT_OVERRIDES, RateLimitRuntime, type RateLimitOverrides } from './rate-limit/rate-limit.runtime';
+export { ANONYMOUS_RULE, DEFAULT_RATE_LIMIT_RULES, DEFAULT_RULE, rateLimitConfigFromJson } from './rate-limit/rate-limit.settings';
 export { MalformedRequestError, RequestValidationError, RouteNotFoundError } from './request-errors';
 export { runService, startService, type RunningService, type ServiceDefinition } from './run-service';
 export { ServiceKitModule } from './service-kit.module';

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { httpLoggingParams } from '@traceo/observability';
 import { LoggerModule } from 'nestjs-pino';
@@ -8,12 +8,14 @@ import { EventPublisher } from './event-publisher';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { ProblemDetailsFilter } from './problem-details.filter';
+import { RATE_LIMIT_PROVIDERS } from './rate-limit/rate-limit.providers';
 import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
 
 /**
  * Cross-cutting parts every service shares: logging, problem+json errors, the global auth guard
- * (API keys and JWT access tokens with roles), health, metrics, the outbox publisher, and an
- * orderly shutdown (HTTP and consumer first, then the relay drains the outbox, then the database closes).
+ * (API keys and JWT access tokens with roles), the global rate-limit guard after it, health, metrics,
+ * the outbox publisher, and an orderly shutdown (HTTP and consumer first, then the relay drains the
+ * outbox, then the database closes).
  */
 @Global()
 @Module({})
@@ -24,6 +26,7 @@ export class ServiceKitModule implements OnApplicationShutdown {
       imports: [
         LoggerModule.forRoot(httpLoggingParams(runtime.name, runtime.config.TRACEO_LOG_LEVEL)),
         TerminusModule.forRoot({ logger: false }),
+        DiscoveryModule,
       ],
       controllers: [HealthController, MetricsController],
       providers: [
@@ -31,6 +34,7 @@ export class ServiceKitModule implements OnApplicationShutdown {
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         ...AUTH_PROVIDERS,
         EventPublisher,
+        ...RATE_LIMIT_PROVIDERS,
       ],
       exports: [SERVICE_RUNTIME, EventPublisher],
     };

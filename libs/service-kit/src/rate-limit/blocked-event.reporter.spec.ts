@@ -1,0 +1,98 @@
+import { gatewayRequestBlockedV1Schema, type GatewayRequestBlockedV1 } from '@traceo/contracts';
+import { MemoryStore, RateLimiter, type RateLimitDecision } from '@traceo/rate-limit';
+import { BlockedEventReporter, type BlockedEventReporterOptions } from './blocked-event.reporter';
+
+const T0 = 1_800_000_000_000;
+const request = { tenantId: 'acme', method: 'POST', route: '/v1/things/:id' };
+
+/** Refused decisions for `clients` different identifiers (limit 1 per minute, two calls each). */
+async function refusals(clients: number): Promise<RateLimitDecision[]> {
+  const limiter = new RateLimiter({
+    config: { rules: [{ name: 'api', limit: [1], window_size: [60], failure_mode: 'open' }] },
+    store: new MemoryStore({ clock: () => T0 }),
+    identifierKey: 'reporter-test-key-0123456789',
+    clock: () => T0,
+    cadence: false,
+  });
+  const refused: RateLimitDecision[] = [];
+  for (let i = 0; i < clients; i += 1) {
+    const facts = { headers: {}, path: '/v1/things/1', consumer: { id: `client-${i}` } };
+    await limiter.check('api', facts);
+    refused.push(await limiter.check('api', facts));
+  }
+  return refused;
+}
+
+function reporter(options: Partial<BlockedEventReporterOptions> = {}) {
+  const clock = { now: T0 };
+  const events: GatewayRequestBlockedV1[] = [];
+  const instance = new BlockedEventReporter({
+    clock: () => clock.now,
+    publish: (data) => {
+      events.push(gatewayRequestBlockedV1Schema.parse(data));
+      return Promise.resolve();
+    },
+    ...options,
+  });
+  return { clock, events, instance };
+}
+
+describe('BlockedEventReporter', () => {
+  it('publishes the first refusal of an identifier and rule, valid against the registered schema', async () => {
+    const [decision] = await refusals(1);
+    const { events, instance } = reporter();
+    instance.report(decision!, request);
+    await instance.settle();
+    expect(events).toEqual([
+      expect.objectContaining({ rule: 'api', reason: 'limit-exceeded', request: { method: 'POST', route: '/v1/things/:id' } }),
+    ]);
+    expect(instance.counters()).toEqual({ published: 1, suppressed: 0, dropped: 0, failed: 0 });
+  });
+
+  it('folds further refusals within a second into the next event as `suppressed`', async () => {
+    const [decision] = await refusals(1);
+    const { clock, events, instance } = reporter();
+    for (let i = 0; i < 50; i += 1) instance.report(decision!, request);
+    clock.now += 999;
+    instance.report(decision!, request);
+    clock.now += 1;
+    instance.report(decision!, request);
+    await instance.settle();
+    expect(events.map((event) => event.suppressed)).toEqual([undefined, 50]);
+    expect(instance.counters()).toMatchObject({ published: 2, suppressed: 50 });
+  });
+
+  it('caps the events per second of the process, whatever the identifiers', async () => {
+    const decisions = await refusals(30);
+    const { clock, events, instance } = reporter({ maxPerSecond: 20 });
+    for (const decision of decisions) instance.report(decision, request);
+    await instance.settle();
+    expect(events).toHaveLength(20);
+    expect(instance.counters()).toMatchObject({ published: 20, dropped: 10 });
+    clock.now += 1000;
+    for (const decision of decisions.slice(20)) instance.report(decision, request);
+    await instance.settle();
+    expect(events).toHaveLength(30);
+  });
+
+  it('drops rather than queues when the outbox writes pile up', async () => {
+    const decisions = await refusals(5);
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const { instance } = reporter({ maxInFlight: 2, publish: () => blocked });
+    for (const decision of decisions) instance.report(decision, request);
+    release();
+    await instance.settle();
+    expect(instance.counters()).toMatchObject({ published: 2, dropped: 3 });
+  });
+
+  it('counts a failed write and hands the error over, without throwing', async () => {
+    const [decision] = await refusals(1);
+    const errors: unknown[] = [];
+    const { instance } = reporter({ publish: () => Promise.reject(new Error('database down')), onError: (error) => errors.push(error) });
+    expect(() => instance.report(decision!, request)).not.toThrow();
+    await instance.settle();
+    expect(instance.counters()).toMatchObject({ published: 0, failed: 1 });
+    expect(errors).toEqual([new Error('database down')]);
+  });
+});

@@ -1,0 +1,130 @@
+import type { GatewayRequestBlockedV1 } from '@traceo/contracts';
+import { requestBlockedEvent, type Clock, type RateLimitDecision } from '@traceo/rate-limit';
+
+/** Where the refused request came from, for the event's envelope and its `request` member. */
+export interface BlockedRequest {
+  readonly tenantId: string;
+  readonly method: string;
+  /** Route template (never the raw path). */
+  readonly route: string;
+  readonly traceparent?: string;
+}
+
+export interface BlockedEventReporterOptions {
+  /** Writes one event (the guard: EventPublisher through the outbox). */
+  readonly publish: (data: GatewayRequestBlockedV1, request: BlockedRequest) => Promise<void>;
+  readonly onError?: (error: unknown) => void;
+  readonly clock?: Clock;
+  /** At most one event per identifier and rule in this interval (default 1 s). */
+  readonly debounceMs?: number;
+  /** Events per second from this process, whatever the identifiers (default 100): rotating identifiers cannot flood the outbox. */
+  readonly maxPerSecond?: number;
+  /** Outbox writes allowed at once (default 32); more are dropped rather than queued behind a slow database. */
+  readonly maxInFlight?: number;
+}
+
+export interface BlockedEventCounters {
+  readonly published: number;
+  /** Debounced: folded into the next event of the same identifier and rule (`suppressed`). */
+  readonly suppressed: number;
+  /** Over the per-process rate or in-flight cap; the audit log still has every refusal. */
+  readonly dropped: number;
+  readonly failed: number;
+}
+
+interface Recent {
+  at: number;
+  suppressed: number;
+}
+
+const MAX_TRACKED = 10_000;
+
+/**
+ * Turns refusals into `traceo.gateway.request-blocked.v1` events without letting an attack flood the
+ * outbox: one event per identifier and rule per second (later blocks in that second are counted and
+ * reported as `suppressed` on the next event), at most `maxPerSecond` events per process, and no
+ * more than `maxInFlight` outbox writes at once. Never throws and never delays the response.
+ */
+export class BlockedEventReporter {
+  private readonly recent = new Map<string, Recent>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly clock: Clock;
+  private readonly debounceMs: number;
+  private readonly maxPerSecond: number;
+  private readonly maxInFlight: number;
+  private second = 0;
+  private inSecond = 0;
+  private readonly totals = { published: 0, suppressed: 0, dropped: 0, failed: 0 };
+
+  constructor(private readonly options: BlockedEventReporterOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.debounceMs = options.debounceMs ?? 1000;
+    this.maxPerSecond = options.maxPerSecond ?? 100;
+    this.maxInFlight = options.maxInFlight ?? 32;
+  }
+
+  counters(): BlockedEventCounters {
+    return { ...this.totals };
+  }
+
+  report(decision: RateLimitDecision, request: BlockedRequest): void {
+    const now = this.clock();
+    const key = `${decision.rule}\n${decision.identifier.hash}`;
+    const previous = this.recent.get(key);
+    if (previous !== undefined && now - previous.at < this.debounceMs) {
+      previous.suppressed += 1;
+      this.totals.suppressed += 1;
+      return;
+    }
+    if (!this.admit(now)) {
+      if (previous !== undefined) previous.suppressed += 1;
+      this.totals.dropped += 1;
+      return;
+    }
+    if (this.recent.size >= MAX_TRACKED) this.forgetOlderThan(now - this.debounceMs);
+    this.recent.delete(key); // re-inserted last: the map stays ordered by time of the last event
+    this.recent.set(key, { at: now, suppressed: 0 });
+    const data: GatewayRequestBlockedV1 = {
+      ...requestBlockedEvent(decision),
+      ...(previous?.suppressed ? { suppressed: previous.suppressed } : {}),
+      request: { method: request.method, route: request.route.slice(0, 256) || '/' },
+    };
+    const write = this.options.publish(data, request).then(
+      () => {
+        this.totals.published += 1;
+      },
+      (error: unknown) => {
+        this.totals.failed += 1;
+        this.options.onError?.(error);
+      },
+    );
+    this.inFlight.add(write);
+    void write.finally(() => this.inFlight.delete(write));
+  }
+
+  /** Waits for the writes that are running (tests; shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private admit(now: number): boolean {
+    if (this.inFlight.size >= this.maxInFlight) return false;
+    const second = Math.floor(now / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.inSecond = 0;
+    }
+    if (this.inSecond >= this.maxPerSecond) return false;
+    this.inSecond += 1;
+    return true;
+  }
+
+  private forgetOlderThan(cutoff: number): void {
+    for (const [key, entry] of this.recent) {
+      if (entry.at >= cutoff) break;
+      this.recent.delete(key);
+    }
+    // Everything is recent (more identifiers in one interval than tracked): start over rather than grow.
+    if (this.recent.size >= MAX_TRACKED) this.recent.clear();
+  }
+}
