@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { CryptoError, DATA_KEY_LENGTH, hybridKem, unwrapKey, wrapKey } from '@traceo/crypto';
-import { KeyIntegrityError } from '../hsm/hsm.errors';
-import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from '../hsm/key-encryption-key.port';
+import { KEY_ENCRYPTION_KEY, KeyIntegrityError, type KeyEncryptionKey } from '@traceo/hsm';
 import type { Keyring, Wrapping } from './keyring';
 
 /** Where a data key sits in the hierarchy: a keyring version, or one data subject's key in a subject keyring. */
