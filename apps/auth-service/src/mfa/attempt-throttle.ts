@@ -1,0 +1,171 @@
+import { isIP } from 'node:net';
+import {
+  ACCOUNT_THROTTLE_POLICY,
+  chargeAttempt,
+  currentState,
+  decideAttempt,
+  IP_THROTTLE_POLICY,
+  refundAttempt,
+  type AttemptState,
+  type ThrottleDecision,
+  type ThrottlePolicy,
+} from './attempt-throttle.policy';
+
+/**
+ * Port: attempt counters by key. `update` must apply `next` atomically (PostgreSQL: `SELECT … FOR
+ * UPDATE` in a transaction, then upsert or delete; Redis: WATCH/MULTI with retry — `next` is pure
+ * and may run more than once). Returning undefined deletes the key; `ttlSeconds` lets the store expire it.
+ */
+export interface LoginAttemptStore {
+  get(key: string): Promise<AttemptState | undefined>;
+  update(key: string, next: (current: AttemptState | undefined) => AttemptState | undefined, ttlSeconds: number): Promise<void>;
+}
+
+/** Single-process store for tests and a one-replica development setup. Expired keys are dropped lazily. */
+export class InMemoryLoginAttemptStore implements LoginAttemptStore {
+  private readonly entries = new Map<string, { state: AttemptState; expiresAt: number }>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  get(key: string): Promise<AttemptState | undefined> {
+    return Promise.resolve(this.live(key));
+  }
+
+  update(key: string, next: (current: AttemptState | undefined) => AttemptState | undefined, ttlSeconds: number): Promise<void> {
+    const state = next(this.live(key));
+    if (state === undefined) this.entries.delete(key);
+    else this.entries.set(key, { state, expiresAt: this.clock() + ttlSeconds * 1000 });
+    return Promise.resolve();
+  }
+
+  private live(key: string): AttemptState | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.expiresAt > this.clock()) return entry?.state;
+    this.entries.delete(key);
+    return undefined;
+  }
+}
+
+/** One policy over one kind of key: login names, client IPs, or accounts answering an MFA challenge. */
+export class AttemptThrottle {
+  constructor(
+    private readonly store: LoginAttemptStore,
+    readonly policy: ThrottlePolicy,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Before checking a credential: refuses, or charges one attempt and allows it. */
+  async admit(id: string): Promise<ThrottleDecision> {
+    const now = this.clock();
+    let decision: ThrottleDecision = { allowed: true };
+    await this.write(id, now, (current) => {
+      decision = decideAttempt(current, this.policy, now);
+      return decision.allowed ? chargeAttempt(current, this.policy, now) : current;
+    });
+    return decision;
+  }
+
+  /** What `admit` would answer, without charging. For pages that show "try again in …". */
+  async peek(id: string): Promise<ThrottleDecision> {
+    return decideAttempt(await this.store.get(this.key(id)), this.policy, this.clock());
+  }
+
+  /** A success: forget every failure and any lock. */
+  async reset(id: string): Promise<void> {
+    await this.write(id, this.clock(), () => undefined);
+  }
+
+  /** A success that should not clear other people's failures: give back this attempt only. */
+  async refund(id: string): Promise<void> {
+    const now = this.clock();
+    await this.write(id, now, (current) => refundAttempt(current, this.policy, now));
+  }
+
+  private key(id: string): string {
+    return `${this.policy.name}:${id}`;
+  }
+
+  /** Stored states carry their own times and are forgotten by `currentState`; the TTL only bounds storage. */
+  private write(id: string, now: number, next: (current: AttemptState | undefined) => AttemptState | undefined): Promise<void> {
+    const ttlSeconds = Math.max(this.policy.forgetAfterSeconds, this.policy.lockSeconds);
+    return this.store.update(this.key(id), (stored) => next(currentState(stored, this.policy, now)), ttlSeconds);
+  }
+}
+
+export interface LoginAttempt {
+  /** The login name as typed; throttled whether or not an account has it, so lockouts do not reveal which exist. */
+  readonly login: string;
+  /** Client IP as resolved behind trusted proxies. */
+  readonly ip: string;
+}
+
+export type LoginThrottleDecision =
+  { readonly allowed: true } | (Extract<ThrottleDecision, { allowed: false }> & { readonly scope: 'account' | 'ip' });
+
+/**
+ * Password sign-in throttling by login name and by client IP. Call `admit` before verifying the
+ * password (refuse with Retry-After when not allowed), `succeeded` after a correct one; a failure needs
+ * no call because `admit` already charged it.
+ */
+export class LoginThrottle {
+  readonly account: AttemptThrottle;
+  readonly ip: AttemptThrottle;
+
+  constructor(store: LoginAttemptStore, options: { account?: ThrottlePolicy; ip?: ThrottlePolicy; clock?: () => number } = {}) {
+    this.account = new AttemptThrottle(store, options.account ?? ACCOUNT_THROTTLE_POLICY, options.clock);
+    this.ip = new AttemptThrottle(store, options.ip ?? IP_THROTTLE_POLICY, options.clock);
+  }
+
+  /** The IP is checked first: a blocked address does not get to charge (and so lock) anyone's account. */
+  async admit(attempt: LoginAttempt): Promise<LoginThrottleDecision> {
+    const byIp = await this.ip.admit(ipThrottleKey(attempt.ip));
+    if (!byIp.allowed) return { ...byIp, scope: 'ip' };
+    const byAccount = await this.account.admit(loginThrottleKey(attempt.login));
+    return byAccount.allowed ? byAccount : { ...byAccount, scope: 'account' };
+  }
+
+  /** Clears the account's failures and lock; gives back only this attempt on the IP, so one good login cannot launder a spray. */
+  async succeeded(attempt: LoginAttempt): Promise<void> {
+    await this.account.reset(loginThrottleKey(attempt.login));
+    await this.ip.refund(ipThrottleKey(attempt.ip));
+  }
+}
+
+/** Case- and compatibility-folded login name, so "Alice", "alice " and "ａｌｉｃｅ" share one counter. */
+export function loginThrottleKey(login: string): string {
+  return login.normalize('NFKC').trim().toLowerCase();
+}
+
+/**
+ * IPv4 as is; IPv4-mapped IPv6 as IPv4; other IPv6 by its /64, because one subscriber usually holds a
+ * whole /64 and could otherwise rotate addresses per attempt. Anything unparseable is its own key.
+ */
+export function ipThrottleKey(ip: string): string {
+  const address = ip.trim().replace(/%.*$/, '').toLowerCase();
+  const version = isIP(address);
+  if (version === 4) return address;
+  if (version !== 6) return `other:${address}`;
+  const hextets = expandIpv6(address);
+  if (hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff) {
+    return [hextets[6]! >> 8, hextets[6]! & 0xff, hextets[7]! >> 8, hextets[7]! & 0xff].join('.');
+  }
+  return `${hextets
+    .slice(0, 4)
+    .map((h) => h.toString(16))
+    .join(':')}::/64`;
+}
+
+/** Eight 16-bit groups of a valid IPv6 address (`isIP` has already validated it). */
+function expandIpv6(address: string): number[] {
+  let text = address;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4 !== null) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => Number.parseInt(h, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
