@@ -106,7 +106,15 @@ const children = services.map((service) => {
           TRACEO_ENCRYPTION_API_KEY: apiKey,
         }
       : {}),
-    ...(service.name === 'encryption-service' || service.name === 'audit-service'
+    ...(service.name === 'auth-service'
+      ? {
+          // The OpenID provider answers under /oidc (discovery: <issuer>/.well-known/openid-configuration).
+          TRACEO_AUTH_ISSUER: `http://127.0.0.1:${service.port}/oidc`,
+          TRACEO_AUTH_RESOURCES: 'urn:traceo:api',
+        }
+      : {}),
+    // auth-service wraps its signing keys, cookie keys and client secrets with the HSM key-encryption key.
+    ...(service.name === 'encryption-service' || service.name === 'audit-service' || service.name === 'auth-service'
       ? {
           TRACEO_PKCS11_MODULE: infra.TRACEO_PKCS11_MODULE,
           TRACEO_PKCS11_TOKEN_LABEL: infra.TRACEO_PKCS11_TOKEN_LABEL,

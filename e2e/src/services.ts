@@ -50,7 +50,8 @@ export function serviceEnv(
           TRACEO_ENCRYPTION_API_KEY: API_KEY,
         }
       : {}),
-    ...(name === 'encryption-service' || name === 'audit-service' ? pkcs11Env(env.raw) : {}),
+    ...(name === 'auth-service' ? { TRACEO_AUTH_ISSUER: `http://127.0.0.1:${port}/oidc` } : {}),
+    ...(name === 'encryption-service' || name === 'audit-service' || name === 'auth-service' ? pkcs11Env(env.raw) : {}),
   };
 }
 

@@ -1,10 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceKitModule, type ServiceRuntime } from '@traceo/service-kit';
+import { HsmModule } from './hsm/hsm.module';
+import { OidcModule } from './oidc/oidc.module';
 import { ServiceInfoModule } from './service-info/service-info.module';
 
 @Module({})
 export class AppModule {
   static forRoot(runtime: ServiceRuntime): DynamicModule {
-    return { module: AppModule, imports: [ServiceKitModule.forRoot(runtime), ServiceInfoModule] };
+    return { module: AppModule, imports: [ServiceKitModule.forRoot(runtime), ServiceInfoModule, HsmModule, OidcModule] };
   }
 }

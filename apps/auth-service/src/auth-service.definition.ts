@@ -1,9 +1,12 @@
-import { baseConfigSchema, type ServiceDefinition } from '@traceo/service-kit';
+import type { ServiceDefinition } from '@traceo/service-kit';
 import { AppModule } from './app.module';
+import { authConfigSchema } from './auth-service.config';
+import { AUTH_MIGRATIONS } from './migrations';
 
-export const authServiceDefinition: ServiceDefinition<typeof baseConfigSchema> = {
+export const authServiceDefinition: ServiceDefinition<typeof authConfigSchema> = {
   name: 'auth-service',
   description: 'OAuth 2.1 / OpenID Connect provider: clients, users, MFA, sessions, token families, roles.',
-  configSchema: baseConfigSchema,
+  configSchema: authConfigSchema,
   rootModule: (runtime) => AppModule.forRoot(runtime),
+  migrations: AUTH_MIGRATIONS,
 };

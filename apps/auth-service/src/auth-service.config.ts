@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import { baseConfigSchema } from '@traceo/service-kit';
+import { z } from 'zod';
+import { parseClientRegistrations } from './clients/client-policy';
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An issuer identifier (RFC 8414 §2): https, no query or fragment; http only for a loopback development issuer. */
+function issuerProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute https:// URL';
+  }
+  if (url.search || url.hash || value.includes('#') || value.includes('?')) return 'must not have a query or fragment';
+  if (url.username || url.password) return 'must not carry credentials';
+  if (value.endsWith('/')) return 'must not end with a slash';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  return 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)';
+}
+
+export const authConfigSchema = baseConfigSchema.extend({
+  /**
+   * The issuer identifier (`iss`). The provider answers under the issuer's path on this service
+   * (`/oidc` by default: `https://auth.example.com/oidc`), so discovery is `<issuer>/.well-known/openid-configuration`.
+   */
+  TRACEO_AUTH_ISSUER: z.string({ error: 'is required' }).superRefine((value, context) => {
+    const problem = issuerProblem(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  }),
+  /**
+   * Resource servers (RFC 8707 resource indicators) access tokens can be issued for, comma-separated
+   * absolute URIs; the first is the default when a client asks for none. Access tokens carry it as `aud`.
+   */
+  TRACEO_AUTH_RESOURCES: z
+    .string()
+    .default('urn:traceo:api')
+    .transform((value) => value.split(',').map((entry) => entry.trim()))
+    .refine(
+      (values) => values.length > 0 && values.every((value) => URL.canParse(value) && !value.includes('#')),
+      'must be a comma-separated list of absolute URIs without fragments',
+    ),
+  /**
+   * Clients registered from configuration (JSON array; docs/auth.md "Registering a client"). Each is
+   * validated against the same policy as clients registered through the API. Client secrets are secret.
+   */
+  TRACEO_AUTH_CLIENTS: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return parseClientRegistrations(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'must be a JSON array of clients' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  /** Trust X-Forwarded-Proto/Host from the gateway (only behind Kong or another proxy that sets them). */
+  TRACEO_AUTH_TRUST_PROXY: z.stringbool({ error: 'must be true or false' }).default(false),
+  /** Days after which a new ES256 signing key is generated at start-up; the previous stays in the JWKS for verification. */
+  TRACEO_AUTH_SIGNING_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** PKCS#11 library holding the key-encryption key that wraps signing keys, cookie keys and client secrets. */
+  TRACEO_PKCS11_MODULE: z.string({ error: 'is required' }).min(1).refine(existsSync, 'must be the path of an existing PKCS#11 library'),
+  TRACEO_PKCS11_TOKEN_LABEL: z.string({ error: 'is required' }).min(1).max(32),
+  /** Secret: never logged. */
+  TRACEO_PKCS11_PIN: z.string({ error: 'is required' }).min(1),
+  TRACEO_PKCS11_GCM_IV_SOURCE: z.enum(['application', 'hsm']).default('application'),
+});
+
+export type AuthConfig = z.infer<typeof authConfigSchema>;

@@ -1,0 +1,49 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from '@traceo/hsm';
+import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+import type { AdapterPayload } from 'oidc-provider';
+import { providerMetadata, type ClientRegistration } from './client-policy';
+
+const secretAad = (clientId: string) => Buffer.from(`traceo-auth:client-secret:${clientId}`, 'utf8');
+
+interface ClientRow {
+  metadata: Record<string, unknown>;
+  secret_wrapped: Buffer | null;
+}
+
+/**
+ * Registered OAuth clients in PostgreSQL. A client secret is stored only wrapped by the HSM KEK (the
+ * client id bound as additional data) and unwrapped when oidc-provider loads the client to
+ * authenticate it; it is never logged or returned.
+ */
+@Injectable()
+export class ClientRepository {
+  constructor(
+    @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
+    @Inject(KEY_ENCRYPTION_KEY) private readonly kek: KeyEncryptionKey,
+  ) {}
+
+  /** Registers or replaces a client (validated by `clientRegistrationSchema`). */
+  async save(client: ClientRegistration): Promise<void> {
+    const wrapped = client.client_secret ? this.kek.wrap(Buffer.from(client.client_secret, 'utf8'), secretAad(client.client_id)) : null;
+    await this.runtime.dataSource.query(
+      `INSERT INTO oauth_clients (client_id, tenant_id, metadata, roles, secret_wrapped, kek_id)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+       ON CONFLICT (client_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, metadata = EXCLUDED.metadata, roles = EXCLUDED.roles,
+         secret_wrapped = EXCLUDED.secret_wrapped, kek_id = EXCLUDED.kek_id, updated_at = clock_timestamp()`,
+      [client.client_id, client.tenant_id, JSON.stringify(providerMetadata(client)), client.roles, wrapped, wrapped ? this.kek.id : null],
+    );
+  }
+
+  /** The client's metadata as oidc-provider expects it, secret included, or undefined. */
+  async find(clientId: string): Promise<AdapterPayload | undefined> {
+    if (clientId.length > 128) return undefined;
+    const [row] = await this.runtime.dataSource.query<ClientRow[]>(
+      'SELECT metadata, secret_wrapped FROM oauth_clients WHERE client_id = $1',
+      [clientId],
+    );
+    if (!row) return undefined;
+    const secret = row.secret_wrapped ? this.kek.unwrap(row.secret_wrapped, secretAad(clientId)).toString('utf8') : undefined;
+    return { ...row.metadata, ...(secret ? { client_secret: secret } : {}) };
+  }
+}

@@ -1,0 +1,190 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Public } from '@traceo/security';
+import type { Request, Response } from 'express';
+import type Provider from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
+import { SignInUseCase } from '../accounts/sign-in.usecase';
+import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
+import { PROVIDER_KEYS } from '../oidc/oidc.providers';
+import type { ProviderKeys } from '../oidc/provider-keys';
+import { FormBodyError, readForm } from './form-body';
+import { consentPage, errorPage, loginPage, PAGE_CSP } from './pages';
+
+const UID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The sign-in and consent pages oidc-provider sends the browser to (`/interaction/:uid`). The
+ * interaction is bound to the browser by oidc-provider's signed, SameSite cookie; every form also
+ * carries a token derived from the interaction id with a server secret (double protection against
+ * cross-site posts). Pages are plain HTML without scripts under a strict CSP.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('interaction')
+export class InteractionsHttpController {
+  constructor(
+    @Inject(OIDC_PROVIDER) private readonly provider: Provider,
+    @Inject(PROVIDER_KEYS) private readonly keys: ProviderKeys,
+    private readonly signIn: SignInUseCase,
+  ) {}
+
+  @Get(':uid')
+  async show(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      const details = await this.details(uid, req, res);
+      const client = await this.provider.Client.find(String(details.params['client_id']));
+      const clientName = client?.clientName ?? client?.clientId ?? 'an application';
+      if (details.prompt.name === 'login')
+        return send(res, 200, loginPage({ action: `/interaction/${uid}/login`, csrf: this.csrf(uid), clientName }));
+      if (details.prompt.name === 'consent') {
+        const missing = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+        return send(
+          res,
+          200,
+          consentPage({
+            action: `/interaction/${uid}/confirm`,
+            abort: `/interaction/${uid}/abort`,
+            csrf: this.csrf(uid),
+            clientName,
+            scopes: missing.missingOIDCScope ?? [],
+            resources: Object.keys(missing.missingResourceScopes ?? {}),
+          }),
+        );
+      }
+      return send(res, 400, errorPage({ title: 'Unsupported step', message: 'This sign-in step is not available.' }));
+    });
+  }
+
+  @Post(':uid/login')
+  @HttpCode(200)
+  async login(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      const form = await readForm(req);
+      this.checkCsrf(uid, form.get('csrf'));
+      const details = await this.details(uid, req, res);
+      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const clientId = String(details.params['client_id']);
+      const client = await this.provider.Client.find(clientId);
+      const tenantId = client?.['tenant_id'];
+      if (!client || typeof tenantId !== 'string') throw new errors.InvalidClient('client not found');
+      const username = (form.get('username') ?? '').slice(0, 256);
+      const password = form.get('password') ?? '';
+      const clientName = client.clientName ?? client.clientId;
+      const result = await this.signIn.execute({
+        tenantId,
+        username,
+        password,
+        clientId,
+        ...(req.socket.remoteAddress ? { ip: clientIp(req) } : {}),
+        ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+      });
+      const again = (status: number, error: string) =>
+        send(res, status, loginPage({ action: `/interaction/${uid}/login`, csrf: this.csrf(uid), clientName, username, error }));
+      if (result.outcome === 'locked') {
+        res.setHeader('retry-after', String(result.retryAfterSeconds));
+        return again(429, `Too many failed attempts. Try again in ${result.retryAfterSeconds} seconds.`);
+      }
+      if (result.outcome === 'invalid') return again(401, 'The username or password is not correct.');
+      const outcome: InteractionResults = { login: { accountId: result.account.accountId, amr: ['pwd'], acr: 'urn:traceo:acr:pwd' } };
+      await this.provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+    });
+  }
+
+  @Post(':uid/confirm')
+  @HttpCode(200)
+  async confirm(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      const form = await readForm(req);
+      this.checkCsrf(uid, form.get('csrf'));
+      const details = await this.details(uid, req, res);
+      if (details.prompt.name !== 'consent' || !details.session?.accountId) throw new errors.InvalidRequest('not a consent step');
+      if (form.get('decision') !== 'allow') {
+        await this.provider.interactionFinished(
+          req,
+          res,
+          { error: 'access_denied', error_description: 'the user denied the request' },
+          { mergeWithLastSubmission: false },
+        );
+        return;
+      }
+      const missing = details.prompt.details as {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      const grant = details.grantId
+        ? await this.provider.Grant.find(details.grantId)
+        : new this.provider.Grant({ accountId: details.session.accountId, clientId: String(details.params['client_id']) });
+      if (!grant) throw new errors.InvalidRequest('grant not found');
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+        grant.addResourceScope(resource, scopes.join(' '));
+      const grantId = await grant.save();
+      await this.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    });
+  }
+
+  @Get(':uid/abort')
+  async abort(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      await this.details(uid, req, res);
+      await this.provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'the user cancelled' },
+        { mergeWithLastSubmission: false },
+      );
+    });
+  }
+
+  private async details(uid: string, req: Request, res: Response) {
+    if (!UID.test(uid)) throw new errors.SessionNotFound('interaction not found');
+    const details = await this.provider.interactionDetails(req, res);
+    if (details.uid !== uid) throw new errors.SessionNotFound('interaction session mismatch');
+    return details;
+  }
+
+  private csrf(uid: string): string {
+    return createHmac('sha256', this.keys.formKey).update(`interaction:${uid}`).digest('base64url');
+  }
+
+  private checkCsrf(uid: string, value: string | null): void {
+    const expected = Buffer.from(this.csrf(uid));
+    const given = Buffer.from(value ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new errors.InvalidRequest('the form has expired; start again');
+  }
+
+  /** Runs a page handler; protocol and form errors become an HTML page with their status, never a stack. */
+  private async page(res: Response, handler: () => Promise<void>): Promise<void> {
+    try {
+      await handler();
+    } catch (error) {
+      if (res.headersSent) return;
+      if (error instanceof FormBodyError) return send(res, error.status, errorPage({ title: 'Request refused', message: error.message }));
+      if (error instanceof errors.OIDCProviderError)
+        return send(
+          res,
+          error.status >= 500 ? 500 : error.status,
+          errorPage({ title: 'Sign-in could not continue', message: error.error_description ?? error.message }),
+        );
+      throw error;
+    }
+  }
+}
+
+function clientIp(req: Request): string {
+  return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+}
+
+function send(res: Response, status: number, html: string): void {
+  res.status(status);
+  res.setHeader('content-type', 'text/html; charset=utf-8');
+  res.setHeader('cache-control', 'no-store');
+  res.setHeader('content-security-policy', PAGE_CSP);
+  res.setHeader('x-frame-options', 'DENY');
+  res.send(html);
+}

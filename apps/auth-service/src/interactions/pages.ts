@@ -1,0 +1,96 @@
+/** Server-rendered pages: plain HTML, every interpolated value escaped, no scripts, no external resources. */
+
+const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
+
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"'`]/g, (character) => ESCAPES[character]!);
+}
+
+/**
+ * Content-Security-Policy of every page: no script at all, styles inline only, never framed
+ * (clickjacking on the consent page). No `form-action`: browsers apply it to the redirect chain that
+ * follows a form post, which ends at the client's redirect URI on another origin.
+ */
+export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)} · Traceo</title>
+<style>
+body{font-family:system-ui,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}
+main{max-width:26rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}
+h1{font-size:1.3rem;margin-top:0}label{display:block;margin:1rem 0 .3rem}
+input[type=text],input[type=password]{width:100%;padding:.55rem;box-sizing:border-box;font-size:1rem}
+button{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem;cursor:pointer}
+.error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}.muted{color:#5b6475;font-size:.9rem}
+ul{padding-left:1.2rem}
+</style>
+</head>
+<body><main>
+${body}
+</main></body>
+</html>`;
+}
+
+export function loginPage(input: { action: string; csrf: string; clientName: string; username?: string; error?: string }): string {
+  return layout(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p class="muted">to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="on">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<label for="username">Username</label>
+<input id="username" type="text" name="username" required maxlength="256" autocomplete="username" value="${escapeHtml(input.username ?? '')}" autofocus>
+<label for="password">Password</label>
+<input id="password" type="password" name="password" required maxlength="1024" autocomplete="current-password">
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+export function consentPage(input: {
+  action: string;
+  abort: string;
+  csrf: string;
+  clientName: string;
+  scopes: readonly string[];
+  resources: readonly string[];
+}): string {
+  const items = [
+    ...input.scopes.map((scope) => `scope <code>${escapeHtml(scope)}</code>`),
+    ...input.resources.map((resource) => `access to <code>${escapeHtml(resource)}</code>`),
+  ];
+  return layout(
+    'Allow access',
+    `<h1>Allow access?</h1>
+<p><strong>${escapeHtml(input.clientName)}</strong> asks for:</p>
+<ul>${items.map((item) => `<li>${item}</li>`).join('')}</ul>
+<form method="post" action="${escapeHtml(input.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>
+<p class="muted"><a href="${escapeHtml(input.abort)}">Cancel</a></p>`,
+  );
+}
+
+export function errorPage(input: { title: string; message: string }): string {
+  return layout(input.title, `<h1>${escapeHtml(input.title)}</h1><p>${escapeHtml(input.message)}</p>`);
+}
+
+export function logoutPage(input: { form: string; clientName?: string }): string {
+  // `form` is oidc-provider's own form (hidden xsrf field, fixed action); it is inserted as given.
+  return layout(
+    'Sign out',
+    `<h1>Sign out${input.clientName ? ` of ${escapeHtml(input.clientName)}` : ''}?</h1>
+${input.form}
+<button form="op.logoutForm" type="submit" name="logout" value="yes">Sign out</button>
+<button form="op.logoutForm" type="submit">Stay signed in</button>`,
+  );
+}

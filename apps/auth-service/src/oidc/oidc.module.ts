@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AccountRepository } from '../accounts/account.repository';
+import { SignInUseCase } from '../accounts/sign-in.usecase';
+import { ClientRepository } from '../clients/client.repository';
+import { InteractionsHttpController } from '../interactions/interactions.http.controller';
+import { OidcHttpController } from './oidc.http.controller';
+import { OIDC_PROVIDERS, OidcMaintenance } from './oidc.providers';
+import { ProviderEventsListener } from './provider-events.listener';
+
+/** The OpenID provider (mounted at /oidc), its sign-in and consent pages, and its storage. */
+@Module({
+  controllers: [OidcHttpController, InteractionsHttpController],
+  providers: [...OIDC_PROVIDERS, ClientRepository, AccountRepository, SignInUseCase, ProviderEventsListener, OidcMaintenance],
+  exports: [ClientRepository, AccountRepository],
+})
+export class OidcModule {}

@@ -1,0 +1,67 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider as NestProvider } from '@nestjs/common';
+import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from '@traceo/hsm';
+import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+import { AccountRepository } from '../accounts/account.repository';
+import type { AuthConfig } from '../auth-service.config';
+import { ClientRepository } from '../clients/client.repository';
+import { OIDC_PROVIDER } from './oidc-provider.token';
+import { purgeExpiredOidcModels } from './pg-oidc.adapter';
+import { createProvider } from './provider-configuration';
+import { loadProviderKeys, type ProviderKeys } from './provider-keys';
+
+export const PROVIDER_KEYS = Symbol('PROVIDER_KEYS');
+
+export const OIDC_PROVIDERS: NestProvider[] = [
+  {
+    provide: PROVIDER_KEYS,
+    inject: [SERVICE_RUNTIME, KEY_ENCRYPTION_KEY],
+    useFactory: ({ dataSource, config }: ServiceRuntime<AuthConfig>, kek: KeyEncryptionKey): Promise<ProviderKeys> =>
+      loadProviderKeys(dataSource, kek, config.TRACEO_AUTH_SIGNING_KEY_MAX_AGE_DAYS),
+  },
+  {
+    provide: OIDC_PROVIDER,
+    inject: [SERVICE_RUNTIME, KEY_ENCRYPTION_KEY, PROVIDER_KEYS, ClientRepository, AccountRepository],
+    useFactory: (
+      runtime: ServiceRuntime<AuthConfig>,
+      kek: KeyEncryptionKey,
+      keys: ProviderKeys,
+      clients: ClientRepository,
+      accounts: AccountRepository,
+    ) =>
+      createProvider({
+        issuer: runtime.config.TRACEO_AUTH_ISSUER,
+        resources: runtime.config.TRACEO_AUTH_RESOURCES,
+        keys,
+        dataSource: runtime.dataSource,
+        kek,
+        clients,
+        accounts,
+        trustProxy: runtime.config.TRACEO_AUTH_TRUST_PROXY,
+      }),
+  },
+];
+
+/** Registers the clients of TRACEO_AUTH_CLIENTS at start-up and purges expired provider rows every ten minutes. */
+@Injectable()
+export class OidcMaintenance implements OnApplicationBootstrap, OnApplicationShutdown {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime<AuthConfig>,
+    private readonly clients: ClientRepository,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const client of this.runtime.config.TRACEO_AUTH_CLIENTS ?? []) await this.clients.save(client);
+    this.timer = setInterval(() => {
+      purgeExpiredOidcModels(this.runtime.dataSource).catch((error: unknown) =>
+        this.runtime.logger.warn({ err: error }, 'could not purge expired provider entries'),
+      );
+    }, 600_000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+}

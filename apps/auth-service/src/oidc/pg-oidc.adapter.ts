@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { DataSource } from 'typeorm';
+
+/** The detail oidc-provider itself gives when a used code or refresh token comes back (docs/auth.md, reuse detection). */
+export const REUSE_DETAILS: Readonly<Record<string, string>> = {
+  AuthorizationCode: 'authorization code already consumed',
+  RefreshToken: 'refresh token already used',
+};
+
+/**
+ * Models looked up only by their id: the id is stored as a hash. Sessions and device codes are also
+ * found by `uid` / user code and keep their `jti` (the session cookie is additionally signed).
+ */
+const HASH_ONLY: ReadonlySet<string> = new Set([
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'ClientCredentials',
+  'PushedAuthorizationRequest',
+  'Grant',
+  'Interaction',
+  'BackchannelAuthenticationRequest',
+  'ReplayDetection',
+]);
+
+const idHash = (id: string): Buffer => createHash('sha256').update(id, 'utf8').digest();
+
+interface Row {
+  payload: AdapterPayload;
+}
+
+/**
+ * oidc-provider's storage for one model in PostgreSQL (`oidc_models`). Rows are keyed by the SHA-256
+ * of the id and the payload's `jti` (the same value) is not stored, so the table holds no usable code,
+ * refresh token or session id. Expired rows are invisible to `find` and purged by `purgeExpired`.
+ */
+export class PgOidcAdapter implements Adapter {
+  constructor(
+    private readonly model: string,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const { jti, ...stored } = payload;
+    const body = HASH_ONLY.has(this.model) && jti === id ? stored : payload;
+    await this.dataSource.query(
+      `INSERT INTO oidc_models (model, id_hash, payload, grant_id, uid, user_code, expires_at, consumed_at)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7::integer) END, NULL)
+       ON CONFLICT (model, id_hash) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid,
+         user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at`,
+      [
+        this.model,
+        idHash(id),
+        JSON.stringify(body),
+        payload.grantId ?? null,
+        payload.uid ?? null,
+        payload.userCode ?? null,
+        typeof expiresIn === 'number' ? Math.ceil(expiresIn) : null,
+      ],
+    );
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    const rows = await this.dataSource.query<(Row & { has_jti: boolean })[]>(
+      `SELECT payload, payload ? 'jti' AS has_jti FROM oidc_models
+       WHERE model = $1 AND id_hash = $2 AND (expires_at IS NULL OR expires_at > now())`,
+      [this.model, idHash(id)],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return row.has_jti || !HASH_ONLY.has(this.model) ? row.payload : { ...row.payload, jti: id };
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.findBy('uid', uid);
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.findBy('user_code', userCode);
+  }
+
+  /**
+   * Marks a code or refresh token used. Only one request can: when a concurrent request consumed it
+   * between this request's `find` and now, it is a replay, so the whole grant (every code, token and
+   * the grant itself) is revoked and this request gets `invalid_grant`, as oidc-provider does for a
+   * replay it sees itself.
+   */
+  async consume(id: string): Promise<void> {
+    const rows = await this.dataSource.query<{ grant_id: string | null }[]>(
+      `UPDATE oidc_models SET consumed_at = now(), payload = payload || jsonb_build_object('consumed', extract(epoch FROM now())::bigint)
+       WHERE model = $1 AND id_hash = $2 AND consumed_at IS NULL RETURNING grant_id`,
+      [this.model, idHash(id)],
+    );
+    if (rows.length > 0) return;
+    const [existing] = await this.dataSource.query<{ grant_id: string | null }[]>(
+      'SELECT grant_id FROM oidc_models WHERE model = $1 AND id_hash = $2',
+      [this.model, idHash(id)],
+    );
+    if (existing?.grant_id) await revokeGrantFamily(this.dataSource, existing.grant_id);
+    throw new errors.InvalidGrant(REUSE_DETAILS[this.model] ?? `${this.model} already consumed`);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.dataSource.query('DELETE FROM oidc_models WHERE model = $1 AND id_hash = $2', [this.model, idHash(id)]);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.dataSource.query('DELETE FROM oidc_models WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
+  }
+
+  private async findBy(column: 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+    const rows = await this.dataSource.query<Row[]>(
+      `SELECT payload FROM oidc_models WHERE model = $1 AND ${column} = $2 AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+      [this.model, value],
+    );
+    // These lookups serve sessions and device codes, whose ids are not recoverable from the row; they keep their jti.
+    return rows[0]?.payload;
+  }
+}
+
+/** Deletes every code, token and session-bound entry issued under a grant, and the grant itself; returns how many rows. */
+export async function revokeGrantFamily(executor: Pick<DataSource, 'query'>, grantId: string): Promise<number> {
+  const rows = await executor.query<unknown[]>(
+    `DELETE FROM oidc_models WHERE grant_id = $1 OR (model = 'Grant' AND id_hash = $2) RETURNING 1`,
+    [grantId, idHash(grantId)],
+  );
+  return rows.length;
+}
+
+/** Deletes rows that expired more than a minute ago, at most `limit` per call; returns how many. */
+export async function purgeExpiredOidcModels(dataSource: DataSource, limit = 1000): Promise<number> {
+  const rows = await dataSource.query<unknown[]>(
+    `DELETE FROM oidc_models WHERE ctid IN (
+       SELECT ctid FROM oidc_models WHERE expires_at < now() - interval '1 minute' LIMIT $1) RETURNING 1`,
+    [limit],
+  );
+  return rows.length;
+}

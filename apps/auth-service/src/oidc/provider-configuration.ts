@@ -1,0 +1,194 @@
+import type { KeyEncryptionKey } from '@traceo/hsm';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { DataSource } from 'typeorm';
+import type { AccountRepository } from '../accounts/account.repository';
+import type { ClientRepository } from '../clients/client.repository';
+import { errorPage, logoutPage, PAGE_CSP } from '../interactions/pages';
+import { PgOidcAdapter } from './pg-oidc.adapter';
+import type { ProviderKeys } from './provider-keys';
+
+/** Lifetimes (seconds). */
+export const TOKEN_LIFETIMES = Object.freeze({
+  /** RFC 9700 §2.2.2/§4.10: short-lived access tokens. */
+  accessToken: 15 * 60,
+  /** RFC 9700 §4.14: refresh tokens rotate on every use; a family lives at most this long without use. */
+  refreshToken: 30 * 24 * 3600,
+  /** RFC 6749 §4.1.2 recommends at most 10 minutes; one is plenty for a back-channel exchange. */
+  authorizationCode: 60,
+  idToken: 15 * 60,
+  interaction: 10 * 60,
+  session: 12 * 3600,
+  pushedAuthorizationRequest: 60,
+});
+
+/** Scopes a client may ask for besides those of resource servers. */
+export const OIDC_SCOPES = ['openid', 'offline_access', 'profile'] as const;
+/** The scope of the Traceo APIs as a resource server; permissions still come from roles in the token. */
+export const API_SCOPE = 'api';
+
+export interface ProviderDependencies {
+  readonly issuer: string;
+  readonly resources: readonly string[];
+  readonly keys: ProviderKeys;
+  readonly dataSource: DataSource;
+  readonly kek: KeyEncryptionKey;
+  readonly clients: ClientRepository;
+  readonly accounts: AccountRepository;
+  readonly trustProxy: boolean;
+}
+
+/** Browser clients must send `state`, and `nonce` whenever they ask for an ID token (docs/auth.md). */
+const requireState = (_ctx: KoaContextWithOIDC, value: string | undefined): void => {
+  if (!value) throw new errors.InvalidRequest('missing required parameter state');
+  if (value.length > 512) throw new errors.InvalidRequest('state must be at most 512 characters');
+};
+const requireNonce = (ctx: KoaContextWithOIDC, value: string | undefined): void => {
+  const scope = typeof ctx.oidc.params?.['scope'] === 'string' ? ctx.oidc.params['scope'] : '';
+  if (!value && scope.split(' ').includes('openid')) throw new errors.InvalidRequest('missing required parameter nonce');
+  if (value && value.length > 512) throw new errors.InvalidRequest('nonce must be at most 512 characters');
+};
+
+/**
+ * oidc-provider with Traceo's defaults (docs/auth.md lists each with its RFC): code flow only with
+ * PKCE S256 for every client, exact redirect URIs, `state` and `nonce` required, `iss` in every
+ * authorization response, ES256 JWT access tokens (RFC 9068) of 15 minutes for the requested
+ * resource, refresh tokens rotated on every use with replay revoking the family, revocation,
+ * introspection, RP-initiated logout, PAR, DPoP (per client), no dynamic registration.
+ */
+export function createProvider(deps: ProviderDependencies): Provider {
+  const { resources, keys, accounts, clients, dataSource } = deps;
+  const defaultResource = resources[0]!;
+
+  const configuration: Configuration = {
+    adapter: (name: string) =>
+      name === 'Client'
+        ? {
+            find: (id: string) => clients.find(id),
+            upsert: () => Promise.reject(new Error('clients are registered through auth-service, not by oidc-provider')),
+            findByUid: () => Promise.resolve(undefined),
+            findByUserCode: () => Promise.resolve(undefined),
+            consume: () => Promise.resolve(),
+            destroy: () => Promise.resolve(),
+            revokeByGrantId: () => Promise.resolve(),
+          }
+        : new PgOidcAdapter(name, dataSource),
+    clients: [],
+    jwks: { keys: keys.signingKeys.map((key) => key.privateJwk) },
+    cookies: {
+      keys: [...keys.cookieKeys],
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    async findAccount(_ctx, sub) {
+      const account = await accounts.findById(sub);
+      if (!account || account.disabled) return undefined;
+      return {
+        accountId: account.accountId,
+        claims: () => ({
+          sub: account.accountId,
+          preferred_username: account.username,
+          tenant_id: account.tenantId,
+          roles: [...account.roles],
+        }),
+      };
+    },
+    claims: { openid: ['sub'], profile: ['preferred_username', 'tenant_id', 'roles'] },
+    scopes: [...OIDC_SCOPES],
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    allowOmittingSingleRegisteredRedirectUri: false,
+    extraParams: { state: requireState, nonce: requireNonce },
+    extraClientMetadata: { properties: ['tenant_id', 'traceo_roles'] },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'ES256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    enabledJWA: {
+      authorizationSigningAlgValues: ['ES256'],
+      idTokenSigningAlgValues: ['ES256'],
+      introspectionSigningAlgValues: ['ES256'],
+      userinfoSigningAlgValues: ['ES256'],
+      requestObjectSigningAlgValues: ['ES256', 'EdDSA'],
+      clientAuthSigningAlgValues: ['ES256', 'EdDSA'],
+      dPoPSigningAlgValues: ['ES256', 'EdDSA'],
+    },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    ttl: {
+      AccessToken: TOKEN_LIFETIMES.accessToken,
+      ClientCredentials: TOKEN_LIFETIMES.accessToken,
+      AuthorizationCode: TOKEN_LIFETIMES.authorizationCode,
+      IdToken: TOKEN_LIFETIMES.idToken,
+      RefreshToken: TOKEN_LIFETIMES.refreshToken,
+      Grant: TOKEN_LIFETIMES.refreshToken,
+      Interaction: TOKEN_LIFETIMES.interaction,
+      Session: TOKEN_LIFETIMES.session,
+      PushedAuthorizationRequest: TOKEN_LIFETIMES.pushedAuthorizationRequest,
+    },
+    rotateRefreshToken: true,
+    issueRefreshToken: (_ctx, client) => Promise.resolve(client.grantTypeAllowed('refresh_token')),
+    // A refresh token outlives the browser session (30 days); RP-initiated logout revokes the grant.
+    expiresWithSession: () => Promise.resolve(false),
+    revokeGrantPolicy: () => true,
+    async extraTokenClaims(ctx, token) {
+      if (token.kind === 'ClientCredentials') {
+        const client = ctx.oidc.client;
+        return { tenant_id: client?.['tenant_id'], roles: client?.['traceo_roles'] ?? [] };
+      }
+      const accountId = (token as { accountId?: string }).accountId;
+      const account = accountId ? await accounts.findById(accountId) : undefined;
+      if (!account) return undefined;
+      return { tenant_id: account.tenantId, roles: [...account.roles] };
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      dPoP: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => (oneOf && oneOf.length > 0 ? oneOf[0]! : defaultResource),
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          if (!resources.includes(resource)) throw new errors.InvalidTarget();
+          return {
+            scope: API_SCOPE,
+            audience: resource,
+            accessTokenTTL: TOKEN_LIFETIMES.accessToken,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.set('content-security-policy', PAGE_CSP);
+          ctx.type = 'html';
+          ctx.body = logoutPage({ form, clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId });
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.set('content-security-policy', PAGE_CSP);
+          ctx.type = 'html';
+          ctx.body = errorPage({ title: 'Signed out', message: 'You have been signed out.' });
+        },
+      },
+    },
+    renderError: (ctx, out) => {
+      // Browser-facing errors (no usable redirect URI): the spec error code and description, escaped; never a stack.
+      ctx.set('content-security-policy', PAGE_CSP);
+      ctx.type = 'html';
+      ctx.body = errorPage({ title: 'Sign-in request refused', message: `${out.error}: ${out.error_description ?? ''}` });
+    },
+  };
+
+  const provider = new Provider(deps.issuer, configuration);
+  provider.proxy = deps.trustProxy;
+  return provider;
+}
