@@ -9,7 +9,7 @@ function setup() {
 }
 
 describe('LoginThrottle', () => {
-  const alice = { login: 'alice@example.com', ip: '203.0.113.7' };
+  const alice = { tenantId: 'acme', login: 'alice@example.com', ip: '203.0.113.7' };
 
   it('backs off after five failed passwords and reports when to retry', async () => {
     const { throttle } = setup();
@@ -51,21 +51,21 @@ describe('LoginThrottle', () => {
 
   it('throttles one IP spraying many accounts, without locking those accounts', async () => {
     const { throttle, store, clock } = setup();
-    for (let i = 0; i < 20; i++) await expect(throttle.admit({ login: `user${i}`, ip: alice.ip })).resolves.toEqual({ allowed: true });
-    await expect(throttle.admit({ login: 'user99', ip: alice.ip })).resolves.toEqual({
+    for (let i = 0; i < 20; i++) await expect(throttle.admit({ ...alice, login: `user${i}` })).resolves.toEqual({ allowed: true });
+    await expect(throttle.admit({ ...alice, login: 'user99' })).resolves.toEqual({
       allowed: false,
       reason: 'backoff',
       retryAfterSeconds: 1,
       scope: 'ip',
     });
     // The refused attempt did not touch user99's counter.
-    await expect(new AttemptThrottle(store, throttle.account.policy, clock).peek('user99')).resolves.toEqual({ allowed: true });
-    await expect(store.get('login-account:user99')).resolves.toBeUndefined();
+    await expect(new AttemptThrottle(store, throttle.account.policy, clock).peek('acme:user99')).resolves.toEqual({ allowed: true });
+    await expect(store.get('login-account:acme:user99')).resolves.toBeUndefined();
   });
 
   it('gives back only its own attempt on the IP after a success', async () => {
     const { throttle, store } = setup();
-    for (let i = 0; i < 3; i++) await throttle.admit({ login: `user${i}`, ip: alice.ip });
+    for (let i = 0; i < 3; i++) await throttle.admit({ ...alice, login: `user${i}` });
     await throttle.admit(alice);
     await throttle.succeeded(alice);
     await expect(store.get(`login-ip:${alice.ip}`)).resolves.toMatchObject({ failures: 3 });
@@ -73,15 +73,24 @@ describe('LoginThrottle', () => {
 
   it('treats one IPv6 /64 as one client', async () => {
     const { throttle } = setup();
-    for (let i = 0; i < 20; i++) await throttle.admit({ login: `user${i}`, ip: `2001:db8:1:2::${i.toString(16)}` });
-    await expect(throttle.admit({ login: 'x', ip: '2001:db8:1:2:ffff::1' })).resolves.toMatchObject({ allowed: false, scope: 'ip' });
-    await expect(throttle.admit({ login: 'x', ip: '2001:db8:1:3::1' })).resolves.toEqual({ allowed: true });
+    for (let i = 0; i < 20; i++) await throttle.admit({ ...alice, login: `user${i}`, ip: `2001:db8:1:2::${i.toString(16)}` });
+    await expect(throttle.admit({ ...alice, login: 'x', ip: '2001:db8:1:2:ffff::1' })).resolves.toMatchObject({
+      allowed: false,
+      scope: 'ip',
+    });
+    await expect(throttle.admit({ ...alice, login: 'x', ip: '2001:db8:1:3::1' })).resolves.toEqual({ allowed: true });
+  });
+
+  it('keeps separate counters for the same login name in different tenants', async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 5; i++) await throttle.admit(alice);
+    await expect(throttle.admit({ ...alice, tenantId: 'globex', ip: '198.51.100.9' })).resolves.toEqual({ allowed: true });
   });
 
   it('throttles unknown and differently-typed login names the same as real ones', async () => {
     const { throttle } = setup();
     for (const login of ['Alice@Example.com', ' alice@example.com', 'ALICE@EXAMPLE.COM', 'ａｌｉｃｅ@example.com', 'alice@example.com']) {
-      await throttle.admit({ login, ip: alice.ip });
+      await throttle.admit({ ...alice, login });
     }
     await expect(throttle.admit(alice)).resolves.toMatchObject({ allowed: false, scope: 'account' });
   });

@@ -93,6 +93,8 @@ export class AttemptThrottle {
 }
 
 export interface LoginAttempt {
+  /** Login names are per tenant, so are their counters. */
+  readonly tenantId: string;
   /** The login name as typed; throttled whether or not an account has it, so lockouts do not reveal which exist. */
   readonly login: string;
   /** Client IP as resolved behind trusted proxies. */
@@ -120,15 +122,19 @@ export class LoginThrottle {
   async admit(attempt: LoginAttempt): Promise<LoginThrottleDecision> {
     const byIp = await this.ip.admit(ipThrottleKey(attempt.ip));
     if (!byIp.allowed) return { ...byIp, scope: 'ip' };
-    const byAccount = await this.account.admit(loginThrottleKey(attempt.login));
+    const byAccount = await this.account.admit(accountKey(attempt));
     return byAccount.allowed ? byAccount : { ...byAccount, scope: 'account' };
   }
 
   /** Clears the account's failures and lock; gives back only this attempt on the IP, so one good login cannot launder a spray. */
   async succeeded(attempt: LoginAttempt): Promise<void> {
-    await this.account.reset(loginThrottleKey(attempt.login));
+    await this.account.reset(accountKey(attempt));
     await this.ip.refund(ipThrottleKey(attempt.ip));
   }
+}
+
+function accountKey(attempt: LoginAttempt): string {
+  return `${attempt.tenantId}:${loginThrottleKey(attempt.login)}`;
 }
 
 /** Case- and compatibility-folded login name, so "Alice", "alice " and "ａｌｉｃｅ" share one counter. */
