@@ -99,7 +99,7 @@ describe('audit-service database roles: the service appends but cannot alter the
     ['UPDATE a record', `UPDATE audit_records SET action = 'x'`, /permission denied/],
     ['DELETE a record', 'DELETE FROM audit_records', /permission denied/],
     ['TRUNCATE the log', 'TRUNCATE audit_records', /permission denied/],
-    ['rewrite a tree node', 'UPDATE audit_tree_nodes SET hash = hash', /permission denied/],
+    ['rewrite a tree tile', 'UPDATE audit_tree_tiles SET hashes = hashes', /permission denied/],
     ['delete a checkpoint', 'DELETE FROM audit_checkpoints', /permission denied/],
     ['switch the append-only triggers off', 'ALTER TABLE audit_records DISABLE TRIGGER USER', /must be owner/],
     ['drop a partition', 'DROP TABLE audit_records_default_unscheduled', /must be owner/],

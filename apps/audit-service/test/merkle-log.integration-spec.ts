@@ -55,10 +55,10 @@ describe('audit log: Merkle tree, signed checkpoints, proofs and tamper detectio
   /** Runs an attacker's statements with the append-only triggers switched off, as a table owner could. */
   async function tamper(statements: string[], params: unknown[][] = []): Promise<void> {
     await dataSource.transaction(async (manager) => {
-      for (const table of ['audit_records', 'audit_tree_nodes', 'audit_checkpoints'])
+      for (const table of ['audit_records', 'audit_tree_tiles', 'audit_checkpoints'])
         await manager.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
       for (const [i, sql] of statements.entries()) await manager.query(sql, params[i] ?? []);
-      for (const table of ['audit_records', 'audit_tree_nodes', 'audit_checkpoints'])
+      for (const table of ['audit_records', 'audit_tree_tiles', 'audit_checkpoints'])
         await manager.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
     });
   }
@@ -118,7 +118,8 @@ describe('audit log: Merkle tree, signed checkpoints, proofs and tamper detectio
     await expect(dataSource.query(`UPDATE audit_records SET action = 'x' WHERE tenant_id = 'acme'`)).rejects.toThrow(/append-only/);
     await expect(dataSource.query(`DELETE FROM audit_records WHERE tenant_id = 'acme' AND leaf_index = 0`)).rejects.toThrow(/append-only/);
     await expect(dataSource.query('TRUNCATE audit_records')).rejects.toThrow(/append-only/);
-    await expect(dataSource.query(`UPDATE audit_tree_nodes SET hash = hash WHERE tenant_id = 'acme'`)).rejects.toThrow(/append-only/);
+    await expect(dataSource.query(`UPDATE audit_tree_tiles SET hashes = hashes WHERE tenant_id = 'acme'`)).rejects.toThrow(/append-only/);
+    await expect(dataSource.query(`DELETE FROM audit_tree_tiles WHERE tenant_id = 'acme'`)).rejects.toThrow(/append-only/);
     await expect(dataSource.query(`DELETE FROM audit_checkpoints WHERE tenant_id = 'acme'`)).rejects.toThrow(/append-only/);
   });
 
@@ -174,16 +175,31 @@ describe('audit log: Merkle tree, signed checkpoints, proofs and tamper detectio
       );
       const forged = canonicalJson({ ...(JSON.parse(row!.entry) as LogEntry), record: { ...record(12), action: 'user.deleted' } });
       const forgedHash = leafHash(Buffer.from(forged, 'utf8'));
-      // The attacker rewrites the entry, its indexed columns, its leaf hash and the leaf node consistently.
+      // The attacker rewrites the entry, its indexed columns, its leaf hash and every stored copy of the
+      // leaf tile holding it, consistently.
       await tamper(
         [
           `UPDATE audit_records SET entry = $1, action = 'user.deleted', leaf_hash = $2 WHERE tenant_id = 't-fork' AND leaf_index = 12`,
-          `UPDATE audit_tree_nodes SET hash = $1 WHERE tenant_id = 't-fork' AND level = 0 AND node_index = 12`,
+          `UPDATE audit_tree_tiles SET hashes = overlay(hashes PLACING $1 FROM 12 * 32 + 1 FOR 32)
+            WHERE tenant_id = 't-fork' AND level = 0 AND tile_index = 0 AND width > 12`,
         ],
         [[forged, forgedHash], [forgedHash]],
       );
       await append('t-fork', 5);
       expect(await verifyAuditLog(query, 't-fork')).toMatchObject({ ok: false, firstBadIndex: 12, checkpointsVerified: 1 });
+    });
+
+    it('a stored subtree root (the tiles proofs are built from) rewritten', async () => {
+      await logOf('t-tile', [300]);
+      await tamper([
+        `UPDATE audit_tree_tiles SET hashes = overlay(hashes PLACING decode(repeat('00', 32), 'hex') FROM 1 FOR 32)
+          WHERE tenant_id = 't-tile' AND level = 8`,
+      ]);
+      expect(await verifyAuditLog(query, 't-tile')).toMatchObject({
+        ok: false,
+        firstBadIndex: 0,
+        problem: expect.stringMatching(/stored subtree root 8\/0 .* differs from the recomputed tree/),
+      });
     });
 
     it('a forged checkpoint signature', async () => {

@@ -17,3 +17,15 @@ export {
   type NodeId,
   type StoredNode,
 } from './stored-tree';
+export {
+  nodeFromTile,
+  nodesFromTiles,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  tileKey,
+  tileOf,
+  planTileWrites,
+  tilesAfterAppend,
+  type Tile,
+  type TileId,
+} from './tiles';

@@ -22,6 +22,7 @@ export interface InboxConsumerOptions {
   /** Attempts for an event whose handler fails with a non-transient error, before dead-lettering it. */
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
+  /** Batches (one per partition at most) applied at the same time, each in its own transaction; default 6. */
   readonly partitionsConsumedConcurrently?: number;
   readonly fromBeginning?: boolean;
   readonly logger?: MessagingLogger;
@@ -29,6 +30,13 @@ export interface InboxConsumerOptions {
   /** Called after the transaction that applied these events committed (for measurements). */
   readonly onCommitted?: (events: readonly TypedEvent[]) => void;
 }
+
+/**
+ * Every partition of the platform's widest topics (6). A batch's transaction mostly waits (on
+ * PostgreSQL, on its commit's WAL flush, on services such as encryption-service), so with 2 in flight
+ * the cores sat idle; each batch holds one pooled connection (the pool has 10 by default).
+ */
+const DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY = 6;
 
 interface Rejection {
   readonly message: KafkaMessage;
@@ -78,7 +86,7 @@ export class InboxConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 2,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY,
       eachBatch: (payload) => this.consumeBatch(payload),
     });
   }

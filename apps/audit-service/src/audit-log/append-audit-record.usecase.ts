@@ -25,9 +25,11 @@ export class AppendAuditRecordsUseCase {
       byTenant.set(event.tenantid, records);
     }
     // Personal fields are sealed before anything is hashed or stored; a sealing failure fails the
-    // batch, which the inbox retries, so no record is dropped.
-    for (const [tenant, records] of byTenant) byTenant.set(tenant, await this.personalData.protect(tenant, records));
-    await appendToLogs(manager, byTenant);
+    // batch, which the inbox retries, so no record is dropped. Tenants are sealed concurrently: each is
+    // one call to encryption-service, made while this batch's transaction is open.
+    const sealed = await Promise.all([...byTenant].map(([tenant, records]) => this.personalData.protect(tenant, records)));
+    const protectedByTenant = new Map([...byTenant.keys()].map((tenant, i) => [tenant, sealed[i]!]));
+    await appendToLogs(manager, protectedByTenant);
     this.checkpoints?.recordAppended(events.length);
   }
 }

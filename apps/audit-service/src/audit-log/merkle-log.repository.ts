@@ -1,5 +1,15 @@
 import { canonicalJson, type AuditRecordV1 } from '@traceo/contracts';
-import { appendToFrontier, leafHash, nodeKey, type Frontier, type NodeId, type StoredNode } from '@traceo/merkle';
+import {
+  appendToFrontier,
+  leafHash,
+  nodesFromTiles,
+  planTileWrites,
+  tileKey,
+  type Frontier,
+  type NodeId,
+  type Tile,
+  type TileId,
+} from '@traceo/merkle';
 import type { EntityManager } from 'typeorm';
 import type { SealedPersonalData } from '../personal-data/personal-data';
 import { retentionClassOf } from '../retention/retention-class';
@@ -77,7 +87,7 @@ export async function appendToLogs(
   const entries: LogEntry[] = [];
   const texts: string[] = [];
   const leaves: Buffer[] = [];
-  const nodes: { tenant: string; node: StoredNode }[] = [];
+  const plans: { tenant: string; plan: ReturnType<typeof planTileWrites> }[] = [];
   const frontiers: { tenant: string; frontier: Frontier }[] = [];
   for (const head of heads) {
     const tenant = head.tenant_id;
@@ -103,19 +113,22 @@ export async function appendToLogs(
       tenantLeaves.push(leaf);
     });
     const appended = appendToFrontier(start, tenantLeaves);
-    for (const node of appended.nodes) nodes.push({ tenant, node });
+    plans.push({ tenant, plan: planTileWrites(start.size, appended.nodes) });
     frontiers.push({ tenant, frontier: appended.frontier });
     sizes.set(tenant, appended.frontier.size);
   }
 
   const columns = entries.map(searchableColumnsOf);
+  // The entries travel as one text, one per line: canonical JSON escapes every control character, so
+  // it never contains a raw newline. As a text[] parameter, node-postgres escaped and PostgreSQL
+  // unescaped each of their many quotes, which cost more than hashing them.
   await manager.query(
     `INSERT INTO audit_records (tenant_id, leaf_index, event_id, source, occurred_at, received_at, actor_type, actor_id, action,
                                 resource_type, resource_id, status, request_id, entry, leaf_hash, retention_class,
                                 session_id, risk_score, country)
      SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
-                          $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bytea[], $16::text[],
-                          $17::text[], $18::real[], $19::text[])`,
+                          $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], string_to_array($14::text, E'\\n'), $15::bytea[],
+                          $16::text[], $17::text[], $18::real[], $19::text[])`,
     [
       entries.map((e) => e.tenant),
       entries.map((e) => e.index),
@@ -130,7 +143,7 @@ export async function appendToLogs(
       columns.map((c) => c.resource_id),
       columns.map((c) => c.status),
       columns.map((c) => c.request_id),
-      texts,
+      texts.join('\n'),
       leaves,
       entries.map((e) => retentionClassOf(e.record.action)),
       columns.map((c) => c.session_id),
@@ -138,10 +151,7 @@ export async function appendToLogs(
       columns.map((c) => c.country),
     ],
   );
-  await manager.query(
-    'INSERT INTO audit_tree_nodes (tenant_id, level, node_index, hash) SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bytea[])',
-    [nodes.map((n) => n.tenant), nodes.map((n) => n.node.level), nodes.map((n) => n.node.index), nodes.map((n) => n.node.hash)],
-  );
+  await writeTiles(manager, plans);
   // A frontier is a bytea[] per tenant; arrays of arrays must be rectangular, so they travel as hex lists.
   await manager.query(
     `UPDATE audit_log_heads h
@@ -170,16 +180,62 @@ export async function appendToLog(
   return (await appendToLogs(manager, new Map([[tenant, records]]), receivedAt)).get(tenant)!;
 }
 
-/** Loads stored nodes by id, for proofs. */
-export async function loadNodes(querier: Querier, tenant: string, ids: readonly NodeId[]): Promise<Map<string, Buffer>> {
-  const rows = await querier.query<{ level: number; node_index: string; hash: Buffer }[]>(
-    `SELECT n.level, n.node_index, n.hash
-       FROM audit_tree_nodes n
-       JOIN unnest($2::smallint[], $3::bigint[]) AS wanted(level, node_index) USING (level, node_index)
-      WHERE n.tenant_id = $1`,
+/**
+ * Stores the tiles an append changed: one read of the partly filled tiles it continues (all tenants
+ * at once), one insert of every changed tile at its new width.
+ */
+async function writeTiles(manager: Querier, plans: readonly { tenant: string; plan: ReturnType<typeof planTileWrites> }[]): Promise<void> {
+  const continued = plans.flatMap(({ tenant, plan }) => plan.continues.map((tile) => ({ tenant, tile })));
+  const prefixes = new Map<string, Map<string, Buffer>>();
+  if (continued.length > 0) {
+    const rows = await manager.query<{ tenant_id: string; level: number; tile_index: string; hashes: Buffer }[]>(
+      `SELECT t.tenant_id, t.level, t.tile_index, t.hashes
+         FROM audit_tree_tiles t
+         JOIN unnest($1::text[], $2::smallint[], $3::bigint[], $4::smallint[]) AS wanted(tenant_id, level, tile_index, width)
+        USING (tenant_id, level, tile_index, width)`,
+      [
+        continued.map((c) => c.tenant),
+        continued.map((c) => c.tile.level),
+        continued.map((c) => c.tile.index),
+        continued.map((c) => c.tile.width),
+      ],
+    );
+    for (const row of rows) {
+      const forTenant = prefixes.get(row.tenant_id) ?? new Map<string, Buffer>();
+      forTenant.set(tileKey({ level: row.level, index: Number(row.tile_index) }), row.hashes);
+      prefixes.set(row.tenant_id, forTenant);
+    }
+  }
+  const tiles = plans.flatMap(({ tenant, plan }) => plan.finish(prefixes.get(tenant) ?? new Map()).map((tile) => ({ tenant, tile })));
+  await manager.query(
+    `INSERT INTO audit_tree_tiles (tenant_id, level, tile_index, width, hashes)
+     SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::smallint[], $5::bytea[])`,
+    [
+      tiles.map((t) => t.tenant),
+      tiles.map((t) => t.tile.level),
+      tiles.map((t) => t.tile.index),
+      tiles.map((t) => t.tile.width),
+      tiles.map((t) => t.tile.hashes),
+    ],
+  );
+}
+
+/** The widest stored copy of each tile asked for (tiles never stored are left out). */
+export async function readTiles(querier: Querier, tenant: string, ids: readonly TileId[]): Promise<Tile[]> {
+  const rows = await querier.query<{ level: number; tile_index: string; width: number; hashes: Buffer }[]>(
+    `SELECT DISTINCT ON (t.level, t.tile_index) t.level, t.tile_index, t.width, t.hashes
+       FROM audit_tree_tiles t
+       JOIN unnest($2::smallint[], $3::bigint[]) AS wanted(level, tile_index) USING (level, tile_index)
+      WHERE t.tenant_id = $1
+      ORDER BY t.level, t.tile_index, t.width DESC`,
     [tenant, ids.map((id) => id.level), ids.map((id) => id.index)],
   );
-  return new Map(rows.map((row) => [nodeKey({ level: row.level, index: Number(row.node_index) }), row.hash]));
+  return rows.map((row) => ({ level: row.level, index: Number(row.tile_index), width: row.width, hashes: row.hashes }));
+}
+
+/** Loads stored perfect subtree roots by id (computed from their tiles), for proofs. */
+export function loadNodes(querier: Querier, tenant: string, ids: readonly NodeId[]): Promise<Map<string, Buffer>> {
+  return nodesFromTiles(ids, (tiles) => readTiles(querier, tenant, tiles));
 }
 
 export async function readHead(querier: Querier, tenant: string): Promise<Frontier | undefined> {

@@ -1,12 +1,14 @@
 import { grantToRuntimeRoles } from '@traceo/persistence';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { FORENSIC_SEARCH_MIGRATIONS } from './1764000000200-AddForensicSearchColumns';
+import { TREE_TILE_MIGRATIONS } from './1764000000300-StoreTreeAsTiles';
 
 /**
  * The tamper-evident audit log: one RFC 6962 Merkle tree per tenant.
  * - audit_records: the leaves, each with the exact RFC 8785 bytes that were hashed (`entry`).
  * - audit_tree_nodes: every perfect subtree root (level 0 = leaf hashes), written at append time;
- *   proofs are built from these without reading the log.
+ *   proofs are built from these without reading the log. (Replaced by audit_tree_tiles in
+ *   1764000000300-StoreTreeAsTiles.)
  * - audit_log_heads: per tenant, the size and the frontier (roots of the perfect subtrees that make
  *   up the tree), so appends and roots never re-read old leaves.
  * - audit_checkpoints: signed tree heads; audit_signing_keys: the public keys that signed them.
@@ -153,4 +155,4 @@ export class CreateAuditLog1764000000100 implements MigrationInterface {
   }
 }
 
-export const AUDIT_MIGRATIONS = [CreateAuditLog1764000000100, ...FORENSIC_SEARCH_MIGRATIONS];
+export const AUDIT_MIGRATIONS = [CreateAuditLog1764000000100, ...FORENSIC_SEARCH_MIGRATIONS, ...TREE_TILE_MIGRATIONS];

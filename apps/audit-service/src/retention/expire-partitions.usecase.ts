@@ -12,7 +12,7 @@ const DAY_MS = 86_400_000;
 /**
  * Drops every monthly partition whose newest possible record is older than its class's retention,
  * unless an active legal hold overlaps it. Before a drop, the leaf ranges it held are recorded in
- * audit_pruned_ranges (their leaf hashes stay in audit_tree_nodes), so every tenant's tree still
+ * audit_pruned_ranges (their leaf hashes stay in audit_tree_tiles), so every tenant's tree still
  * verifies; each affected tenant's log gets an `audit.retention-expired` record.
  */
 @Injectable()

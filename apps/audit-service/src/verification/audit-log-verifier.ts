@@ -1,6 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '@traceo/contracts';
-import { appendToFrontier, EMPTY_FRONTIER, frontierRoot, leafHash, type Frontier } from '@traceo/merkle';
+import {
+  appendToFrontier,
+  EMPTY_FRONTIER,
+  frontierRoot,
+  HASH_SIZE,
+  leafHash,
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  type Frontier,
+} from '@traceo/merkle';
 import { parseNote, verifyNoteSignature } from '../audit-log/checkpoint-note';
 import { searchableColumnsOf, type LogEntry } from '../audit-log/merkle-log.repository';
 
@@ -27,7 +36,6 @@ interface RecordRow extends Omit<SearchableColumns, 'occurred_at' | 'received_at
   received_at: Date;
   entry: string;
   leaf_hash: Buffer;
-  node_hash: Buffer | null;
 }
 
 interface CheckpointRow {
@@ -62,8 +70,10 @@ function same(a: Buffer, b: Buffer): boolean {
 /**
  * Recomputes a tenant's tree from the database and checks it against every signed checkpoint.
  * Each record must be the canonical JSON it claims to be, carry its own index and tenant, hash to
- * its stored leaf hash and to the leaf node written when it was appended; the recomputed root at
- * each checkpoint size must equal the signed root. Reports the first index that breaks any of it.
+ * its stored leaf hash and to the leaf hash stored in the tree's tiles when it was appended; every
+ * stored subtree root above the leaves (the tiles proofs are built from, widest copy of each) must
+ * equal the recomputed one; the recomputed root at each checkpoint size must equal the signed root.
+ * Reports the first index that breaks any of it.
  */
 export async function verifyAuditLog(
   query: ReadQuery,
@@ -116,9 +126,41 @@ export async function verifyAuditLog(
     problem,
   });
 
-  /** Adds the next leaf and checks the signed checkpoint of that size, if there is one. */
+  // The stored tree: tiles of 256 nodes at levels 0, 8, 16, ... (widest copy of each). Level 0 holds
+  // the leaf hashes, read a page at a time; the levels above are few (one node per 256 leaves).
+  const readTiles = async (where: string, params: unknown[]) => {
+    const rows = await query<{ level: number; tile_index: string; width: number; hashes: Buffer }>(
+      `SELECT DISTINCT ON (level, tile_index) level, tile_index, width, hashes FROM audit_tree_tiles
+        WHERE tenant_id = $1 AND ${where} ORDER BY level, tile_index, width DESC`,
+      [tenant, ...params],
+    );
+    const nodes = new Map<string, Buffer>();
+    for (const row of rows) {
+      for (let i = 0; i < row.width; i += 1) {
+        nodes.set(`${row.level}/${Number(row.tile_index) * TILE_WIDTH + i}`, row.hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+      }
+    }
+    return nodes;
+  };
+  const leafHashesBetween = (first: number, last: number) =>
+    readTiles('level = 0 AND tile_index BETWEEN $2 AND $3', [Math.floor(first / TILE_WIDTH), Math.floor(last / TILE_WIDTH)]);
+  const upperNodes = await readTiles('level > 0', []);
+
+  /** Adds the next leaf, checks the stored subtree roots it completes and the signed checkpoint of that size, if there is one. */
   const addLeaf = (leaf: Buffer): VerificationReport | undefined => {
-    frontier = appendToFrontier(frontier, [leaf]).frontier;
+    const appended = appendToFrontier(frontier, [leaf]);
+    for (const node of appended.nodes) {
+      if (node.level === 0 || node.level % TILE_HEIGHT !== 0) continue;
+      const stored = upperNodes.get(`${node.level}/${node.index}`);
+      if (!stored || !same(stored, node.hash)) {
+        const first = node.index * 2 ** node.level;
+        return bad(
+          first,
+          `stored subtree root ${node.level}/${node.index} (records ${first}..${frontier.size}) differs from the recomputed tree`,
+        );
+      }
+    }
+    frontier = appended.frontier;
     const checkpoint = checkpoints[nextCheckpoint];
     if (!checkpoint || Number(checkpoint.tree_size) !== frontier.size) return undefined;
     if (!same(frontierRoot(frontier), checkpoint.root_hash)) {
@@ -143,17 +185,17 @@ export async function verifyAuditLog(
       const range = pruned.find((r) => Number(r.first_index) <= frontier.size && frontier.size <= Number(r.last_index));
       if (!range) return Number.isFinite(end) ? bad(frontier.size, `record ${frontier.size} is missing`) : undefined;
       const last = Math.min(Number(range.last_index), end - 1);
-      const nodes = await query<{ node_index: string; hash: Buffer }>(
-        'SELECT node_index, hash FROM audit_tree_nodes WHERE tenant_id = $1 AND level = 0 AND node_index BETWEEN $2 AND $3 ORDER BY node_index',
-        [tenant, frontier.size, last],
-      );
-      for (const node of nodes) {
-        if (Number(node.node_index) !== frontier.size) return bad(frontier.size, `pruned record ${frontier.size} has no leaf hash`);
-        prunedRecords += 1;
-        const failure = addLeaf(node.hash);
-        if (failure) return failure;
+      while (frontier.size <= last) {
+        const chunkEnd = Math.min(last, frontier.size + PAGE - 1);
+        const leaves = await leafHashesBetween(frontier.size, chunkEnd);
+        while (frontier.size <= chunkEnd) {
+          const leaf = leaves.get(`0/${frontier.size}`);
+          if (!leaf) return bad(frontier.size, `pruned record ${frontier.size} has no leaf hash`);
+          prunedRecords += 1;
+          const failure = addLeaf(leaf);
+          if (failure) return failure;
+        }
       }
-      if (frontier.size <= last) return bad(frontier.size, `pruned record ${frontier.size} has no leaf hash`);
     }
     return undefined;
   };
@@ -161,13 +203,14 @@ export async function verifyAuditLog(
   for (;;) {
     const rows = await query<RecordRow>(
       `SELECT r.leaf_index, r.event_id, r.source, r.occurred_at, r.received_at, r.actor_type, r.actor_id, r.action, r.resource_type,
-              r.resource_id, r.status, r.request_id, r.session_id, r.risk_score, r.country, r.entry, r.leaf_hash, n.hash AS node_hash
+              r.resource_id, r.status, r.request_id, r.session_id, r.risk_score, r.country, r.entry, r.leaf_hash
          FROM audit_records r
-         LEFT JOIN audit_tree_nodes n ON n.tenant_id = r.tenant_id AND n.level = 0 AND n.node_index = r.leaf_index
         WHERE r.tenant_id = $1 AND r.leaf_index >= $2
         ORDER BY r.leaf_index LIMIT $3`,
       [tenant, frontier.size, PAGE],
     );
+    const storedLeaves =
+      rows.length > 0 ? await leafHashesBetween(Number(rows[0]!.leaf_index), Number(rows[rows.length - 1]!.leaf_index)) : new Map<string, Buffer>();
     for (const row of rows) {
       const gap = await addPrunedUpTo(Number(row.leaf_index));
       if (gap) return gap;
@@ -186,8 +229,8 @@ export async function verifyAuditLog(
       if (differing.length > 0) return bad(index, `record ${index}: column ${differing.join(', ')} differs from the hashed entry`);
       const leaf = leafHash(Buffer.from(row.entry, 'utf8'));
       if (!same(leaf, row.leaf_hash)) return bad(index, `record ${index}: entry does not hash to its stored leaf hash`);
-      if (!row.node_hash || !same(leaf, row.node_hash))
-        return bad(index, `record ${index}: differs from the leaf recorded when it was appended`);
+      const stored = storedLeaves.get(`0/${index}`);
+      if (!stored || !same(leaf, stored)) return bad(index, `record ${index}: differs from the leaf recorded when it was appended`);
       const failure = addLeaf(leaf);
       if (failure) return failure;
     }
