@@ -210,7 +210,9 @@ export async function verifyAuditLog(
       [tenant, frontier.size, PAGE],
     );
     const storedLeaves =
-      rows.length > 0 ? await leafHashesBetween(Number(rows[0]!.leaf_index), Number(rows[rows.length - 1]!.leaf_index)) : new Map<string, Buffer>();
+      rows.length > 0
+        ? await leafHashesBetween(Number(rows[0]!.leaf_index), Number(rows[rows.length - 1]!.leaf_index))
+        : new Map<string, Buffer>();
     for (const row of rows) {
       const gap = await addPrunedUpTo(Number(row.leaf_index));
       if (gap) return gap;
