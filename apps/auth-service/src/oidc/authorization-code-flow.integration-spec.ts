@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import * as oidc from 'openid-client';
+import { TokenVerifier } from '@traceo/security';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
-import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
+import { TestBrowser } from '../../test/browser';
+import { signIn, tokenRequest } from '../../test/flows';
 
 const SECRET = 'web-app-secret-0000000000000000000000000000';
 const REDIRECT = 'https://app.traceo.test/callback';
+const SIGNED_OUT = 'https://app.traceo.test/signed-out';
 
 /**
  * The running auth-service (real PostgreSQL, Kafka and SoftHSM2) with openid-client 6 as the relying
@@ -15,92 +18,172 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
   let auth: AuthTestService;
   let config: oidc.Configuration;
   const tenant = `t-${randomBytes(4).toString('hex')}`;
-  const password = 'a long and unguessable passphrase';
+  const clientId = `web-${tenant}`;
+  const user = { username: 'Alice@Example.com', password: 'a long and unguessable passphrase' };
   let accountId: string;
 
   beforeAll(async () => {
     auth = await startAuthTestService('auth_code', [
       {
-        client_id: `web-${tenant}`,
+        client_id: clientId,
         tenant_id: tenant,
         client_name: 'Web <App>',
         client_secret: SECRET,
         redirect_uris: [REDIRECT],
-        post_logout_redirect_uris: ['https://app.traceo.test/signed-out'],
+        post_logout_redirect_uris: [SIGNED_OUT],
       },
     ]);
-    accountId = await auth.createAccount(tenant, 'alice@example.com', password, ['key-user']);
-    config = await oidc.discovery(new URL(auth.issuer), `web-${tenant}`, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    accountId = await auth.createAccount(tenant, 'alice@example.com', user.password, ['key-user']);
+    config = await oidc.discovery(new URL(auth.issuer), clientId, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
   });
 
   afterAll(async () => {
     await auth?.close();
   });
 
-  /** Starts an authorization request, signs in and consents; returns the callback URL and the checks. */
-  async function signIn(extra: Record<string, string> = {}) {
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid profile api',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-      ...extra,
-    });
-    const browser = new TestBrowser();
-    let { response } = await browser.follow(url.href, REDIRECT);
-    let at: string;
-    expect(response.status).toBe(200);
-    let page = await response.text();
-    expect(page).toContain('Web &lt;App&gt;');
-    ({ response, url: at } = await browser.follow(formActionOf(page, auth.origin), REDIRECT, {
-      form: { csrf: csrfOf(page), username: 'Alice@Example.com', password },
-    }));
-    if (!at.startsWith(REDIRECT)) {
-      page = await response.text();
-      expect(page).toContain('Allow access?');
-      ({ url: at } = await browser.follow(formActionOf(page, auth.origin), REDIRECT, { form: { csrf: csrfOf(page), decision: 'allow' } }));
-    }
-    expect(at.startsWith(REDIRECT)).toBe(true);
-    return { callback: new URL(at), verifier, state, nonce, browser };
-  }
-
-  it('signs a user in and issues a 15-minute ES256 JWT access token for the resource, an ID token and a refresh token', async () => {
-    const { callback, verifier, state, nonce } = await signIn();
-    expect(callback.searchParams.get('iss')).toBe(auth.issuer); // RFC 9207
-    const tokens = await oidc.authorizationCodeGrant(config, callback, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: nonce,
+  const login = (browser?: TestBrowser) => signIn(config, auth.origin, user, { redirectUri: REDIRECT, ...(browser ? { browser } : {}) });
+  const exchange = (signedIn: Awaited<ReturnType<typeof login>>) =>
+    oidc.authorizationCodeGrant(config, signedIn.callback, {
+      pkceCodeVerifier: signedIn.verifier,
+      expectedState: signedIn.state,
+      expectedNonce: signedIn.nonce,
       idTokenExpected: true,
     });
+  const token = (params: Record<string, string>) =>
+    tokenRequest(config.serverMetadata().token_endpoint!, { id: clientId, secret: SECRET }, params);
+
+  it('signs a user in and issues a 15-minute ES256 JWT access token for the resource, an ID token and a refresh token', async () => {
+    const signedIn = await login();
+    expect(signedIn.callback.searchParams.get('iss')).toBe(auth.issuer); // RFC 9207
+    const tokens = await exchange(signedIn);
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
     expect(tokens.expires_in).toBe(900);
     expect(tokens.refresh_token).toEqual(expect.any(String));
-    const header = decodeProtectedHeader(tokens.access_token);
-    expect(header).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    expect(decodeProtectedHeader(tokens.access_token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
     const claims = decodeJwt(tokens.access_token);
     expect(claims).toMatchObject({
       iss: auth.issuer,
       aud: 'urn:traceo:api',
       sub: accountId,
-      client_id: `web-${tenant}`,
+      client_id: clientId,
       tenant_id: tenant,
       roles: ['key-user'],
     });
     expect(claims.exp! - claims.iat!).toBe(900);
-    expect(tokens.claims()).toMatchObject({ sub: accountId, nonce, iss: auth.issuer });
+    expect(tokens.claims()).toMatchObject({ sub: accountId, nonce: signedIn.nonce, iss: auth.issuer, aud: clientId });
+  });
+
+  it('issues access tokens the shared guard verifies against the JWKS, and that other audiences refuse', async () => {
+    const tokens = await exchange(await login());
+    const jwksUrl = `${auth.issuer}/jwks`;
+    const principal = await new TokenVerifier({ issuer: auth.issuer, audience: 'urn:traceo:api', keys: { jwksUrl } }).verify(
+      tokens.access_token,
+    );
+    expect(principal).toMatchObject({ subject: accountId, tenantId: tenant, roles: ['key-user'], via: 'jwt', clientId });
+    expect(principal.permissions).toContain('crypto:decrypt');
+    const other = new TokenVerifier({ issuer: auth.issuer, audience: 'https://other-api.traceo.test', keys: { jwksUrl } });
+    await expect(other.verify(tokens.access_token)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
+    const foreignIssuer = new TokenVerifier({ issuer: 'https://elsewhere.traceo.test', audience: 'urn:traceo:api', keys: { jwksUrl } });
+    await expect(foreignIssuer.verify(tokens.access_token)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
+  });
+
+  it('rotates the refresh token on every use; each new access token is valid', async () => {
+    const first = await exchange(await login());
+    const second = await oidc.refreshTokenGrant(config, first.refresh_token!);
+    expect(second.refresh_token).toEqual(expect.any(String));
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    const third = await oidc.refreshTokenGrant(config, second.refresh_token!);
+    expect(third.refresh_token).not.toBe(second.refresh_token);
+    expect(decodeJwt(third.access_token)).toMatchObject({ sub: accountId, aud: 'urn:traceo:api', tenant_id: tenant });
+  });
+
+  it('revokes the whole family when a rotated refresh token is reused, with an audit record and a security event', async () => {
+    const first = await exchange(await login());
+    const second = await oidc.refreshTokenGrant(config, first.refresh_token!);
+    const reuse = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token! });
+    expect(reuse.status).toBe(400);
+    expect(reuse.body).toMatchObject({ error: 'invalid_grant' });
+    // The legitimate holder's newer token died with the family.
+    const afterwards = await token({ grant_type: 'refresh_token', refresh_token: second.refresh_token! });
+    expect(afterwards.status).toBe(400);
+    expect(afterwards.body).toMatchObject({ error: 'invalid_grant' });
+    const security = await auth.event(
+      'traceo.auth.refresh-token-reused.v1',
+      (e) => e['tenantid'] === tenant && e['data'].credential === 'refresh_token',
+    );
+    expect(security['data']).toMatchObject({ clientId, accountId, rotations: 0, grantId: expect.any(String) });
+    const audit = await auth.event(
+      'traceo.audit.record.v1',
+      (e) => e['tenantid'] === tenant && e['data'].action === 'auth.refresh-token-reused',
+    );
+    expect(audit['data']).toMatchObject({ status: 'denied', actor: { type: 'user', id: accountId }, details: { family: 'revoked' } });
+    expect(JSON.stringify([security, audit])).not.toContain(first.refresh_token!);
+  });
+
+  it('introspects refresh tokens and revokes them (RFC 7662, RFC 7009)', async () => {
+    const tokens = await exchange(await login());
+    const active = await oidc.tokenIntrospection(config, tokens.refresh_token!);
+    expect(active).toMatchObject({ active: true, client_id: clientId, sub: accountId });
+    await oidc.tokenRevocation(config, tokens.refresh_token!);
+    await expect(oidc.tokenIntrospection(config, tokens.refresh_token!)).resolves.toMatchObject({ active: false });
+    const refresh = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
+    expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it('stores no usable code, refresh token or signing key in PostgreSQL', async () => {
+    const tokens = await exchange(await login());
+    const dump = await auth.service.runtime.dataSource.query<{ text: string }[]>(
+      `SELECT string_agg(payload::text, ' ') AS text FROM oidc_models UNION ALL SELECT string_agg(public_jwk::text, ' ') FROM signing_keys`,
+    );
+    const stored = dump.map((row) => row.text).join(' ');
+    expect(stored).not.toContain(tokens.refresh_token!);
+    expect(stored).not.toContain('"d":');
+  });
+
+  it('ends the session with RP-initiated logout and returns to the registered post-logout URI', async () => {
+    const browser = new TestBrowser();
+    const tokens = await exchange(await login(browser));
+    const url = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: SIGNED_OUT, state: 'bye' });
+    const { response } = await browser.follow(url.href, SIGNED_OUT);
+    const page = await response.text();
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1];
+    const action = /action="([^"]+)"/.exec(page)?.[1];
+    expect(xsrf && action).toBeTruthy();
+    const done = await browser.follow(new URL(action!.replace(/&amp;/g, '&'), auth.origin).href, SIGNED_OUT, {
+      form: { xsrf: xsrf!, logout: 'yes' },
+    });
+    expect(done.url).toBe(`${SIGNED_OUT}?state=bye`);
+    // The grant went with the session: its refresh token no longer works.
+    expect(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! })).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_grant' },
+    });
+    // The next authorization request asks the browser to sign in again.
+    await expect(login(browser)).resolves.toBeDefined();
+  });
+
+  it('accepts pushed authorization requests (RFC 9126)', async () => {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = await oidc.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid api',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: 'par-state',
+      nonce: 'par-nonce',
+    });
+    expect(url.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
+    const { response } = await new TestBrowser().follow(url.href, REDIRECT);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('Sign in');
   });
 
   it('records the sign-in and the token issue as audit records on Kafka', async () => {
-    await signIn();
+    await exchange(await login());
     await auth.event(
       'traceo.audit.record.v1',
       (e) => e['tenantid'] === tenant && e['data'].action === 'auth.sign-in' && e['data'].status === 'success',
     );
+    await auth.event('traceo.audit.record.v1', (e) => e['tenantid'] === tenant && e['data'].action === 'auth.token.issued');
   });
 });

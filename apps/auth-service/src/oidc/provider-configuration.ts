@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { AccountRepository } from '../accounts/account.repository';
 import type { ClientRepository } from '../clients/client.repository';
 import { errorPage, logoutPage, PAGE_CSP } from '../interactions/pages';
-import { PgOidcAdapter } from './pg-oidc.adapter';
+import { PgOidcAdapter, revokeGrantFamily } from './pg-oidc.adapter';
 import type { ProviderKeys } from './provider-keys';
 
 /** Lifetimes (seconds). */
@@ -146,8 +146,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
       devInteractions: { enabled: false },
       registration: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client introspects and revokes only its own tokens.
+      introspection: { enabled: true, allowedPolicy: (ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true, allowedPolicy: (ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       dPoP: { enabled: true },
@@ -190,5 +191,14 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(deps.issuer, configuration);
   provider.proxy = deps.trustProxy;
+  // Signing out ends what the session authorized: refresh tokens outlive the session (30 days), so
+  // oidc-provider would keep their grants; the confirmed logout revokes them before the redirect.
+  provider.use(async (koa, next) => {
+    await next();
+    const ctx = koa as KoaContextWithOIDC;
+    if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.['logout']) return;
+    const authorizations: Record<string, { grantId?: string }> = ctx.oidc.session?.authorizations ?? {};
+    for (const { grantId } of Object.values(authorizations)) if (grantId) await revokeGrantFamily(dataSource, grantId);
+  });
   return provider;
 }

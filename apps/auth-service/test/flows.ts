@@ -1,0 +1,68 @@
+import * as oidc from 'openid-client';
+import { csrfOf, formActionOf, TestBrowser } from './browser';
+
+export interface SignedIn {
+  readonly callback: URL;
+  readonly verifier: string;
+  readonly state: string;
+  readonly nonce: string;
+  readonly browser: TestBrowser;
+}
+
+/**
+ * Walks the browser part of the code flow: authorization request (PKCE S256, state, nonce), the
+ * sign-in page, the consent page when shown; returns the callback URL the provider redirected to.
+ */
+export async function signIn(
+  config: oidc.Configuration,
+  origin: string,
+  user: { username: string; password: string },
+  options: { redirectUri: string; scope?: string; extra?: Record<string, string>; browser?: TestBrowser },
+): Promise<SignedIn> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: options.redirectUri,
+    scope: options.scope ?? 'openid profile api',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...options.extra,
+  });
+  const browser = options.browser ?? new TestBrowser();
+  let { response, url: at } = await browser.follow(url.href, options.redirectUri);
+  for (let step = 0; step < 3 && !at.startsWith(options.redirectUri); step += 1) {
+    if (response.status !== 200) throw new Error(`unexpected ${response.status} at ${at}: ${(await response.text()).slice(0, 500)}`);
+    const page = await response.text();
+    const form: Record<string, string> = page.includes('name="password"')
+      ? { csrf: csrfOf(page), username: user.username, password: user.password }
+      : { csrf: csrfOf(page), decision: 'allow' };
+    ({ response, url: at } = await browser.follow(formActionOf(page, origin), options.redirectUri, { form }));
+  }
+  if (!at.startsWith(options.redirectUri)) throw new Error(`did not reach the redirect URI: ${at}`);
+  return { callback: new URL(at), verifier, state, nonce, browser };
+}
+
+/** A token endpoint call made without openid-client, to see the provider's error body as sent. */
+export async function tokenRequest(
+  tokenEndpoint: string,
+  client: { id: string; secret: string },
+  params: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown>; type: string }> {
+  const response = await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`,
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    type: response.headers.get('content-type') ?? '',
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
+}
