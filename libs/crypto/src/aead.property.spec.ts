@@ -103,10 +103,14 @@ describe('field encryption, properties', () => {
         const keyIdEnd = 3 + Buffer.byteLength(key.id);
         const headerLength = keyIdEnd + 4 + 12 + 32;
         const code = failureOf(() => decryptField(tampered, where, key));
-        // Version and algorithm decide whether it parses; the key id's length and bytes may make it
-        // unparsable or name another key; version, nonce and commitment pick another key; GCM covers the rest.
-        if (at < 2) expect(code).toBe('CRYPTO.UNSUPPORTED_FORMAT');
+        // Version and algorithm decide whether it parses (version 1 parses as the legacy format, whose
+        // commitment then differs); the key id's length and bytes may make it unparsable or name another
+        // key; key version and commitment pick another key; GCM covers the nonce and the rest.
+        const nonceStart = keyIdEnd + 4;
+        if (at === 0) expect(['CRYPTO.UNSUPPORTED_FORMAT', 'CRYPTO.KEY_COMMITMENT_MISMATCH']).toContain(code);
+        else if (at === 1) expect(code).toBe('CRYPTO.UNSUPPORTED_FORMAT');
         else if (at < keyIdEnd) expect(['CRYPTO.UNSUPPORTED_FORMAT', 'CRYPTO.KEY_COMMITMENT_MISMATCH']).toContain(code);
+        else if (at >= nonceStart && at < nonceStart + 12) expect(code).toBe('CRYPTO.INTEGRITY_CHECK_FAILED');
         else if (at < headerLength) expect(code).toBe('CRYPTO.KEY_COMMITMENT_MISMATCH');
         else expect(code).toBe('CRYPTO.INTEGRITY_CHECK_FAILED');
       }),

@@ -1,16 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
-import { aesGcmDecrypt, aesGcmEncrypt, GCM_TAG_LENGTH } from './aes-gcm';
+import { aesGcmDecrypt, GCM_TAG_LENGTH } from './aes-gcm';
 import { CryptoError } from './crypto.errors';
-import { assertBytes, assertUint32, equalBytes, lengthPrefixed, nameBytes, uint32Bytes } from './encoding';
+import { assertBytes, assertUint32, equalBytes, lengthPrefixed, nameBytes } from './encoding';
+import { fieldKeys } from './field-keys';
 import { hkdfSha256 } from './hkdf';
+import { NoncePool } from './nonce-pool';
 
 /**
- * Field ciphertext, format version 1 (all integers big-endian):
+ * Field ciphertext (all integers big-endian):
  *
  * | offset    | bytes | content                                                        |
  * |-----------|-------|----------------------------------------------------------------|
- * | 0         | 1     | format version, 0x01                                           |
+ * | 0         | 1     | format version, 0x02 (0x01 is still opened)                    |
  * | 1         | 1     | algorithm, 0x01 = AES-256-GCM, HKDF-SHA256 key + commitment    |
  * | 2         | 1     | key id length L, 1..255                                        |
  * | 3         | L     | key id, UTF-8                                                  |
@@ -20,13 +23,23 @@ import { hkdfSha256 } from './hkdf';
  * | 51+L      | n     | AES-256-GCM ciphertext                                         |
  * | 51+L+n    | 16    | GCM tag                                                        |
  *
- * Bytes 0..51+L are the header. Per message, HKDF-SHA256(data key, salt = nonce, info
- * "traceo/aead/v1 key+commitment") gives 64 bytes: the GCM key, then the 32-byte commitment.
+ * Bytes 0..51+L are the header. HKDF-SHA256 of the data key gives 64 bytes: the GCM key, then the
+ * 32-byte commitment. Format 2 derives them once per column: no salt, info "traceo/aead/v2
+ * key+commitment" ‖ length-prefixed (tenant, keyring, field), cached per data key (field-keys.ts).
+ * Format 1 derived them per message: salt = nonce, info "traceo/aead/v1 key+commitment".
  * The GCM nonce is the header nonce and the additional data is header ‖ encoded context, so the key
- * reference, nonce, commitment and context are all authenticated. The commitment is checked before
- * decrypting: GCM alone is not key-committing, and a ciphertext can be crafted to open under two keys.
+ * reference, nonce, commitment and context (record id included) are all authenticated. The commitment
+ * is checked before decrypting: GCM alone is not key-committing, and a ciphertext can be crafted to
+ * open under two keys.
+ *
+ * Nonce uniqueness: nonces are 96 random bits (from a pooled CSPRNG buffer, nonce-pool.ts). Under one
+ * column key, a repeat among q messages has probability below q²/2^97, so NIST SP 800-38D's bound of
+ * 2^32 random-IV invocations per key holds while a data key version seals at most 2^32 values; the
+ * service's usage counters stop each version at 2^31 or less, and the column keys split that further.
+ * Format 1's per-message key did not widen this margin: its key was derived from the same 96-bit nonce.
  */
-export const AEAD_FORMAT_VERSION = 0x01;
+export const AEAD_FORMAT_VERSION = 0x02;
+export const AEAD_LEGACY_FORMAT_VERSION = 0x01;
 export const AEAD_ALGORITHM_AES_256_GCM_HKDF_SHA256 = 0x01;
 export const DATA_KEY_LENGTH = 32;
 export const AEAD_NONCE_LENGTH = 12;
@@ -35,6 +48,7 @@ export const KEY_COMMITMENT_LENGTH = 32;
 const MESSAGE_KEYS_INFO = 'traceo/aead/v1 key+commitment';
 /** Bytes around the key id: version, algorithm, id length, key version, nonce, commitment. */
 const FIXED_HEADER_LENGTH = 3 + 4 + AEAD_NONCE_LENGTH + KEY_COMMITMENT_LENGTH;
+const nonces = new NoncePool(AEAD_NONCE_LENGTH);
 
 /** Where a value lives; bound into every ciphertext so it cannot be replayed into another cell. */
 export interface EncryptionContext {
@@ -52,7 +66,7 @@ export interface DataKey {
 }
 
 export interface CiphertextHeader {
-  formatVersion: typeof AEAD_FORMAT_VERSION;
+  formatVersion: typeof AEAD_FORMAT_VERSION | typeof AEAD_LEGACY_FORMAT_VERSION;
   algorithm: 'AES-256-GCM/HKDF-SHA256';
   keyId: string;
   keyVersion: number;
@@ -66,46 +80,72 @@ interface ParsedCiphertext extends CiphertextHeader {
   tag: Buffer;
 }
 
-/** Seals `plaintext` under a fresh nonce; the result is self-describing (see the layout above). */
+/** Seals `plaintext` (format 2) under a fresh nonce; the result is self-describing (see the layout above). */
 export function encryptField(plaintext: Uint8Array, context: EncryptionContext, dataKey: DataKey): Buffer {
   assertBytes(plaintext, 'plaintext');
-  const encodedContext = encodeContext(context);
   const { keyId, material } = checkDataKey(dataKey);
-  const nonce = randomBytes(AEAD_NONCE_LENGTH);
-  const { encryptionKey, commitment } = deriveMessageKeys(material, nonce);
-  const header = Buffer.concat([
-    Buffer.of(AEAD_FORMAT_VERSION, AEAD_ALGORITHM_AES_256_GCM_HKDF_SHA256, keyId.length),
-    keyId,
-    uint32Bytes(dataKey.version),
-    nonce,
-    commitment,
-  ]);
-  try {
-    const { ciphertext, tag } = aesGcmEncrypt(encryptionKey, nonce, Buffer.concat([header, encodedContext]), plaintext);
-    return Buffer.concat([header, ciphertext, tag]);
-  } finally {
-    encryptionKey.fill(0);
-  }
+  const recordId = recordIdBytes(context);
+  const { encryptionKey, commitment, contextPrefix } = fieldKeys(material, context);
+  const headerLength = FIXED_HEADER_LENGTH + keyId.length;
+  const out = Buffer.allocUnsafe(headerLength + plaintext.length + GCM_TAG_LENGTH);
+  out[0] = AEAD_FORMAT_VERSION;
+  out[1] = AEAD_ALGORITHM_AES_256_GCM_HKDF_SHA256;
+  out[2] = keyId.length;
+  keyId.copy(out, 3);
+  out.writeUInt32BE(dataKey.version, 3 + keyId.length);
+  const nonce = nonces.writeNext(out, 7 + keyId.length);
+  commitment.copy(out, 19 + keyId.length);
+  const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce, { authTagLength: GCM_TAG_LENGTH });
+  cipher.setAAD(out.subarray(0, headerLength));
+  cipher.setAAD(contextTail(contextPrefix, recordId));
+  const body = cipher.update(plaintext);
+  body.copy(out, headerLength);
+  body.fill(0);
+  cipher.final();
+  cipher.getAuthTag().copy(out, headerLength + plaintext.length);
+  return out;
 }
 
 /**
- * Opens a ciphertext made by `encryptField` with the same context and key. Checks: format
- * (`UNSUPPORTED_FORMAT`), that the ciphertext names this key id and version and commits to these key
- * bytes (`KEY_COMMITMENT_MISMATCH`, reported first), and the GCM tag over header and context
- * (`INTEGRITY_CHECK_FAILED`). Both cryptographic checks always run.
+ * Opens a ciphertext made by `encryptField` (format 2, or format 1 from earlier releases) with the same
+ * context and key. Checks: format (`UNSUPPORTED_FORMAT`), that the ciphertext names this key id and
+ * version and commits to these key bytes (`KEY_COMMITMENT_MISMATCH`, reported first), and the GCM tag
+ * over header and context (`INTEGRITY_CHECK_FAILED`). Both cryptographic checks always run.
  */
 export function decryptField(ciphertext: Uint8Array, context: EncryptionContext, dataKey: DataKey): Buffer {
-  const encodedContext = encodeContext(context);
-  const { material } = checkDataKey(dataKey);
+  const material = checkDataKeyForDecryption(dataKey);
   const parsed = parseCiphertext(ciphertext);
   if (parsed.keyId !== dataKey.id || parsed.keyVersion !== dataKey.version) {
     throw new CryptoError('CRYPTO.KEY_COMMITMENT_MISMATCH', 'the ciphertext was sealed under another key id or version');
   }
+  if (parsed.formatVersion === AEAD_LEGACY_FORMAT_VERSION) return decryptLegacy(parsed, encodeContext(context), material);
+  const recordId = recordIdBytes(context);
+  const { encryptionKey, commitment, contextPrefix } = fieldKeys(material, context);
+  const committed = equalBytes(commitment, parsed.commitment);
+  // The GCM check runs whether or not the commitment matched, so the time taken does not say which
+  // of the two checks failed; a plaintext opened under an uncommitted key is zeroed, never returned.
+  const decipher = createDecipheriv('aes-256-gcm', encryptionKey, parsed.nonce, { authTagLength: GCM_TAG_LENGTH });
+  decipher.setAuthTag(parsed.tag);
+  decipher.setAAD(parsed.header);
+  decipher.setAAD(contextTail(contextPrefix, recordId));
+  const plaintext = decipher.update(parsed.body);
+  let authentic = true;
+  try {
+    decipher.final();
+  } catch {
+    authentic = false;
+  }
+  if (!committed || !authentic) plaintext.fill(0);
+  if (!committed) throw new CryptoError('CRYPTO.KEY_COMMITMENT_MISMATCH', 'the ciphertext is not committed to the supplied key');
+  if (!authentic) throw new CryptoError('CRYPTO.INTEGRITY_CHECK_FAILED', 'AES-GCM authentication failed');
+  return plaintext;
+}
+
+/** Format 1: the GCM key and commitment come from an HKDF per message, salted with the nonce. */
+function decryptLegacy(parsed: ParsedCiphertext, encodedContext: Buffer, material: Uint8Array): Buffer {
   const { encryptionKey, commitment } = deriveMessageKeys(material, parsed.nonce);
   try {
     const committed = equalBytes(commitment, parsed.commitment);
-    // The GCM check runs whether or not the commitment matched, so the time taken does not say which
-    // of the two checks failed; a plaintext opened under an uncommitted key is zeroed, never returned.
     let plaintext: Buffer | undefined;
     let tagFailure: unknown;
     try {
@@ -132,7 +172,7 @@ export function readCiphertextHeader(ciphertext: Uint8Array): CiphertextHeader {
 
 /** Canonical context bytes: the four names, each UTF-8 with a 4-byte length prefix, in a fixed order. */
 export function encodeContext(context: EncryptionContext): Buffer {
-  if (typeof context !== 'object' || context === null) throw new CryptoError('CRYPTO.BAD_INPUT', 'encryption context is required');
+  checkContext(context);
   return lengthPrefixed([
     nameBytes(context.tenant, 'context tenant'),
     nameBytes(context.keyring, 'context keyring'),
@@ -141,10 +181,30 @@ export function encodeContext(context: EncryptionContext): Buffer {
   ]);
 }
 
+function recordIdBytes(context: EncryptionContext): Buffer {
+  checkContext(context);
+  return nameBytes(context.recordId, 'context recordId');
+}
+
+// Room for the encoded context: four names of at most 255 bytes, each with its 4-byte length.
+const contextScratch = Buffer.allocUnsafeSlow(4 * (4 + 255));
+
 /**
- * Per-message GCM key and key commitment, from one HKDF call (one call costs as much as the GCM
- * operation itself). Exported for the commitment tests, not from the lib.
+ * `encodeContext`'s output from the column's cached prefix and the record id, in a scratch Buffer
+ * reused by every call: GCM reads it synchronously in `setAAD`, before the next call can write it.
  */
+function contextTail(contextPrefix: Buffer, recordId: Buffer): Buffer {
+  contextPrefix.copy(contextScratch, 0);
+  const offset = contextScratch.writeUInt32BE(recordId.length, contextPrefix.length);
+  recordId.copy(contextScratch, offset);
+  return contextScratch.subarray(0, offset + recordId.length);
+}
+
+function checkContext(context: EncryptionContext): void {
+  if (typeof context !== 'object' || context === null) throw new CryptoError('CRYPTO.BAD_INPUT', 'encryption context is required');
+}
+
+/** Format 1's per-message GCM key and key commitment. Exported for the commitment tests, not from the lib. */
 export function deriveMessageKeys(dataKey: Uint8Array, nonce: Uint8Array): { encryptionKey: Buffer; commitment: Buffer } {
   const okm = hkdfSha256(dataKey, nonce, MESSAGE_KEYS_INFO, DATA_KEY_LENGTH + KEY_COMMITMENT_LENGTH);
   return { encryptionKey: okm.subarray(0, DATA_KEY_LENGTH), commitment: okm.subarray(DATA_KEY_LENGTH) };
@@ -157,11 +217,23 @@ function checkDataKey(dataKey: DataKey): { keyId: Buffer; material: Uint8Array }
   return { keyId, material: assertBytes(dataKey.material, 'data key', { exactly: DATA_KEY_LENGTH }) };
 }
 
+/** Decryption compares the id with the ciphertext's, so it is checked, not encoded. */
+function checkDataKeyForDecryption(dataKey: DataKey): Uint8Array {
+  if (typeof dataKey !== 'object' || dataKey === null) throw new CryptoError('CRYPTO.BAD_INPUT', 'data key is required');
+  if (typeof dataKey.id !== 'string' || dataKey.id.length === 0)
+    throw new CryptoError('CRYPTO.BAD_INPUT', 'data key id must be a non-empty string');
+  assertUint32(dataKey.version, 'data key version');
+  return assertBytes(dataKey.material, 'data key', { exactly: DATA_KEY_LENGTH });
+}
+
 function parseCiphertext(input: Uint8Array): ParsedCiphertext {
   assertBytes(input, 'ciphertext');
   const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length < 2) throw malformed('truncated');
-  if (bytes[0] !== AEAD_FORMAT_VERSION) throw new CryptoError('CRYPTO.UNSUPPORTED_FORMAT', 'unknown ciphertext format version');
+  const formatVersion = bytes[0];
+  if (formatVersion !== AEAD_FORMAT_VERSION && formatVersion !== AEAD_LEGACY_FORMAT_VERSION) {
+    throw new CryptoError('CRYPTO.UNSUPPORTED_FORMAT', 'unknown ciphertext format version');
+  }
   if (bytes[1] !== AEAD_ALGORITHM_AES_256_GCM_HKDF_SHA256)
     throw new CryptoError('CRYPTO.UNSUPPORTED_FORMAT', 'unknown ciphertext algorithm');
   const keyIdLength = bytes[2] ?? 0;
@@ -169,14 +241,14 @@ function parseCiphertext(input: Uint8Array): ParsedCiphertext {
   if (bytes.length < headerLength + GCM_TAG_LENGTH) throw malformed('truncated');
   if (keyIdLength === 0) throw malformed('empty key id');
   const keyIdBytes = bytes.subarray(3, 3 + keyIdLength);
+  if (!isUtf8(keyIdBytes)) throw malformed('key id is not UTF-8');
   const keyId = keyIdBytes.toString('utf8');
-  if (!Buffer.from(keyId, 'utf8').equals(keyIdBytes)) throw malformed('key id is not UTF-8');
   const keyVersion = bytes.readUInt32BE(3 + keyIdLength);
   const nonceStart = 7 + keyIdLength;
   const nonce = bytes.subarray(nonceStart, nonceStart + AEAD_NONCE_LENGTH);
   const commitment = bytes.subarray(nonceStart + AEAD_NONCE_LENGTH, headerLength);
   return {
-    formatVersion: AEAD_FORMAT_VERSION,
+    formatVersion,
     algorithm: 'AES-256-GCM/HKDF-SHA256',
     keyId,
     keyVersion,

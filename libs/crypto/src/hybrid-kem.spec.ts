@@ -13,6 +13,7 @@ import {
   WRAPPED_KEY_LENGTH,
   wrapKey,
   XWING_CIPHERTEXT_LENGTH,
+  XWING_PUBLIC_KEY_LENGTH,
   type HybridKem,
 } from './index';
 
@@ -97,6 +98,29 @@ describe('X-Wing (ML-KEM-768 + X25519)', () => {
     const { ciphertext, sharedSecret } = kem.encapsulate(publicKey);
     ciphertext[10]! ^= 1;
     expect(kem.decapsulate(ciphertext, secretKey)).not.toEqual(sharedSecret);
+  });
+
+  it('keeps agreeing with noble when one Buffer is reused for different key pairs (keys are cached by content)', () => {
+    const publicKey = Buffer.alloc(XWING_PUBLIC_KEY_LENGTH);
+    const secretKey = Buffer.alloc(32);
+    for (let i = 0; i < 4; i++) {
+      const pair = nobleXWing.generateKeyPair();
+      pair.publicKey.copy(publicKey);
+      pair.secretKey.copy(secretKey);
+      for (let j = 0; j < 2; j++) {
+        const toNode = nobleXWing.encapsulate(publicKey);
+        expect(nodeXWing.decapsulate(toNode.ciphertext, secretKey)).toEqual(toNode.sharedSecret);
+        const fromNode = nodeXWing.encapsulate(publicKey);
+        expect(nobleXWing.decapsulate(fromNode.ciphertext, secretKey)).toEqual(fromNode.sharedSecret);
+      }
+    }
+  });
+
+  it('refuses an invalid ML-KEM public key every time, caching nothing for it', () => {
+    const { publicKey } = nodeXWing.generateKeyPair();
+    const invalid = Buffer.from(publicKey);
+    invalid.fill(0xff, 0, 2);
+    for (let i = 0; i < 2; i++) expect(thrownBy(() => nodeXWing.encapsulate(invalid))).toMatchObject({ code: 'CRYPTO.BAD_INPUT' });
   });
 
   it.each(kems)('%s refuses keys and ciphertexts of the wrong size', (_name, kem) => {

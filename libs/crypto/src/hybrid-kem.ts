@@ -1,11 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, decapsulate, encapsulate, randomBytes, type KeyObject } from 'node:crypto';
 
 import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 
 import { aesGcmDecrypt, aesGcmEncrypt, GCM_TAG_LENGTH } from './aes-gcm';
+import { DigestCache } from './bounded-cache';
 import { CryptoError } from './crypto.errors';
 import { assertBytes } from './encoding';
 import { hkdfSha256 } from './hkdf';
+import { NoncePool } from './nonce-pool';
 import {
   guard,
   ML_KEM_768_CIPHERTEXT_LENGTH,
@@ -13,9 +15,19 @@ import {
   ML_KEM_768_SEED_LENGTH,
   nativeMlKemAvailable,
   nodeMlKem768,
+  nodePrivateKey,
+  nodePublicKey,
   type KemEncapsulation,
 } from './ml-kem';
-import { x25519Derive, x25519EphemeralKeyPair, X25519_KEY_LENGTH, x25519KeyPair } from './x25519';
+import {
+  asBuffer,
+  x25519Derive,
+  x25519DeriveWith,
+  x25519EphemeralKeyPair,
+  X25519_KEY_LENGTH,
+  x25519KeyPair,
+  x25519PublicKeyObject,
+} from './x25519';
 
 export const XWING_SECRET_KEY_LENGTH = 32;
 export const XWING_PUBLIC_KEY_LENGTH = ML_KEM_768_PUBLIC_KEY_LENGTH + X25519_KEY_LENGTH;
@@ -44,36 +56,85 @@ export interface HybridKem {
   decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Buffer;
 }
 
-/** X-Wing composed from `node:crypto`: ML-KEM-768 (OpenSSL 3.5), X25519, SHAKE256 and SHA3-256. */
+/** Key pairs whose imported native keys are kept (each import costs as much as an encapsulation or more). */
+export const XWING_KEY_CACHE_MAX_ENTRIES = 64;
+
+interface NodePublicKeys {
+  pq: KeyObject;
+  classical: KeyObject;
+  classicalRaw: Buffer;
+}
+
+interface NodeSecretKeys {
+  pq: KeyObject;
+  classical: KeyObject;
+  classicalPublicRaw: Buffer;
+}
+
+// Imported per key pair, looked up by a digest of the key bytes (DigestCache): a keyring's key pair is
+// imported once, not on every wrap and unwrap.
+const publicKeys = new DigestCache<NodePublicKeys>('x-wing-public', XWING_KEY_CACHE_MAX_ENTRIES);
+const secretKeys = new DigestCache<NodeSecretKeys>('x-wing-secret', XWING_KEY_CACHE_MAX_ENTRIES);
+
+function importPublicKey(publicKey: Uint8Array): NodePublicKeys {
+  const classicalRaw = Buffer.from(publicKey.subarray(ML_KEM_768_PUBLIC_KEY_LENGTH));
+  return {
+    pq: nodePublicKey(publicKey.subarray(0, ML_KEM_768_PUBLIC_KEY_LENGTH)),
+    classical: x25519PublicKeyObject(classicalRaw),
+    classicalRaw,
+  };
+}
+
+function importSecretKey(secretKey: Uint8Array): NodeSecretKeys {
+  const { mlKemSeed, x25519Secret } = expandSecretKey(secretKey);
+  try {
+    const classical = x25519KeyPair(x25519Secret);
+    return { pq: nodePrivateKey(mlKemSeed), classical: classical.privateKey, classicalPublicRaw: classical.publicKey };
+  } finally {
+    mlKemSeed.fill(0);
+    x25519Secret.fill(0);
+  }
+}
+
+/**
+ * X-Wing composed from `node:crypto`: ML-KEM-768 (OpenSSL 3.5), X25519, SHAKE256 and SHA3-256, with
+ * each key pair's native keys imported once (bounded cache). What stays per call is the KEM itself:
+ * ML-KEM encapsulation plus an ephemeral X25519 key pair and exchange, or ML-KEM decapsulation plus an
+ * import of the ephemeral share and an exchange.
+ */
 export const nodeXWing: HybridKem = {
   implementation: 'node',
   generateKeyPair(seed = randomBytes(XWING_SECRET_KEY_LENGTH)) {
     const { mlKemSeed, x25519Secret } = expandSecretKey(seed);
-    const publicKey = Buffer.concat([nodeMlKem768.publicKeyFromSeed(mlKemSeed), x25519KeyPair(x25519Secret).publicKey]);
-    return { publicKey, secretKey: Buffer.from(seed) };
+    try {
+      const publicKey = Buffer.concat([nodeMlKem768.publicKeyFromSeed(mlKemSeed), x25519KeyPair(x25519Secret).publicKey]);
+      return { publicKey, secretKey: Buffer.from(seed) };
+    } finally {
+      mlKemSeed.fill(0);
+      x25519Secret.fill(0);
+    }
   },
   encapsulate(publicKey) {
     assertBytes(publicKey, 'X-Wing public key', { exactly: XWING_PUBLIC_KEY_LENGTH });
-    const classicalKey = publicKey.subarray(ML_KEM_768_PUBLIC_KEY_LENGTH);
-    const { ciphertext: pqCiphertext, sharedSecret: pqSecret } = nodeMlKem768.encapsulate(
-      publicKey.subarray(0, ML_KEM_768_PUBLIC_KEY_LENGTH),
-    );
+    const recipient = publicKeys.getOrCreate(publicKey, () => importPublicKey(publicKey));
+    const { ciphertext: pqCiphertext, sharedKey: pqSecret } = encapsulate(recipient.pq);
     const ephemeral = x25519EphemeralKeyPair();
     const classicalCiphertext = ephemeral.publicKey;
-    const classicalSecret = x25519Derive(ephemeral.privateKey, classicalKey);
+    const classicalSecret = x25519DeriveWith(ephemeral.privateKey, recipient.classical);
     return {
       ciphertext: Buffer.concat([pqCiphertext, classicalCiphertext]),
-      sharedSecret: combine(pqSecret, classicalSecret, classicalCiphertext, classicalKey),
+      sharedSecret: combine(pqSecret, classicalSecret, classicalCiphertext, recipient.classicalRaw),
     };
   },
   decapsulate(ciphertext, secretKey) {
     assertBytes(ciphertext, 'X-Wing ciphertext', { exactly: XWING_CIPHERTEXT_LENGTH });
-    const { mlKemSeed, x25519Secret } = expandSecretKey(secretKey);
-    const classicalCiphertext = ciphertext.subarray(ML_KEM_768_CIPHERTEXT_LENGTH);
-    const pqSecret = nodeMlKem768.decapsulate(ciphertext.subarray(0, ML_KEM_768_CIPHERTEXT_LENGTH), mlKemSeed);
-    const classical = x25519KeyPair(x25519Secret);
-    const classicalSecret = x25519Derive(classical.privateKey, classicalCiphertext);
-    return combine(pqSecret, classicalSecret, classicalCiphertext, classical.publicKey);
+    assertBytes(secretKey, 'X-Wing secret key', { exactly: XWING_SECRET_KEY_LENGTH });
+    const own = secretKeys.getOrCreate(secretKey, () => importSecretKey(secretKey));
+    const bytes = asBuffer(ciphertext);
+    const classicalCiphertext = bytes.subarray(ML_KEM_768_CIPHERTEXT_LENGTH);
+    const pqSecret = decapsulate(own.pq, bytes.subarray(0, ML_KEM_768_CIPHERTEXT_LENGTH));
+    const classicalSecret = x25519Derive(own.classical, classicalCiphertext);
+    return combine(pqSecret, classicalSecret, classicalCiphertext, own.classicalPublicRaw);
   },
 };
 
@@ -143,6 +204,7 @@ const WRAP_NONCE_LENGTH = 12;
 const WRAP_HEADER_LENGTH = 2 + XWING_CIPHERTEXT_LENGTH;
 export const WRAPPED_KEY_LENGTH = WRAP_HEADER_LENGTH + WRAP_NONCE_LENGTH + WRAPPED_DATA_KEY_LENGTH + GCM_TAG_LENGTH;
 const KEY_WRAP_INFO = 'traceo/key-wrap/v1';
+const wrapNonces = new NoncePool(WRAP_NONCE_LENGTH);
 
 export interface KeyWrapOptions {
   /** Context the wrapped key is bound to; unwrapping needs the same bytes. */
@@ -157,7 +219,7 @@ export function wrapKey(recipientPublicKey: Uint8Array, dataKey: Uint8Array, opt
   const aad = assertBytes(options.aad ?? Buffer.alloc(0), 'key wrap additional data');
   const { ciphertext: kemCiphertext, sharedSecret } = (options.kem ?? hybridKem()).encapsulate(recipientPublicKey);
   const header = Buffer.concat([Buffer.of(KEY_WRAP_FORMAT_VERSION, KEY_WRAP_ALGORITHM_XWING_AES_256_GCM), kemCiphertext]);
-  const nonce = randomBytes(WRAP_NONCE_LENGTH);
+  const nonce = wrapNonces.writeNext(Buffer.allocUnsafe(WRAP_NONCE_LENGTH), 0);
   const kek = hkdfSha256(sharedSecret, Buffer.alloc(0), KEY_WRAP_INFO, 32);
   try {
     const { ciphertext, tag } = aesGcmEncrypt(kek, nonce, Buffer.concat([header, aad]), dataKey);

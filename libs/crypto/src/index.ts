@@ -1,6 +1,7 @@
 export {
   AEAD_ALGORITHM_AES_256_GCM_HKDF_SHA256,
   AEAD_FORMAT_VERSION,
+  AEAD_LEGACY_FORMAT_VERSION,
   AEAD_NONCE_LENGTH,
   DATA_KEY_LENGTH,
   decryptField,
@@ -22,6 +23,7 @@ export {
   type BlindIndexOptions,
 } from './blind-index';
 export { CryptoError, type CryptoErrorCode } from './crypto.errors';
+export { FIELD_KEY_CACHE_MAX_ENTRIES, forgetDataKey } from './field-keys';
 export { HKDF_MAX_INFO_BYTES, HKDF_SHA256_MAX_LENGTH, hkdfSha256 } from './hkdf';
 export { HMAC_MIN_TAG_LENGTH, HMAC_SHA256_LENGTH, hmacSha256, verifyHmacSha256 } from './hmac';
 export {

@@ -85,7 +85,8 @@ export const nobleMlKem768: MlKem768 = {
   },
 };
 
-function nodePrivateKey(seed: Uint8Array): KeyObject {
+/** The native decapsulation key for a seed: a full key generation, so callers keep it. */
+export function nodePrivateKey(seed: Uint8Array): KeyObject {
   checkSeed(seed);
   return guard(
     () => createPrivateKey({ key: asBuffer(seed), format: 'raw-seed', asymmetricKeyType: 'ml-kem-768' }),
@@ -94,7 +95,7 @@ function nodePrivateKey(seed: Uint8Array): KeyObject {
 }
 
 /** Node checks the encapsulation key's coefficients (FIPS 203 §7.2) on import, as noble does on use. */
-function nodePublicKey(publicKey: Uint8Array): KeyObject {
+export function nodePublicKey(publicKey: Uint8Array): KeyObject {
   checkPublicKey(publicKey);
   return guard(
     () => createPublicKey({ key: asBuffer(publicKey), format: 'raw-public', asymmetricKeyType: 'ml-kem-768' }),

@@ -34,8 +34,16 @@ export function x25519EphemeralKeyPair(): { privateKey: KeyObject; publicKey: Bu
 }
 
 export function x25519Derive(privateKey: KeyObject, publicKey: Uint8Array): Buffer {
+  return x25519DeriveWith(privateKey, x25519PublicKeyObject(publicKey));
+}
+
+/** A raw 32-byte public key as a KeyObject (an import costs about as much as an exchange, so callers may keep it). */
+export function x25519PublicKeyObject(publicKey: Uint8Array): KeyObject {
   assertBytes(publicKey, 'X25519 public key', { exactly: X25519_KEY_LENGTH });
-  const publicKeyObject = createPublicKey({ key: asBuffer(publicKey), format: 'raw-public', asymmetricKeyType: 'x25519' });
+  return createPublicKey({ key: asBuffer(publicKey), format: 'raw-public', asymmetricKeyType: 'x25519' });
+}
+
+export function x25519DeriveWith(privateKey: KeyObject, publicKeyObject: KeyObject): Buffer {
   try {
     return diffieHellman({ privateKey, publicKey: publicKeyObject });
   } catch {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { CryptoError, DATA_KEY_LENGTH, hybridKem, unwrapKey, wrapKey } from '@traceo/crypto';
+import { CryptoError, DATA_KEY_LENGTH, forgetDataKey, hybridKem, unwrapKey, wrapKey } from '@traceo/crypto';
 import { KEY_ENCRYPTION_KEY, KeyIntegrityError, type KeyEncryptionKey } from '@traceo/hsm';
 import type { Keyring, Wrapping } from './keyring';
 
@@ -50,7 +50,8 @@ interface CachedKey {
  * X-Wing secret key is itself stored wrapped by the HSM's KEK, and unwrapped (then cached) to decapsulate.
  *
  * Unwrapped keys stay for DATA_KEY_CACHE_TTL_MS in a bounded in-process map, so the HSM sees one
- * unwrap per key per minute rather than one per field; evicted keys are zeroed. The cache is keyed by
+ * unwrap per key per minute rather than one per field; evicted keys are zeroed, and what libs/crypto
+ * derived from them (per-column GCM keys) is dropped. The cache is keyed by
  * a digest of the wrapped bytes too, so a rewrapped or destroyed key is never served from it.
  */
 @Injectable()
@@ -145,7 +146,12 @@ export class DataKeys {
   }
 
   private evict(key: string): void {
-    this.cache.get(key)?.material.fill(0);
+    const material = this.cache.get(key)?.material;
+    if (material) {
+      // libs/crypto keeps per-column keys derived from this Buffer; they go with it.
+      forgetDataKey(material);
+      material.fill(0);
+    }
     this.cache.delete(key);
   }
 }
