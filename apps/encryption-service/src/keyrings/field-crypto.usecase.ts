@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CryptoError, decryptField, encryptField, readCiphertextHeader, type BlindIndexKind, type CiphertextHeader } from '@traceo/crypto';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { KeyIntegrityError } from '@traceo/hsm';
+import { Coalescer } from './coalescer';
 import { DataKeys, type KeyRef } from './data-keys';
 import { KeyEvents } from './key-events';
 import type { Actor, Keyring, KeyVersion } from './keyring';
@@ -83,6 +84,34 @@ interface IndexKeys {
  */
 @Injectable()
 export class FieldCrypto {
+  /** Reservations of concurrent calls on one keyring, one statement per group (each call's count still exact). */
+  private readonly reservations = new Coalescer<number, Awaited<ReturnType<KeyringRepository['findKeyringReserving']>>>(
+    async (key, counts) => {
+      const [tenantId, keyringId] = splitKey(key);
+      const found = await this.keyrings.findKeyringReserving(
+        tenantId,
+        keyringId,
+        counts.reduce((sum, n) => sum + n, 0),
+      );
+      return counts.map(() => found);
+    },
+  );
+  /** Decryption counters of concurrent calls on one keyring, one statement per group. */
+  private readonly decryptionCounts = new Coalescer<ReadonlyMap<number, VersionUse>, void>(async (key, uses) => {
+    const [tenantId, keyringId] = splitKey(key);
+    const merged = new Map<number, VersionUse>();
+    for (const use of uses) {
+      for (const [version, { decryptions, rewrappedAway }] of use) {
+        const entry = merged.get(version) ?? { decryptions: 0, rewrappedAway: 0 };
+        entry.decryptions += decryptions;
+        entry.rewrappedAway += rewrappedAway;
+        merged.set(version, entry);
+      }
+    }
+    await this.keyrings.countUse(this.runtime.dataSource.manager, tenantId, keyringId, merged);
+    return uses.map(() => undefined);
+  });
+
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly keyrings: KeyringRepository,
@@ -191,7 +220,9 @@ export class FieldCrypto {
     const valid = items.filter((item) => this.checkPlaintext(item) === undefined).length;
     const wantsTokens = items.some((item) => item.equality !== undefined || item.range !== undefined);
     if (valid === 0 || wantsTokens) return { keyring: await this.sealingKeyring(tenantId, keyringId) };
-    const found = await this.keyrings.findKeyringReserving(tenantId, keyringId, valid);
+    // Grouped with concurrent calls on this keyring: when the group's total would pass the limit, no
+    // one is reserved and each call reserves alone (rotating if need be) in encryptWithVersion.
+    const found = await this.reservations.submit(coalescingKey(tenantId, keyringId), valid);
     const keyring = sealable(found?.keyring);
     return found?.reserved ? { keyring, reserved: found.reserved } : { keyring };
   }
@@ -389,7 +420,7 @@ export class FieldCrypto {
     column: 'decryptions' | 'rewrappedAway',
   ): Promise<void> {
     const { tenantId, keyring } = batch;
-    const byVersion = new Map<number, { decryptions: number; rewrappedAway: number }>();
+    const byVersion = new Map<number, VersionUse>();
     const bySubject = new Map<string, number>();
     for (const result of opened) {
       if (!result.ok) continue;
@@ -402,11 +433,10 @@ export class FieldCrypto {
       byVersion.set(result.keyVersion, entry);
     }
     // A keyring has either versions or subject keys, so at most one of these runs: one autocommit
-    // statement, which keeps the (shared, hot) counter rows locked for the statement alone rather than
-    // across round trips to this process.
-    const manager = this.runtime.dataSource.manager;
-    await this.keyrings.countUse(manager, tenantId, keyring.keyringId, byVersion);
-    await this.keyrings.countSubjectUse(manager, tenantId, keyring.keyringId, bySubject, 'decryptions');
+    // statement (for versions, shared with concurrent calls on the keyring), which keeps the (shared,
+    // hot) counter rows locked for the statement alone rather than across round trips to this process.
+    if (byVersion.size > 0) await this.decryptionCounts.submit(coalescingKey(tenantId, keyring.keyringId), byVersion);
+    await this.keyrings.countSubjectUse(this.runtime.dataSource.manager, tenantId, keyring.keyringId, bySubject, 'decryptions');
   }
 
   private async indexKeys(tenantId: string, index: IndexKeyrings, items: readonly TokenRequest[]): Promise<IndexKeys> {
@@ -509,6 +539,21 @@ export class FieldCrypto {
     }
     return results;
   }
+}
+
+interface VersionUse {
+  decryptions: number;
+  rewrappedAway: number;
+}
+
+// Tenant and keyring ids never contain '|' (validated at the HTTP boundary).
+function coalescingKey(tenantId: string, keyringId: string): string {
+  return `${tenantId}|${keyringId}`;
+}
+
+function splitKey(key: string): [string, string] {
+  const at = key.indexOf('|');
+  return [key.slice(0, at), key.slice(at + 1)];
 }
 
 type Opened = FieldResult<{ plaintext: Buffer; keyVersion: number; subjectId?: string }>[] & { auditReasons: Map<string, number> };

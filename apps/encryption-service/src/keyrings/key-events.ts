@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { CryptoKeyEventV1 } from '@traceo/contracts';
 import { EventPublisher } from '@traceo/service-kit';
+import type { TypedEvent } from '@traceo/contracts';
 import type { EntityManager } from 'typeorm';
+import { Coalescer } from './coalescer';
 import type { Actor, KeyringPurpose } from './keyring';
 
 export interface KeyEvent {
@@ -26,9 +28,18 @@ export interface KeyEvent {
  * audit record (traceo.audit.record.v1: who, which keyring and versions, how many fields, outcome)
  * and a crypto key event (traceo.crypto.key-event.v1) for risk detection. Neither ever carries
  * plaintext, ciphertext, tokens or key bytes.
+ *
+ * Records of calls outside a transaction (field encryption, decryption, rewrap) are group-committed:
+ * those of concurrent calls share one outbox transaction, and each call still returns only once its
+ * records are committed.
  */
 @Injectable()
 export class KeyEvents {
+  private readonly outbox = new Coalescer<readonly TypedEvent[], void>(async (_key, batches) => {
+    await this.publisher.publish(batches.flat());
+    return batches.map(() => undefined);
+  });
+
   constructor(private readonly publisher: EventPublisher) {}
 
   async record(event: KeyEvent, manager?: EntityManager): Promise<void> {
@@ -69,6 +80,7 @@ export class KeyEvents {
       ...(failureCounts ? { failures: failureCounts } : {}),
       ...(event.reason ? { reason: event.reason } : {}),
     });
-    await this.publisher.publish([audit, keyEvent], manager);
+    if (manager) await this.publisher.publish([audit, keyEvent], manager);
+    else await this.outbox.submit('outbox', [audit, keyEvent]);
   }
 }
