@@ -4,15 +4,18 @@ import type { LimitOutcome, LimitSpec, StoreVerdict } from './rate-limit.store';
 // arithmetic on Redis data (in microseconds); docs/rate-limiting.md states each one's accuracy.
 // Windows are aligned to the epoch (start = floor(now / W) * W) in both places.
 
-/** Per limit: start of the current window, requests counted in it, requests counted in the one before. */
-export interface WindowCounters {
-  readonly start: Float64Array;
-  readonly current: Float64Array;
-  readonly previous: Float64Array;
-}
+/**
+ * Per limit i: start of the current window at `3i`, requests counted in it at `3i + 1`, requests
+ * counted in the one before at `3i + 2`. One array per identifier, so a decision touches little memory.
+ */
+export type WindowCounters = Float64Array;
+
+const START = 0;
+const CURRENT = 1;
+const PREVIOUS = 2;
 
 export function newWindowCounters(limits: number): WindowCounters {
-  return { start: new Float64Array(limits), current: new Float64Array(limits), previous: new Float64Array(limits) };
+  return new Float64Array(3 * limits);
 }
 
 /** Timestamps (ms) of admitted requests, ascending, from `head` on; older entries are dropped lazily. */
@@ -27,27 +30,32 @@ export interface SlidingLog {
  * within the limit.
  */
 export function decideSlidingWindow(state: WindowCounters, limits: readonly LimitSpec[], now: number): StoreVerdict {
-  const estimates = new Array<number>(limits.length);
   let allowed = true;
   for (let i = 0; i < limits.length; i += 1) {
     const { limit, windowMs } = limits[i]!;
     roll(state, i, windowMs, now, true);
-    const elapsed = clamp(now - state.start[i]!, windowMs);
-    estimates[i] = (state.previous[i]! * (windowMs - elapsed)) / windowMs + state.current[i]!;
-    if (estimates[i]! + 1 > limit) allowed = false;
+    if (slidingEstimate(state, i, windowMs, now) + 1 > limit) allowed = false;
   }
-  const outcomes = limits.map(({ limit, windowMs }, i): LimitOutcome => {
-    const elapsed = clamp(now - state.start[i]!, windowMs);
-    const exceeded = estimates[i]! + 1 > limit;
-    if (allowed) state.current[i]! += 1;
-    const estimate = estimates[i]! + (allowed ? 1 : 0);
-    return {
-      remaining: Math.max(0, Math.floor(limit - estimate)),
+  const outcomes: LimitOutcome[] = [];
+  for (let i = 0; i < limits.length; i += 1) {
+    const { limit, windowMs } = limits[i]!;
+    const elapsed = clamp(now - state[3 * i + START]!, windowMs);
+    const before = slidingEstimate(state, i, windowMs, now);
+    const exceeded = before + 1 > limit;
+    if (allowed) state[3 * i + CURRENT]! += 1;
+    outcomes.push({
+      remaining: Math.max(0, Math.floor(limit - (before + (allowed ? 1 : 0)))),
       resetMs: windowMs - elapsed,
-      retryMs: allowed || !exceeded ? 0 : slidingWindowRetryMs(limit, windowMs, elapsed, state.current[i]!, state.previous[i]!),
-    };
-  });
+      retryMs: allowed || !exceeded ? 0 : slidingWindowRetryMs(limit, windowMs, elapsed, state[3 * i + CURRENT]!, state[3 * i + PREVIOUS]!),
+    });
+  }
   return { allowed, nowMs: now, limits: outcomes };
+}
+
+/** The previous window's count weighted by its share still inside the sliding window, plus the current count. */
+function slidingEstimate(state: WindowCounters, i: number, windowMs: number, now: number): number {
+  const elapsed = clamp(now - state[3 * i + START]!, windowMs);
+  return (state[3 * i + PREVIOUS]! * (windowMs - elapsed)) / windowMs + state[3 * i + CURRENT]!;
 }
 
 /**
@@ -71,14 +79,16 @@ export function decideFixedWindow(state: WindowCounters, limits: readonly LimitS
   let allowed = true;
   for (let i = 0; i < limits.length; i += 1) {
     roll(state, i, limits[i]!.windowMs, now, false);
-    if (state.current[i]! + 1 > limits[i]!.limit) allowed = false;
+    if (state[3 * i + CURRENT]! + 1 > limits[i]!.limit) allowed = false;
   }
-  const outcomes = limits.map(({ limit, windowMs }, i): LimitOutcome => {
-    const exceeded = state.current[i]! + 1 > limit;
-    if (allowed) state.current[i]! += 1;
-    const resetMs = windowMs - clamp(now - state.start[i]!, windowMs);
-    return { remaining: Math.max(0, limit - state.current[i]!), resetMs, retryMs: allowed || !exceeded ? 0 : resetMs };
-  });
+  const outcomes: LimitOutcome[] = [];
+  for (let i = 0; i < limits.length; i += 1) {
+    const { limit, windowMs } = limits[i]!;
+    const exceeded = state[3 * i + CURRENT]! + 1 > limit;
+    if (allowed) state[3 * i + CURRENT]! += 1;
+    const resetMs = windowMs - clamp(now - state[3 * i + START]!, windowMs);
+    outcomes.push({ remaining: Math.max(0, limit - state[3 * i + CURRENT]!), resetMs, retryMs: allowed || !exceeded ? 0 : resetMs });
+  }
   return { allowed, nowMs: now, limits: outcomes };
 }
 
@@ -115,10 +125,11 @@ export function decideSlidingLog(log: SlidingLog, limits: readonly LimitSpec[], 
 /** Moves window i to the window containing `now`; the count of the window just ended becomes `previous`. */
 function roll(state: WindowCounters, i: number, windowMs: number, now: number, keepPrevious: boolean): void {
   const start = Math.floor(now / windowMs) * windowMs;
-  if (start <= state.start[i]!) return; // same window, or a clock that stepped back: stay in the newer one
-  state.previous[i] = keepPrevious && state.start[i] === start - windowMs ? state.current[i]! : 0;
-  state.current[i] = 0;
-  state.start[i] = start;
+  const at = 3 * i;
+  if (start <= state[at + START]!) return; // same window, or a clock that stepped back: stay in the newer one
+  state[at + PREVIOUS] = keepPrevious && state[at + START] === start - windowMs ? state[at + CURRENT]! : 0;
+  state[at + CURRENT] = 0;
+  state[at + START] = start;
 }
 
 function clamp(elapsed: number, windowMs: number): number {

@@ -1,4 +1,5 @@
 import { headerValue, type RateLimitRequest } from './rate-limit.request';
+import { RecentCache } from './recent-cache';
 
 // Heuristics, not proof: they only tighten a rate limit, they never refuse a request on their own.
 
@@ -9,18 +10,50 @@ const SELF_DECLARED_BOTS = /bot\b|crawl|spider|slurp|scrape|fetcher/i;
 /** Reasons the request's headers look automated; empty when they look like a browser or a typical client. */
 export function userAgentSignals(request: RateLimitRequest): string[] {
   const agent = headerValue(request, 'user-agent')?.trim() ?? '';
-  if (agent === '') return ['no-user-agent'];
+  const verdict = agentVerdict(agent);
+  return [...(headerValue(request, 'accept-language') === undefined ? verdict.withoutLanguage : verdict.withLanguage)];
+}
+
+interface AgentVerdict {
+  readonly withLanguage: readonly string[];
+  readonly withoutLanguage: readonly string[];
+}
+
+function agentVerdict(agent: string): AgentVerdict {
+  if (agent === '') return { withLanguage: ['no-user-agent'], withoutLanguage: ['no-user-agent'] };
   const reasons: string[] = [];
   if (AUTOMATION_AGENTS.test(agent)) reasons.push('automation-user-agent');
   if (SELF_DECLARED_BOTS.test(agent)) reasons.push('self-declared-bot');
   // Browsers always send Accept-Language; headless stacks claiming to be one often do not.
-  if (agent.startsWith('Mozilla/') && headerValue(request, 'accept-language') === undefined)
-    reasons.push('browser-without-accept-language');
-  return reasons;
+  const withoutLanguage = agent.startsWith('Mozilla/') ? [...reasons, 'browser-without-accept-language'] : reasons;
+  return { withLanguage: Object.freeze(reasons), withoutLanguage: Object.freeze(withoutLanguage) };
+}
+
+/**
+ * `userAgentSignals` for a limiter: the same few User-Agent strings come back, so their verdicts are
+ * kept (bounded) and shared, frozen, between decisions.
+ */
+export class UserAgentSignals {
+  private readonly verdicts: RecentCache<AgentVerdict>;
+
+  constructor(maxAgents = 2_048) {
+    this.verdicts = new RecentCache(maxAgents);
+  }
+
+  of(request: RateLimitRequest): readonly string[] {
+    const raw = request.headers['user-agent'];
+    const agent = raw === undefined ? '' : typeof raw === 'string' ? raw : raw.join(', ');
+    let verdict = this.verdicts.get(agent);
+    if (verdict === undefined) {
+      verdict = agentVerdict(agent.trim());
+      this.verdicts.set(agent, verdict);
+    }
+    return request.headers['accept-language'] === undefined ? verdict.withoutLanguage : verdict.withLanguage;
+  }
 }
 
 export interface CadenceOptions {
-  /** Identifiers tracked at once (least recently seen forgotten first). */
+  /** Identifiers tracked at once (the least recently seen are forgotten first; see RecentCache). */
   readonly maxKeys?: number;
   /** Inter-arrival samples before a verdict. */
   readonly minSamples?: number;
@@ -44,14 +77,13 @@ interface Cadence {
  * only: each gateway instance judges the traffic it sees.
  */
 export class CadenceTracker {
-  private readonly entries = new Map<string, Cadence>();
-  private readonly maxKeys: number;
+  private readonly entries: RecentCache<Cadence>;
   private readonly minSamples: number;
   private readonly maxMeanGapMs: number;
   private readonly maxVariation: number;
 
   constructor(options: CadenceOptions = {}) {
-    this.maxKeys = options.maxKeys ?? 50_000;
+    this.entries = new RecentCache(options.maxKeys ?? 50_000);
     this.minSamples = options.minSamples ?? 10;
     this.maxMeanGapMs = options.maxMeanGapMs ?? 5_000;
     this.maxVariation = options.maxVariation ?? 0.1;
@@ -61,12 +93,9 @@ export class CadenceTracker {
   observe(identifier: string, now: number): boolean {
     const found = this.entries.get(identifier);
     if (found === undefined) {
-      if (this.entries.size >= this.maxKeys) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(identifier, { last: now, samples: 0, mean: 0, variance: 0 });
       return false;
     }
-    this.entries.delete(identifier);
-    this.entries.set(identifier, found);
     const gap = Math.max(0, now - found.last);
     found.last = now;
     if (found.samples === 0) {

@@ -2,6 +2,7 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { ipBucket, resolveClientIp, type TrustedProxies } from './client-ip';
 import type { IdentifierSpec, IdentifierType, SimpleIdentifierSpec } from './rate-limit.config';
 import { headerValue, type RateLimitRequest } from './rate-limit.request';
+import { RecentCache } from './recent-cache';
 
 export const MIN_IDENTIFIER_KEY_BYTES = 16;
 
@@ -67,6 +68,71 @@ export function resolveIdentifier(spec: IdentifierSpec, facts: RequestFacts): Re
     fallback: parts.some((part) => part.fallback),
     value: parts.map((part) => part.value).join('\u0000'),
   };
+}
+
+/** What a decision reports about its identifier. */
+export interface DecisionIdentifier {
+  readonly type: IdentifierType;
+  readonly source: string;
+  readonly fallback: boolean;
+  /** HMAC of the identifier value; the raw value never leaves the limiter. */
+  readonly hash: string;
+}
+
+/** One caller under one rule: the identifier a decision reports and the store key, both built once. */
+export interface Identity {
+  readonly identifier: DecisionIdentifier;
+  /** `<rule>:<algorithm>:<hash>`. */
+  readonly key: string;
+}
+
+/**
+ * Resolves a rule's identifier for a request to the caller's Identity. Callers come back, so the
+ * identities of recent ones are kept (bounded) per fallback source and raw value: a returning caller
+ * costs a map lookup, not a string concatenation, an HMAC and a key built anew.
+ */
+export class RuleIdentities {
+  /** One cache per position in the fallback chain (a simple identifier), or one for compound values. */
+  private readonly caches: RecentCache<Identity>[];
+
+  constructor(
+    private readonly spec: IdentifierSpec,
+    private readonly keyPrefix: string,
+    private readonly hasher: IdentifierHasher,
+    maxKeys: number,
+  ) {
+    const chains = spec.type === 'compound' ? 1 : IDENTIFIER_FALLBACKS[spec.type].length;
+    this.caches = Array.from({ length: chains }, () => new RecentCache<Identity>(maxKeys));
+  }
+
+  identify(facts: RequestFacts): Identity {
+    const { spec } = this;
+    if (spec.type === 'compound') {
+      const resolved = resolveIdentifier(spec, facts);
+      return this.caches[0]!.get(resolved.value) ?? this.remember(0, resolved.value, resolved);
+    }
+    const chain = IDENTIFIER_FALLBACKS[spec.type];
+    for (let i = 0; i < chain.length; i += 1) {
+      const source = chain[i]!;
+      const raw = read(source, spec, facts);
+      if (raw !== undefined) {
+        return this.caches[i]!.get(raw) ?? this.remember(i, raw, { type: spec.type, source, fallback: i > 0, value: `${source}=${raw}` });
+      }
+    }
+    // Unreachable: `anonymous` and `path` always yield a value.
+    return this.identity(resolveSimple(spec, facts));
+  }
+
+  private remember(cache: number, raw: string, resolved: ResolvedIdentifier): Identity {
+    const identity = this.identity(resolved);
+    this.caches[cache]!.set(raw, identity);
+    return identity;
+  }
+
+  private identity({ type, source, fallback, value }: ResolvedIdentifier): Identity {
+    const hash = this.hasher.hash(value);
+    return { identifier: { type, source, fallback, hash }, key: `${this.keyPrefix}${hash}` };
+  }
 }
 
 function resolveSimple(spec: SimpleIdentifierSpec, facts: RequestFacts): ResolvedIdentifier {

@@ -42,29 +42,37 @@ export function riskFactor(bands: readonly RiskBand[], score: number | undefined
  * Bot factors apply to anonymous traffic only unless the rule sets `bot.include_authenticated`.
  */
 export function adjustLimits(rule: RateLimitRule, inputs: LimitInputs): { limits: number[]; adjustment: LimitAdjustment } {
+  const adjustment = limitAdjustment(rule, inputs);
+  return { limits: effectiveLimits(rule, adjustment.factor), adjustment };
+}
+
+/** How `adjustLimits` scales this request's limits, without the limits themselves. */
+export function limitAdjustment(rule: RateLimitRule, inputs: LimitInputs): LimitAdjustment {
   const tier = tierOf(rule, inputs.group);
   const tierFactor = rule.tiers[tier];
+  const { endpointClass, riskScore } = inputs;
   const endpointFactor =
-    inputs.endpointClass !== undefined && Object.hasOwn(rule.endpoint_classes, inputs.endpointClass)
-      ? rule.endpoint_classes[inputs.endpointClass]!
-      : 1;
+    endpointClass !== undefined && Object.hasOwn(rule.endpoint_classes, endpointClass) ? rule.endpoint_classes[endpointClass]! : 1;
   const botLike = inputs.botReasons.length > 0 && (!inputs.authenticated || rule.bot.include_authenticated);
   const botFactor = botLike ? rule.bot.factor : 1;
-  const risk = riskFactor(rule.risk, inputs.riskScore);
+  const risk = riskFactor(rule.risk, riskScore);
   const factor = tierFactor * endpointFactor * botFactor * risk;
-  return {
-    limits: rule.limit.map((limit) => Math.max(1, Math.floor(limit * factor + 1e-9))),
-    adjustment: {
-      tier,
-      tierFactor,
-      ...(inputs.endpointClass !== undefined ? { endpointClass: inputs.endpointClass } : {}),
-      endpointFactor,
-      botLike,
-      botReasons: inputs.botReasons,
-      botFactor,
-      ...(inputs.riskScore !== undefined && Number.isFinite(inputs.riskScore) ? { riskScore: inputs.riskScore } : {}),
-      riskFactor: risk,
-      factor,
-    },
+  const adjustment: { -readonly [K in keyof LimitAdjustment]: LimitAdjustment[K] } = {
+    tier,
+    tierFactor,
+    endpointFactor,
+    botLike,
+    botReasons: inputs.botReasons,
+    botFactor,
+    riskFactor: risk,
+    factor,
   };
+  if (endpointClass !== undefined) adjustment.endpointClass = endpointClass;
+  if (riskScore !== undefined && Number.isFinite(riskScore)) adjustment.riskScore = riskScore;
+  return adjustment;
+}
+
+/** The rule's limits scaled by `factor` (see `adjustLimits`). */
+export function effectiveLimits(rule: RateLimitRule, factor: number): number[] {
+  return rule.limit.map((limit) => Math.max(1, Math.floor(limit * factor + 1e-9)));
 }

@@ -1,20 +1,20 @@
-import { CadenceTracker, userAgentSignals } from './bot-detection';
+import { CadenceTracker, UserAgentSignals } from './bot-detection';
 import { TrustedProxies } from './client-ip';
-import { IdentifierHasher, RequestFacts, resolveIdentifier, type IdentifierContext } from './identifiers';
-import { adjustLimits, type LimitAdjustment } from './limit-adjustments';
-import { MemoryStore } from './memory.store';
 import {
-  parseRateLimitConfig,
-  type Algorithm,
-  type IdentifierType,
-  type RateLimitConfigInput,
-  type RateLimitRule,
-  type Tier,
-} from './rate-limit.config';
+  IdentifierHasher,
+  RequestFacts,
+  RuleIdentities,
+  type DecisionIdentifier,
+  type Identity,
+  type IdentifierContext,
+} from './identifiers';
+import { effectiveLimits, limitAdjustment, type LimitAdjustment } from './limit-adjustments';
+import { MemoryStore } from './memory.store';
+import { parseRateLimitConfig, type Algorithm, type RateLimitConfigInput, type RateLimitRule, type Tier } from './rate-limit.config';
 import { RateLimitError } from './rate-limit.errors';
 import { policyName, rateLimitPolicyHeader, sfString, type RateLimitHeaders } from './rate-limit-headers';
 import type { RateLimitRequest } from './rate-limit.request';
-import type { Clock, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
+import type { Clock, LimitSpec, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
 
 export const DEFAULT_STORE_RETRY_MS = 1000;
 
@@ -37,13 +37,7 @@ export interface RateLimiterOptions {
 
 export type DecisionReason = 'within-limit' | 'limit-exceeded' | 'store-unavailable';
 
-export interface DecisionIdentifier {
-  readonly type: IdentifierType;
-  readonly source: string;
-  readonly fallback: boolean;
-  /** HMAC of the identifier value; the raw value never leaves the limiter. */
-  readonly hash: string;
-}
+export type { DecisionIdentifier };
 
 export interface LimitStatus {
   readonly policy: string;
@@ -72,7 +66,7 @@ export interface RateLimitDecision {
   readonly binding: LimitStatus;
   readonly remaining: number;
   readonly reset: number;
-  /** Seconds to send as `Retry-After` when refused. */
+  /** Seconds to send as `Retry-After` when refused (undefined when admitted). */
   readonly retryAfter?: number;
   readonly limits: readonly LimitStatus[];
   readonly headers: RateLimitHeaders;
@@ -97,22 +91,35 @@ export interface RateLimiterCounters {
   readonly rules: Readonly<Record<string, Readonly<RuleCounters>>>;
 }
 
+/** A rule's limits scaled by one adjustment factor, with what the store and the headers need of them. */
+interface EffectiveLimits {
+  readonly limits: readonly number[];
+  readonly specs: readonly LimitSpec[];
+  readonly policyHeader: string;
+}
+
 interface CompiledRule {
   readonly rule: RateLimitRule;
   readonly policies: readonly string[];
-  /** Policy names as sf-strings, and RateLimit-Policy values per set of effective limits (bounded). */
+  /** Policy names as sf-strings. */
   readonly quotedPolicies: readonly string[];
-  readonly policyHeaders: Map<string, string>;
+  readonly identities: RuleIdentities;
+  /** Per adjustment factor (tier × endpoint × bot × risk: a handful of values), bounded. */
+  readonly effective: Map<number, EffectiveLimits>;
   readonly counters: RuleCounters;
 }
 
-const MAX_CACHED_POLICY_HEADERS = 256;
+const MAX_CACHED_FACTORS = 256;
+/** Recent callers whose identity (hash and store key) each rule keeps, per fallback source. */
+const IDENTITIES_PER_SOURCE = 32_768;
 
 /**
  * Decides whether a request may proceed under a named rule: resolves the identifier (with proxy
  * trust and fallbacks), scales the limits for tier, endpoint class, bot signals and risk, asks the
  * store atomically, and returns everything a 429 needs. Never throws for an unreachable store: the
- * rule's `failure_mode` decides (open: local in-memory limits; closed: refuse).
+ * rule's `failure_mode` decides (open: local in-memory limits; closed: refuse). What repeats between
+ * requests (a caller's hash and key, the limits per factor, the RateLimit-Policy value, User-Agent
+ * verdicts) is computed once and kept, bounded.
  */
 export class RateLimiter {
   private readonly rules = new Map<string, CompiledRule>();
@@ -123,23 +130,25 @@ export class RateLimiter {
   private readonly clock: Clock;
   private readonly storeRetryMs: number;
   private readonly cadence: CadenceTracker | undefined;
+  private readonly userAgents = new UserAgentSignals();
   private storeErrors = 0;
   private storeRetryAt = 0;
 
   constructor(options: RateLimiterOptions) {
     const config = parseRateLimitConfig(options.config);
+    this.hasher = new IdentifierHasher(options.identifierKey);
     for (const rule of config.rules) {
       const policies = rule.window_size.map((window) => policyName(rule.name, window, rule.window_size.length));
       this.rules.set(rule.name, {
         rule,
         policies,
         quotedPolicies: policies.map((policy) => sfString(policy)),
-        policyHeaders: new Map(),
+        identities: new RuleIdentities(rule.identifier, `${rule.name}:${rule.algorithm}:`, this.hasher, IDENTITIES_PER_SOURCE),
+        effective: new Map(),
         counters: { allowed: 0, denied: 0, failedOpen: 0, failedClosed: 0 },
       });
     }
     this.context = { trustedProxies: new TrustedProxies(config.trusted_proxies), ipv6Subnet: config.ipv6_subnet };
-    this.hasher = new IdentifierHasher(options.identifierKey);
     this.store = options.store;
     this.clock = options.clock ?? Date.now;
     this.fallback = options.fallbackStore ?? new MemoryStore({ clock: this.clock });
@@ -151,38 +160,29 @@ export class RateLimiter {
     return [...this.rules.keys()];
   }
 
-  async check(ruleName: string, request: RateLimitRequest): Promise<RateLimitDecision> {
+  /**
+   * Decides one request. The decision comes back as it is when the store answers synchronously (the
+   * MemoryStore, or the fallback while the shared store is paused) and as a promise while an
+   * asynchronous store (Redis) is asked; `await` takes either. An unknown rule is a rejected promise.
+   */
+  check(ruleName: string, request: RateLimitRequest): RateLimitDecision | Promise<RateLimitDecision> {
     const compiled = this.rules.get(ruleName);
-    if (compiled === undefined) throw new RateLimitError('RATE_LIMIT.UNKNOWN_RULE', `no rate-limit rule named "${ruleName}"`);
+    if (compiled === undefined)
+      return Promise.reject(new RateLimitError('RATE_LIMIT.UNKNOWN_RULE', `no rate-limit rule named "${ruleName}"`));
     const { rule } = compiled;
-    const resolved = resolveIdentifier(rule.identifier, new RequestFacts(request, this.context));
-    const identifier: DecisionIdentifier = {
-      type: resolved.type,
-      source: resolved.source,
-      fallback: resolved.fallback,
-      hash: this.hasher.hash(resolved.value),
-    };
-    const key = `${rule.name}:${rule.algorithm}:${identifier.hash}`;
-    const botReasons = userAgentSignals(request);
-    if (this.cadence?.observe(key, this.clock())) botReasons.push('regular-cadence');
-    const { limits, adjustment } = adjustLimits(rule, {
-      ...(request.consumer?.group !== undefined ? { group: request.consumer.group } : {}),
-      authenticated: Boolean(request.consumer?.id || request.credential),
-      ...(request.endpointClass !== undefined ? { endpointClass: request.endpointClass } : {}),
+    const identity = compiled.identities.identify(new RequestFacts(request, this.context));
+    const now = this.clock();
+    let botReasons = this.userAgents.of(request);
+    if (this.cadence?.observe(identity.key, now)) botReasons = [...botReasons, 'regular-cadence'];
+    const { consumer } = request;
+    const adjustment = limitAdjustment(rule, {
+      group: consumer?.group,
+      authenticated: Boolean(consumer?.id || request.credential),
+      endpointClass: request.endpointClass,
       botReasons,
-      ...(request.riskScore !== undefined ? { riskScore: request.riskScore } : {}),
+      riskScore: request.riskScore,
     });
-    const storeRequest: StoreRequest = {
-      key,
-      algorithm: rule.algorithm,
-      limits: limits.map((limit, i) => ({ limit, windowMs: rule.window_size[i]! * 1000 })),
-    };
-    const { verdict, degraded } = await this.decide(compiled, storeRequest);
-    const base = { rule: rule.name, algorithm: rule.algorithm, identifier, tier: adjustment.tier, adjustment, degraded };
-    const decision = verdict ? this.fromVerdict(compiled, limits, verdict, base) : this.storeUnavailable(compiled, limits, base);
-    if (decision.allowed) compiled.counters.allowed += 1;
-    else compiled.counters.denied += 1;
-    return decision;
+    return this.decide(compiled, identity, adjustment, effectiveFor(compiled, adjustment.factor), now);
   }
 
   counters(): RateLimiterCounters {
@@ -191,77 +191,122 @@ export class RateLimiter {
     return { storeErrors: this.storeErrors, rules };
   }
 
-  private async decide(compiled: CompiledRule, request: StoreRequest): Promise<{ verdict?: StoreVerdict; degraded: boolean }> {
-    const now = this.clock();
-    if (now >= this.storeRetryAt) {
-      try {
-        return { verdict: await this.store.decide(request), degraded: false };
-      } catch {
-        // Which error does not matter here: every failure of the shared store is handled the same way.
-        this.storeErrors += 1;
-        this.storeRetryAt = now + this.storeRetryMs;
-      }
+  private decide(
+    compiled: CompiledRule,
+    identity: Identity,
+    adjustment: LimitAdjustment,
+    effective: EffectiveLimits,
+    now: number,
+  ): RateLimitDecision | Promise<RateLimitDecision> {
+    const request: StoreRequest = { key: identity.key, algorithm: compiled.rule.algorithm, limits: effective.specs };
+    if (now < this.storeRetryAt) return this.degrade(compiled, identity, adjustment, effective, request);
+    let answer: StoreVerdict | Promise<StoreVerdict>;
+    try {
+      answer = this.store.decide(request);
+    } catch {
+      return this.storeFailed(compiled, identity, adjustment, effective, request, now);
     }
-    if (compiled.rule.failure_mode === 'closed') {
-      compiled.counters.failedClosed += 1;
-      return { degraded: true };
-    }
-    compiled.counters.failedOpen += 1;
-    return { verdict: await this.fallback.decide(request), degraded: true };
+    if (!isPromise(answer)) return this.decided(compiled, identity, adjustment, effective, answer, false);
+    return answer.then(
+      (verdict) => this.decided(compiled, identity, adjustment, effective, verdict, false),
+      // Which error does not matter here: every failure of the shared store is handled the same way.
+      () => this.storeFailed(compiled, identity, adjustment, effective, request, now),
+    );
   }
 
-  private fromVerdict(
+  private storeFailed(
     compiled: CompiledRule,
-    limits: readonly number[],
+    identity: Identity,
+    adjustment: LimitAdjustment,
+    effective: EffectiveLimits,
+    request: StoreRequest,
+    now: number,
+  ): RateLimitDecision | Promise<RateLimitDecision> {
+    this.storeErrors += 1;
+    this.storeRetryAt = now + this.storeRetryMs;
+    return this.degrade(compiled, identity, adjustment, effective, request);
+  }
+
+  /** The shared store is unreachable (or paused after failing): the rule's failure mode decides. */
+  private degrade(
+    compiled: CompiledRule,
+    identity: Identity,
+    adjustment: LimitAdjustment,
+    effective: EffectiveLimits,
+    request: StoreRequest,
+  ): RateLimitDecision | Promise<RateLimitDecision> {
+    if (compiled.rule.failure_mode === 'closed') {
+      compiled.counters.failedClosed += 1;
+      return this.storeUnavailable(compiled, identity, adjustment, effective);
+    }
+    compiled.counters.failedOpen += 1;
+    const answer = this.fallback.decide(request);
+    if (!isPromise(answer)) return this.decided(compiled, identity, adjustment, effective, answer, true);
+    return answer.then((verdict) => this.decided(compiled, identity, adjustment, effective, verdict, true));
+  }
+
+  private decided(
+    compiled: CompiledRule,
+    { identifier }: Identity,
+    adjustment: LimitAdjustment,
+    { limits, policyHeader }: EffectiveLimits,
     verdict: StoreVerdict,
-    base: Omit<RateLimitDecision, 'allowed' | 'reason' | 'binding' | 'remaining' | 'reset' | 'limits' | 'headers' | 'decidedAt'>,
+    degraded: boolean,
   ): RateLimitDecision {
-    const { rule, policies } = compiled;
+    const { rule, policies, quotedPolicies } = compiled;
+    const statuses: LimitStatus[] = [];
     let retryAfter: number | undefined;
-    const statuses = verdict.limits.map((outcome, i): LimitStatus => {
-      const exceeded = outcome.retryMs > 0;
-      const status: LimitStatus = {
-        policy: policies[i]!,
-        limit: limits[i]!,
-        configuredLimit: rule.limit[i]!,
-        window: rule.window_size[i]!,
-        remaining: outcome.remaining,
-        reset: Math.max(0, Math.ceil(outcome.resetMs / 1000)),
-        exceeded,
-        ...(exceeded ? { retryAfter: Math.max(1, Math.ceil(outcome.retryMs / 1000)) } : {}),
-      };
-      if (status.retryAfter !== undefined) retryAfter = Math.max(retryAfter ?? 0, status.retryAfter);
-      return status;
-    });
+    for (let i = 0; i < verdict.limits.length; i += 1) {
+      const { remaining, resetMs, retryMs } = verdict.limits[i]!;
+      const policy = policies[i]!;
+      const limit = limits[i]!;
+      const configuredLimit = rule.limit[i]!;
+      const window = rule.window_size[i]!;
+      const reset = Math.max(0, Math.ceil(resetMs / 1000));
+      if (retryMs > 0) {
+        const wait = Math.max(1, Math.ceil(retryMs / 1000));
+        retryAfter = Math.max(retryAfter ?? 0, wait);
+        statuses.push({ policy, limit, configuredLimit, window, remaining, reset, exceeded: true, retryAfter: wait });
+      } else {
+        statuses.push({ policy, limit, configuredLimit, window, remaining, reset, exceeded: false });
+      }
+    }
     const binding = verdict.allowed ? leastRemaining(statuses) : longestWait(statuses);
     // Draft section 6: Retry-After must not end before an effective window; shortening `t` to it stays true.
     let rateLimit = '';
     for (let i = 0; i < statuses.length; i += 1) {
       const { remaining, reset } = statuses[i]!;
-      rateLimit += `${i === 0 ? '' : ', '}${compiled.quotedPolicies[i]!};r=${remaining};t=${retryAfter === undefined ? reset : Math.min(reset, retryAfter)}`;
+      rateLimit += `${i === 0 ? '' : ', '}${quotedPolicies[i]!};r=${remaining};t=${retryAfter === undefined ? reset : Math.min(reset, retryAfter)}`;
     }
+    if (verdict.allowed) compiled.counters.allowed += 1;
+    else compiled.counters.denied += 1;
     return {
-      ...base,
       allowed: verdict.allowed,
       reason: verdict.allowed ? 'within-limit' : 'limit-exceeded',
+      rule: rule.name,
+      algorithm: rule.algorithm,
+      identifier,
+      tier: adjustment.tier,
+      adjustment,
       binding,
       remaining: binding.remaining,
       reset: binding.reset,
-      ...(retryAfter !== undefined ? { retryAfter } : {}),
+      retryAfter,
       limits: statuses,
-      headers: {
-        'RateLimit-Policy': policyHeader(compiled, limits),
-        RateLimit: rateLimit,
-        ...(retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {}),
-      },
+      headers:
+        retryAfter === undefined
+          ? { 'RateLimit-Policy': policyHeader, RateLimit: rateLimit }
+          : { 'RateLimit-Policy': policyHeader, RateLimit: rateLimit, 'Retry-After': String(retryAfter) },
+      degraded,
       decidedAt: verdict.nowMs,
     };
   }
 
   private storeUnavailable(
     compiled: CompiledRule,
-    limits: readonly number[],
-    base: Omit<RateLimitDecision, 'allowed' | 'reason' | 'binding' | 'remaining' | 'reset' | 'limits' | 'headers' | 'decidedAt'>,
+    { identifier }: Identity,
+    adjustment: LimitAdjustment,
+    { limits, policyHeader }: EffectiveLimits,
   ): RateLimitDecision {
     const { rule, policies } = compiled;
     const retryAfter = Math.max(1, Math.ceil(this.storeRetryMs / 1000));
@@ -274,8 +319,14 @@ export class RateLimiter {
       reset: retryAfter,
       exceeded: false,
     }));
+    compiled.counters.denied += 1;
     return {
-      ...base,
+      rule: rule.name,
+      algorithm: rule.algorithm,
+      identifier,
+      tier: adjustment.tier,
+      adjustment,
+      degraded: true,
       allowed: false,
       reason: 'store-unavailable',
       binding: statuses[0]!,
@@ -283,26 +334,38 @@ export class RateLimiter {
       reset: retryAfter,
       retryAfter,
       limits: statuses,
-      headers: { 'RateLimit-Policy': policyHeader(compiled, limits), 'Retry-After': String(retryAfter) },
+      headers: { 'RateLimit-Policy': policyHeader, 'Retry-After': String(retryAfter) },
       decidedAt: this.clock(),
     };
   }
 }
 
-function policyHeader({ rule, policies, policyHeaders }: CompiledRule, limits: readonly number[]): string {
-  const signature = limits.join(',');
-  let header = policyHeaders.get(signature);
-  if (header === undefined) {
-    header = rateLimitPolicyHeader(limits.map((limit, i) => ({ policy: policies[i]!, limit, window: rule.window_size[i]! })));
-    if (policyHeaders.size < MAX_CACHED_POLICY_HEADERS) policyHeaders.set(signature, header);
-  }
-  return header;
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function effectiveFor(compiled: CompiledRule, factor: number): EffectiveLimits {
+  const cached = compiled.effective.get(factor);
+  if (cached !== undefined) return cached;
+  const { rule, policies } = compiled;
+  const limits = effectiveLimits(rule, factor);
+  const effective: EffectiveLimits = {
+    limits,
+    specs: limits.map((limit, i) => ({ limit, windowMs: rule.window_size[i]! * 1000 })),
+    policyHeader: rateLimitPolicyHeader(limits.map((limit, i) => ({ policy: policies[i]!, limit, window: rule.window_size[i]! }))),
+  };
+  if (compiled.effective.size < MAX_CACHED_FACTORS) compiled.effective.set(factor, effective);
+  return effective;
 }
 
 function leastRemaining(statuses: readonly LimitStatus[]): LimitStatus {
-  return statuses.reduce((best, status) => (status.remaining < best.remaining ? status : best));
+  let best = statuses[0]!;
+  for (const status of statuses) if (status.remaining < best.remaining) best = status;
+  return best;
 }
 
 function longestWait(statuses: readonly LimitStatus[]): LimitStatus {
-  return statuses.reduce((best, status) => ((status.retryAfter ?? 0) > (best.retryAfter ?? 0) ? status : best));
+  let best = statuses[0]!;
+  for (const status of statuses) if ((status.retryAfter ?? 0) > (best.retryAfter ?? 0)) best = status;
+  return best;
 }

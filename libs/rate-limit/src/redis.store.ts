@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { RATE_LIMIT_SCRIPTS, type LuaScript } from './redis-scripts';
-import type { LimitOutcome, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
+import { RATE_LIMIT_SCRIPTS } from './redis-scripts';
+import type { LimitOutcome, LimitSpec, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'traceo:rl:';
 
@@ -26,6 +26,7 @@ export class RedisStore implements RateLimitStore {
   // Sliding-log members must be unique across instances and requests.
   private readonly instance = `${randomBytes(6).toString('base64url')}.`;
   private sequence = 0;
+  private readonly limitArgs = new WeakMap<readonly LimitSpec[], readonly string[]>();
 
   constructor(options: RedisStoreOptions) {
     this.client = options.client;
@@ -37,21 +38,27 @@ export class RedisStore implements RateLimitStore {
     return `${this.prefix}{${storeKey}}`;
   }
 
-  async decide(request: StoreRequest): Promise<StoreVerdict> {
-    const args: (string | number)[] =
-      request.algorithm === 'sliding-log' ? [this.nextMember(), request.limits.length] : [request.limits.length];
-    for (const { limit, windowMs } of request.limits) args.push(limit, Math.round(windowMs * 1000));
-    const reply = await this.run(RATE_LIMIT_SCRIPTS[request.algorithm], this.keyOf(request.key), args);
-    return parseReply(reply, request.limits.length);
+  decide(request: StoreRequest): Promise<StoreVerdict> {
+    const { algorithm, limits } = request;
+    const script = RATE_LIMIT_SCRIPTS[algorithm];
+    const key = this.keyOf(request.key);
+    const limitArgs = this.limitArgs.get(limits) ?? this.encodeLimits(limits);
+    const args = algorithm === 'sliding-log' ? [this.nextMember(), ...limitArgs] : limitArgs;
+    return this.client.evalsha(script.sha, 1, key, ...args).then(
+      (reply) => parseReply(reply, limits.length),
+      (error: unknown) => {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return this.client.eval(script.lua, 1, key, ...args).then((reply) => parseReply(reply, limits.length));
+      },
+    );
   }
 
-  private async run(script: LuaScript, key: string, args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await this.client.evalsha(script.sha, 1, key, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.client.eval(script.lua, 1, key, ...args);
-    }
+  /** `n, limit_1, window_1 (µs), …` as the scripts read them, encoded once per limits list (the limiter reuses its lists). */
+  private encodeLimits(limits: readonly LimitSpec[]): readonly string[] {
+    const args = [String(limits.length)];
+    for (const { limit, windowMs } of limits) args.push(String(limit), String(Math.round(windowMs * 1000)));
+    this.limitArgs.set(limits, args);
+    return args;
   }
 
   private nextMember(): string {
@@ -61,10 +68,9 @@ export class RedisStore implements RateLimitStore {
 }
 
 function parseReply(reply: unknown, limits: number): StoreVerdict {
-  if (!Array.isArray(reply) || reply.length !== 2 + 3 * limits || !reply.every((value) => typeof value === 'number')) {
-    throw new Error('unexpected reply from the rate-limit script');
-  }
-  const values: number[] = reply;
+  if (!Array.isArray(reply) || reply.length !== 2 + 3 * limits) throw new Error('unexpected reply from the rate-limit script');
+  for (const value of reply as unknown[]) if (typeof value !== 'number') throw new Error('unexpected reply from the rate-limit script');
+  const values = reply as number[];
   const outcomes: LimitOutcome[] = [];
   for (let i = 2; i < values.length; i += 3) {
     outcomes.push({ remaining: values[i]!, resetMs: values[i + 1]! / 1000, retryMs: values[i + 2]! / 1000 });
