@@ -191,6 +191,14 @@ export function createProvider(deps: ProviderDependencies): Provider {
 
   const provider = new Provider(deps.issuer, configuration);
   provider.proxy = deps.trustProxy;
+  // RFC 6749 §5.2: a client using a grant type it is not registered for is `unauthorized_client`;
+  // oidc-provider says `invalid_request` with this description, so the code is corrected here.
+  provider.use(async (koa, next) => {
+    await next();
+    const body = koa.body as { error?: string; error_description?: string } | undefined;
+    if (body?.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client')
+      koa.body = { ...body, error: 'unauthorized_client' };
+  });
   // Signing out ends what the session authorized: refresh tokens outlive the session (30 days), so
   // oidc-provider would keep their grants; the confirmed logout revokes them before the redirect.
   provider.use(async (koa, next) => {

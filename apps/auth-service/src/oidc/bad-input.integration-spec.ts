@@ -1,0 +1,367 @@
+import { randomBytes } from 'node:crypto';
+import { TokenVerifier } from '@traceo/security';
+import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
+import * as oidc from 'openid-client';
+import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
+import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
+import { signIn, tokenRequest } from '../../test/flows';
+
+const WEB_SECRET = 'web-app-secret-1111111111111111111111111111';
+const SVC_SECRET = 'machine-secret-2222222222222222222222222222';
+const REDIRECT = 'https://app.traceo.test/callback';
+const NATIVE_REDIRECT = 'http://127.0.0.1/callback';
+
+/**
+ * RFC 9700 attacks and malformed input against the running auth-service: each gets the spec's error
+ * (a redirect with `error=` and `iss`, an error page when the redirect URI cannot be trusted, or a
+ * JSON error from the token endpoint), never a 500 or a stack trace.
+ */
+describe('auth-service refuses bad input with the specified errors', () => {
+  let auth: AuthTestService;
+  let web: oidc.Configuration;
+  const tenant = `t-${randomBytes(4).toString('hex')}`;
+  const webId = `web-${tenant}`;
+  const svcId = `svc-${tenant}`;
+  const nativeId = `cli-${tenant}`;
+  const user = { username: 'bob', password: 'another long passphrase for bob' };
+  let tokenEndpoint: string;
+
+  beforeAll(async () => {
+    auth = await startAuthTestService('auth_bad', [
+      { client_id: webId, tenant_id: tenant, client_secret: WEB_SECRET, redirect_uris: [REDIRECT] },
+      { client_id: svcId, tenant_id: tenant, client_secret: SVC_SECRET, grant_types: ['client_credentials'], roles: ['service'] },
+      {
+        client_id: nativeId,
+        tenant_id: tenant,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: [NATIVE_REDIRECT],
+      },
+    ]);
+    await auth.createAccount(tenant, user.username, user.password, ['end-user']);
+    web = await oidc.discovery(new URL(auth.issuer), webId, WEB_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    tokenEndpoint = web.serverMetadata().token_endpoint!;
+  });
+
+  afterAll(async () => {
+    await auth?.close();
+  });
+
+  const challenge = async () => {
+    const verifier = oidc.randomPKCECodeVerifier();
+    return { verifier, code_challenge: await oidc.calculatePKCECodeChallenge(verifier) };
+  };
+
+  /** A valid authorization request for the web client, with `changes` applied (undefined removes a parameter). */
+  async function authorize(changes: Record<string, string | undefined>, clientId = webId, redirectUri = REDIRECT) {
+    const { code_challenge } = await challenge();
+    const params: Record<string, string | undefined> = {
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: redirectUri,
+      scope: 'openid api',
+      state: 'xyz',
+      nonce: 'n-0S6_WzA2Mj',
+      code_challenge,
+      code_challenge_method: 'S256',
+      ...changes,
+    };
+    const query = new URLSearchParams(Object.entries(params).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const response = await fetch(`${auth.issuer}/auth?${query.toString()}`, { redirect: 'manual' });
+    const location = response.headers.get('location');
+    return { status: response.status, location: location ? new URL(location, auth.origin) : undefined, body: await response.text() };
+  }
+
+  /** The error redirected to the client: RFC 6749 §4.1.2.1 with RFC 9207 `iss` and the client's `state`. */
+  function expectRedirectedError(result: Awaited<ReturnType<typeof authorize>>, error: string, redirectUri = REDIRECT) {
+    expect(result.status).toBe(303);
+    expect(`${result.location!.origin}${result.location!.pathname}`).toBe(redirectUri);
+    expect(Object.fromEntries(result.location!.searchParams)).toMatchObject({ error, iss: auth.issuer });
+  }
+
+  describe('authorization requests', () => {
+    it('rejects an authorization request without code_challenge', async () => {
+      const result = await authorize({ code_challenge: undefined, code_challenge_method: undefined });
+      expectRedirectedError(result, 'invalid_request');
+      expect(result.location!.searchParams.get('state')).toBe('xyz');
+      expect(result.location!.searchParams.get('error_description')).toMatch(/PKCE/);
+    });
+
+    it('rejects the plain code_challenge_method', async () => {
+      expectRedirectedError(
+        await authorize({ code_challenge_method: 'plain', code_challenge: oidc.randomPKCECodeVerifier() }),
+        'invalid_request',
+      );
+    });
+
+    it('rejects a code_challenge without its method, and a malformed challenge', async () => {
+      expectRedirectedError(await authorize({ code_challenge_method: undefined }), 'invalid_request');
+      expectRedirectedError(await authorize({ code_challenge: 'short' }), 'invalid_request');
+    });
+
+    it('rejects a request without state, and an OpenID request without nonce', async () => {
+      expectRedirectedError(await authorize({ state: undefined }), 'invalid_request');
+      expectRedirectedError(await authorize({ nonce: undefined }), 'invalid_request');
+    });
+
+    it('offers neither the implicit nor the hybrid flow', async () => {
+      for (const responseType of ['token', 'id_token', 'code id_token', 'code token']) {
+        const result = await authorize({ response_type: responseType });
+        expect(result.status).toBe(303);
+        // Errors of fragment-encoded response types travel in the fragment (OAuth 2.0 Multiple Response Types §5).
+        const error = new URLSearchParams(result.location!.hash.slice(1)).get('error') ?? result.location!.searchParams.get('error');
+        expect(error).toBe('unsupported_response_type');
+      }
+    });
+
+    it.each([
+      ['an extra path segment', `${REDIRECT}/extra`],
+      ['a query', `${REDIRECT}?next=/admin`],
+      ['a fragment', `${REDIRECT}#frag`],
+      ['a different case in the host', 'https://APP.traceo.test/callback'],
+      ['a different case in the path', 'https://app.traceo.test/Callback'],
+      ['userinfo', 'https://attacker@app.traceo.test/callback'],
+      ['a different port', 'https://app.traceo.test:8443/callback'],
+      ['http instead of https', 'http://app.traceo.test/callback'],
+      ['a trailing slash', `${REDIRECT}/`],
+      ['another host', 'https://attacker.test/callback'],
+    ])('refuses a redirect URI with %s without redirecting to it', async (_variant, redirectUri) => {
+      const result = await authorize({}, webId, redirectUri);
+      expect(result.status).toBe(400);
+      expect(result.location).toBeUndefined();
+      expect(result.body).toContain('invalid_redirect_uri');
+      expect(result.body).not.toMatch(/at \S+\.js|stack/i);
+    });
+
+    it('lets a native app use any port on its registered loopback redirect URI (RFC 8252 §7.3), nothing else', async () => {
+      const ok = await authorize({}, nativeId, 'http://127.0.0.1:53187/callback');
+      expect(ok.status).toBe(303);
+      expect(ok.location!.pathname).toMatch(/^\/interaction\//);
+      const wrongPath = await authorize({}, nativeId, 'http://127.0.0.1:53187/other');
+      expect(wrongPath.status).toBe(400);
+      const localhost = await authorize({}, nativeId, 'http://localhost/callback');
+      expect(localhost.status).toBe(400);
+    });
+
+    it('refuses an unknown client and an over-long state with an error, not a crash', async () => {
+      const unknown = await authorize({}, 'no-such-client');
+      expect(unknown.status).toBe(400);
+      expect(unknown.body).toContain('invalid_client');
+      expectRedirectedError(await authorize({ state: 'x'.repeat(600) }), 'invalid_request');
+    });
+  });
+
+  describe('the token endpoint', () => {
+    async function code() {
+      return signIn(web, auth.origin, user, { redirectUri: REDIRECT });
+    }
+
+    it('refuses a wrong code_verifier and a missing one with invalid_grant', async () => {
+      const signedIn = await code();
+      const codeValue = signedIn.callback.searchParams.get('code')!;
+      const wrong = await tokenRequest(
+        tokenEndpoint,
+        { id: webId, secret: WEB_SECRET },
+        {
+          grant_type: 'authorization_code',
+          code: codeValue,
+          redirect_uri: REDIRECT,
+          code_verifier: oidc.randomPKCECodeVerifier(),
+        },
+      );
+      expect(wrong).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(wrong.type).toMatch(/^application\/json/);
+      const missing = await tokenRequest(
+        tokenEndpoint,
+        { id: webId, secret: WEB_SECRET },
+        { grant_type: 'authorization_code', code: codeValue, redirect_uri: REDIRECT },
+      );
+      expect(missing).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    });
+
+    it('refuses a code presented with another redirect_uri', async () => {
+      const signedIn = await code();
+      const result = await tokenRequest(
+        tokenEndpoint,
+        { id: webId, secret: WEB_SECRET },
+        {
+          grant_type: 'authorization_code',
+          code: signedIn.callback.searchParams.get('code')!,
+          redirect_uri: `${REDIRECT}/other`,
+          code_verifier: signedIn.verifier,
+        },
+      );
+      expect(result).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    });
+
+    it('refuses a replayed code and revokes the tokens issued from it', async () => {
+      const signedIn = await code();
+      const params = {
+        grant_type: 'authorization_code',
+        code: signedIn.callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT,
+        code_verifier: signedIn.verifier,
+      };
+      const first = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, params);
+      expect(first.status).toBe(200);
+      const replay = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, params);
+      expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      const refresh = await tokenRequest(
+        tokenEndpoint,
+        { id: webId, secret: WEB_SECRET },
+        {
+          grant_type: 'refresh_token',
+          refresh_token: String(first.body['refresh_token']),
+        },
+      );
+      expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      await auth.event(
+        'traceo.auth.refresh-token-reused.v1',
+        (e) => e['tenantid'] === tenant && e['data'].credential === 'authorization_code' && e['data'].clientId === webId,
+      );
+    });
+
+    it('does not offer the password grant, and refuses unknown or missing grant types', async () => {
+      const password = await tokenRequest(
+        tokenEndpoint,
+        { id: webId, secret: WEB_SECRET },
+        { grant_type: 'password', username: 'bob', password: 'x' },
+      );
+      expect(password).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
+      const none = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, {});
+      expect(none).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    });
+
+    it('refuses a wrong client secret with invalid_client', async () => {
+      const result = await tokenRequest(tokenEndpoint, { id: svcId, secret: `${SVC_SECRET}x` }, { grant_type: 'client_credentials' });
+      expect(result).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    });
+
+    it('refuses oversized and malformed requests with 4xx errors', async () => {
+      const huge = await tokenRequest(
+        tokenEndpoint,
+        { id: webId, secret: WEB_SECRET },
+        {
+          grant_type: 'authorization_code',
+          code: 'A'.repeat(300_000),
+          redirect_uri: REDIRECT,
+          code_verifier: oidc.randomPKCECodeVerifier(),
+        },
+      );
+      expect(huge.status).toBeGreaterThanOrEqual(400);
+      expect(huge.status).toBeLessThan(500);
+      const json = await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":' });
+      expect(json.status).toBeGreaterThanOrEqual(400);
+      expect(json.status).toBeLessThan(500);
+      expect(await json.text()).not.toMatch(/at \S+\.js/);
+    });
+  });
+
+  describe('client credentials', () => {
+    it('issues a machine token with the client tenant and roles, which the shared guard accepts', async () => {
+      const svc = await oidc.discovery(new URL(auth.issuer), svcId, SVC_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+      const tokens = await oidc.clientCredentialsGrant(svc, {});
+      expect(tokens.expires_in).toBe(900);
+      expect(tokens.refresh_token).toBeUndefined();
+      expect(decodeJwt(tokens.access_token)).toMatchObject({
+        iss: auth.issuer,
+        aud: 'urn:traceo:api',
+        client_id: svcId,
+        tenant_id: tenant,
+        roles: ['service'],
+      });
+      const verifier = new TokenVerifier({ issuer: auth.issuer, audience: 'urn:traceo:api', keys: { jwksUrl: `${auth.issuer}/jwks` } });
+      await expect(verifier.verify(tokens.access_token)).resolves.toMatchObject({ tenantId: tenant, roles: ['service'], clientId: svcId });
+      const other = await oidc.clientCredentialsGrant(svc, { resource: 'https://other-api.traceo.test' });
+      expect(decodeJwt(other.access_token).aud).toBe('https://other-api.traceo.test');
+      await expect(verifier.verify(other.access_token)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
+    });
+
+    it('refuses an unknown resource with invalid_target and a user-facing client with unauthorized_client', async () => {
+      const unknown = await tokenRequest(
+        tokenEndpoint,
+        { id: svcId, secret: SVC_SECRET },
+        { grant_type: 'client_credentials', resource: 'https://unknown.test' },
+      );
+      expect(unknown).toMatchObject({ status: 400, body: { error: 'invalid_target' } });
+      const webClient = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, { grant_type: 'client_credentials' });
+      expect(webClient).toMatchObject({ status: 400, body: { error: 'unauthorized_client' } });
+    });
+
+    it('has the guard refuse alg:none and HS256 tokens carrying the same claims', async () => {
+      const verifier = new TokenVerifier({ issuer: auth.issuer, audience: 'urn:traceo:api', keys: { jwksUrl: `${auth.issuer}/jwks` } });
+      const claims = { sub: svcId, tenant_id: tenant, roles: ['platform-admin'] };
+      const unsigned = new UnsecuredJWT(claims).setIssuer(auth.issuer).setAudience('urn:traceo:api').setExpirationTime('5m').encode();
+      await expect(verifier.verify(unsigned)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
+      const jwks = (await (await fetch(`${auth.issuer}/jwks`)).json()) as { keys: Record<string, string>[] };
+      const hs256 = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: jwks.keys[0]!['kid']! })
+        .setIssuer(auth.issuer)
+        .setAudience('urn:traceo:api')
+        .setExpirationTime('5m')
+        .sign(Buffer.from(JSON.stringify(jwks.keys[0])));
+      await expect(verifier.verify(hs256)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
+    });
+  });
+
+  describe('sign-in pages', () => {
+    async function loginPage(browser: TestBrowser) {
+      const { code_challenge } = await challenge();
+      const url = oidc.buildAuthorizationUrl(web, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge,
+        code_challenge_method: 'S256',
+        state: 's',
+        nonce: 'n',
+      });
+      const { response } = await browser.follow(url.href, REDIRECT);
+      const page = await response.text();
+      return { action: formActionOf(page, auth.origin), csrf: csrfOf(page) };
+    }
+
+    it('refuses a sign-in form without the CSRF token, and an unknown interaction, with an error page', async () => {
+      const browser = new TestBrowser();
+      const { action } = await loginPage(browser);
+      const forged = await browser.request(action, { form: { username: user.username, password: user.password } });
+      expect(forged.status).toBe(400);
+      expect(forged.headers.get('content-type')).toMatch(/^text\/html/);
+      const unknown = await new TestBrowser().request(`${auth.origin}/interaction/not-a-real-uid`);
+      expect(unknown.status).toBe(400);
+      expect(await unknown.text()).toContain('Sign-in could not continue');
+    });
+
+    it('locks an account after 5 failed sign-ins: the right password is refused too, with Retry-After, and audited', async () => {
+      const victim = { username: `carol-${randomBytes(3).toString('hex')}`, password: 'carol has a long passphrase too' };
+      const carolId = await auth.createAccount(tenant, victim.username, victim.password, ['end-user']);
+      const browser = new TestBrowser();
+      const first = await loginPage(browser);
+      const action = first.action;
+      let csrf = first.csrf;
+      for (let attempt = 1; attempt <= 5; attempt += 1) {
+        const response = await browser.request(action, { form: { csrf, username: victim.username, password: `wrong-${attempt}` } });
+        expect(response.status).toBe(401);
+        const page = await response.text();
+        expect(page).toContain('The username or password is not correct.');
+        csrf = csrfOf(page);
+      }
+      const locked = await browser.request(action, { form: { csrf, username: victim.username, password: victim.password } });
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The lock is on the account, not the browser session.
+      const other = new TestBrowser();
+      const fresh = await loginPage(other);
+      const again = await other.request(fresh.action, { form: { csrf: fresh.csrf, username: victim.username, password: victim.password } });
+      expect(again.status).toBe(429);
+      await auth.event(
+        'traceo.audit.record.v1',
+        (e) => e['tenantid'] === tenant && e['data'].action === 'auth.sign-in' && e['data'].resultCode === 'AUTH.LOCKED_OUT',
+      );
+      const failures = auth.received(
+        'traceo.audit.record.v1',
+        (e) => e['data'].action === 'auth.sign-in' && e['data'].subjectId === carolId,
+      );
+      expect(failures.length).toBeGreaterThanOrEqual(5);
+    });
+  });
+});
