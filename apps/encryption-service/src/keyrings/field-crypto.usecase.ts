@@ -128,13 +128,15 @@ export class FieldCrypto {
     index: IndexKeyrings,
     actor: Actor,
   ): Promise<FieldResult<SealedField>[]> {
-    const { keyring, reserved } = await this.keyringForEncryption(tenantId, keyringId, items);
+    // Why each field cannot be sealed (undefined: it can), worked out once per call.
+    const checks = items.map((item) => this.checkPlaintext(item));
+    const { keyring, reserved } = await this.keyringForEncryption(tenantId, keyringId, items, checks);
     const indexKeys = await this.indexKeys(tenantId, index, items);
     const batch = { tenantId, keyring, actor };
     const results =
       keyring.purpose === 'subject'
-        ? await this.encryptForSubjects(batch, items, indexKeys)
-        : await this.encryptWithVersion(batch, items, indexKeys, reserved);
+        ? await this.encryptForSubjects(batch, items, checks, indexKeys)
+        : await this.encryptWithVersion(batch, items, checks, indexKeys, reserved);
     return this.finish(batch, 'crypto.encrypt', results, keyVersionsOf(results));
   }
 
@@ -184,7 +186,14 @@ export class FieldCrypto {
         if (!target) throw new FieldFailure('CRYPTO.KEY_VERSION_NOT_FOUND', 'the keyring has no active version');
         const rewrapped = result.keyVersion !== target.version;
         const ciphertext = rewrapped
-          ? this.seal(batch, item, result.plaintext, { tenantId, keyringId, version: target.version }, target, keyringId)
+          ? this.seal(
+              batch,
+              item,
+              result.plaintext,
+              this.unwrap(batch, { tenantId, keyringId, version: target.version }, target),
+              keyringId,
+              target.version,
+            )
           : Buffer.from(item.ciphertext, 'base64');
         return {
           ciphertext: ciphertext.toString('base64'),
@@ -216,8 +225,9 @@ export class FieldCrypto {
     tenantId: string,
     keyringId: string,
     items: readonly EncryptItem[],
+    checks: readonly (FieldFailure | undefined)[],
   ): Promise<{ keyring: Keyring; reserved?: KeyVersion }> {
-    const valid = items.filter((item) => this.checkPlaintext(item) === undefined).length;
+    const valid = checks.filter((failure) => failure === undefined).length;
     const wantsTokens = items.some((item) => item.equality !== undefined || item.range !== undefined);
     if (valid === 0 || wantsTokens) return { keyring: await this.sealingKeyring(tenantId, keyringId) };
     // Grouped with concurrent calls on this keyring: when the group's total would pass the limit, no
@@ -258,25 +268,30 @@ export class FieldCrypto {
   private async encryptWithVersion(
     batch: Batch,
     items: readonly EncryptItem[],
+    checks: readonly (FieldFailure | undefined)[],
     indexKeys: IndexKeys,
     reserved?: KeyVersion,
   ): Promise<FieldResult<SealedField>[]> {
-    const valid = items.map((item) => this.checkPlaintext(item)).filter((failure) => failure === undefined).length;
+    const valid = checks.filter((failure) => failure === undefined).length;
     if (valid === 0) {
-      return items.map((item) =>
+      return checks.map((failure) =>
         this.attempt<SealedField>(() => {
-          throw this.checkPlaintext(item)!;
+          throw failure!;
         }),
       );
     }
     const version = reserved ?? (await this.reserve(batch, valid));
     const ref = { tenantId: batch.tenantId, keyringId: batch.keyring.keyringId, version: version.version };
-    return items.map((item) =>
+    return items.map((item, i) =>
       this.attempt(() => {
-        this.failIfInvalid(item);
+        const failure = checks[i];
+        if (failure) throw failure;
+        // Looked up per field, right before use: the cache may zero a key it expires while the
+        // batch's search tokens are made.
+        const material = this.unwrap(batch, ref, version);
         const plaintext = Buffer.from(item.plaintext, 'utf8');
         return {
-          ciphertext: this.seal(batch, item, plaintext, ref, version, batch.keyring.keyringId).toString('base64'),
+          ciphertext: this.seal(batch, item, plaintext, material, batch.keyring.keyringId, version.version).toString('base64'),
           keyVersion: version.version,
           ...this.tokensFor(indexKeys, item, item.plaintext),
         };
@@ -284,7 +299,12 @@ export class FieldCrypto {
     );
   }
 
-  private async encryptForSubjects(batch: Batch, items: readonly EncryptItem[], indexKeys: IndexKeys): Promise<FieldResult<SealedField>[]> {
+  private async encryptForSubjects(
+    batch: Batch,
+    items: readonly EncryptItem[],
+    checks: readonly (FieldFailure | undefined)[],
+    indexKeys: IndexKeys,
+  ): Promise<FieldResult<SealedField>[]> {
     const { tenantId, keyring } = batch;
     const subjects = [...new Set(items.map((item) => item.subjectId).filter((s): s is string => s !== undefined))];
     let keys = await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, subjects);
@@ -300,13 +320,14 @@ export class FieldCrypto {
       keys = await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, subjects);
     }
     const used = new Map<string, number>();
-    const results = items.map((item) =>
+    const results = items.map((item, i) =>
       this.attempt(() => {
         if (item.subjectId === undefined) throw new FieldFailure('CRYPTO.BAD_INPUT', 'a subject keyring needs the subjectId of each field');
-        this.failIfInvalid(item);
+        const failure = checks[i];
+        if (failure) throw failure;
         const key = usableSubjectKey(keys.get(item.subjectId));
         const ref = { tenantId, keyringId: keyring.keyringId, subjectId: item.subjectId };
-        const ciphertext = this.seal(batch, item, Buffer.from(item.plaintext, 'utf8'), ref, key, item.subjectId);
+        const ciphertext = this.seal(batch, item, Buffer.from(item.plaintext, 'utf8'), this.unwrap(batch, ref, key), item.subjectId, 1);
         used.set(item.subjectId, (used.get(item.subjectId) ?? 0) + 1);
         return { ciphertext: ciphertext.toString('base64'), keyVersion: 1, ...this.tokensFor(indexKeys, item, item.plaintext) };
       }),
@@ -316,20 +337,20 @@ export class FieldCrypto {
     return results;
   }
 
+  /** `material`: the unwrapped data key (DataKeys' cached Buffer) named by `keyId` and `version`. */
   private seal(
     batch: Batch,
     item: { field: string; recordId: string },
     plaintext: Buffer,
-    ref: KeyRef,
-    key: WrappedKeyHolder,
+    material: Buffer,
     keyId: string,
+    version: number,
   ): Buffer {
-    const material = this.unwrap(batch, ref, key);
     return guardCrypto(() =>
       encryptField(
         plaintext,
         { tenant: batch.tenantId, keyring: batch.keyring.keyringId, field: item.field, recordId: item.recordId },
-        { id: keyId, version: ref.version ?? 1, material },
+        { id: keyId, version, material },
       ),
     );
   }
@@ -490,11 +511,6 @@ export class FieldCrypto {
       }
     }
     return undefined;
-  }
-
-  private failIfInvalid(item: EncryptItem): void {
-    const failure = this.checkPlaintext(item);
-    if (failure) throw failure;
   }
 
   private attempt<T>(operation: () => T, onFailure?: (failure: FieldFailure) => void): FieldResult<T> {
