@@ -14,11 +14,27 @@ export function canonicalJson(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((item: unknown) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
-      const entries = Object.entries(value as Record<string, unknown>)
-        .filter(([, member]) => member !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`).join(',')}}`;
+      // Written as loops over one growing string: the audit log canonicalizes every record it appends.
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i += 1) {
+          const item: unknown = value[i];
+          out += (i === 0 ? '' : ',') + canonicalJson(item === undefined ? null : item);
+        }
+        return `${out}]`;
+      }
+      const object = value as Record<string, unknown>;
+      // The default sort compares UTF-16 code units, the order RFC 8785 section 3.2.3 asks for.
+      const keys = Object.keys(object).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const member = object[key];
+        if (member === undefined) continue;
+        out += (first ? '' : ',') + quotedKey(key) + ':' + canonicalJson(member);
+        first = false;
+      }
+      return `${out}}`;
     }
     case 'bigint':
     case 'function':
@@ -27,4 +43,17 @@ export function canonicalJson(value: unknown): string {
       break;
   }
   throw new TypeError(`cannot canonicalize a value of type ${typeof value}`);
+}
+
+/** Member names repeat from record to record: their JSON form is kept (a bounded number of them). */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 4096;
+
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
 }
