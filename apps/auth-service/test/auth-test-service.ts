@@ -115,6 +115,10 @@ export async function startAuthTestService(prefix: string, clients: ClientRegist
       ],
     }),
     TRACEO_AUTH_ISSUER: `${origin}/oidc`,
+    // auth-service's own API trusts the tokens it issues, through its JWKS like every other service.
+    TRACEO_JWT_ISSUER: `${origin}/oidc`,
+    TRACEO_JWT_AUDIENCE: 'urn:traceo:api',
+    TRACEO_JWT_JWKS_URL: `${origin}/oidc/jwks`,
     TRACEO_AUTH_RESOURCES: 'urn:traceo:api,https://other-api.traceo.test',
     TRACEO_AUTH_CLIENTS: JSON.stringify(clients),
     TRACEO_PKCS11_MODULE: need('TRACEO_PKCS11_MODULE'),

@@ -49,6 +49,14 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       expectedNonce: signedIn.nonce,
       idTokenExpected: true,
     });
+  const exchangeFor = async (who: { username: string; password: string }) => {
+    const signedIn = await signIn(config, auth.origin, who, { redirectUri: REDIRECT });
+    return oidc.authorizationCodeGrant(config, signedIn.callback, {
+      pkceCodeVerifier: signedIn.verifier,
+      expectedState: signedIn.state,
+      expectedNonce: signedIn.nonce,
+    });
+  };
   const token = (params: Record<string, string>) =>
     tokenRequest(config.serverMetadata().token_endpoint!, { id: clientId, secret: SECRET }, params);
 
@@ -176,6 +184,104 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     const { response } = await new TestBrowser().follow(url.href, REDIRECT);
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('Sign in');
+  });
+
+  describe('registration API', () => {
+    const api = async (method: string, path: string, accessToken: string, body?: unknown) => {
+      const response = await fetch(`${auth.origin}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${accessToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return {
+        status: response.status,
+        type: response.headers.get('content-type') ?? '',
+        body: (await response.json()) as Record<string, unknown>,
+      };
+    };
+    const admin = { username: 'root@example.com', password: 'platform admin passphrase' };
+
+    it('lets a platform admin register a client that can then sign users in; others are refused', async () => {
+      await auth.createAccount(tenant, admin.username, admin.password, ['platform-admin']);
+      const adminToken = (await exchangeFor(admin)).access_token;
+      const newId = `app-${tenant}`;
+      const created = await api('POST', `/v1/auth/tenants/${tenant}/clients`, adminToken, {
+        client_id: newId,
+        client_name: 'New App',
+        redirect_uris: [REDIRECT],
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        client_id: newId,
+        tenant_id: tenant,
+        grant_types: ['authorization_code', 'refresh_token'],
+        client_secret: expect.any(String),
+      });
+      const secret = String(created.body['client_secret']);
+      const shown = await api('GET', `/v1/auth/tenants/${tenant}/clients/${newId}`, adminToken);
+      expect(shown.status).toBe(200);
+      expect(JSON.stringify(shown.body)).not.toContain(secret);
+      const appConfig = await oidc.discovery(new URL(auth.issuer), newId, secret, undefined, { execute: [oidc.allowInsecureRequests] });
+      const signedIn = await signIn(appConfig, auth.origin, user, { redirectUri: REDIRECT });
+      const tokens = await oidc.authorizationCodeGrant(appConfig, signedIn.callback, {
+        pkceCodeVerifier: signedIn.verifier,
+        expectedState: signedIn.state,
+        expectedNonce: signedIn.nonce,
+      });
+      expect(decodeJwt(tokens.access_token)).toMatchObject({ client_id: newId, sub: accountId });
+
+      const duplicate = await api('POST', `/v1/auth/tenants/${tenant}/clients`, adminToken, {
+        client_id: newId,
+        redirect_uris: [REDIRECT],
+      });
+      expect(duplicate).toMatchObject({ status: 409, body: { code: 'AUTH.CLIENT_EXISTS' } });
+      const insecure = await api('POST', `/v1/auth/tenants/${tenant}/clients`, adminToken, {
+        client_id: `bad-${tenant}`,
+        redirect_uris: ['http://app.test/cb'],
+      });
+      expect(insecure.status).toBe(400);
+      expect(insecure.type).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(insecure.body)).toContain('must be an https URI');
+      const otherTenant = await api('POST', '/v1/auth/tenants/someone-else/clients', adminToken, {
+        client_id: `x-${tenant}`,
+        redirect_uris: [REDIRECT],
+      });
+      expect(otherTenant).toMatchObject({ status: 403, body: { code: 'AUTH.TENANT_MISMATCH' } });
+      const userToken = (await exchangeFor(user)).access_token;
+      const forbidden = await api('POST', `/v1/auth/tenants/${tenant}/clients`, userToken, {
+        client_id: `y-${tenant}`,
+        redirect_uris: [REDIRECT],
+      });
+      expect(forbidden).toMatchObject({ status: 403, body: { code: 'AUTH.FORBIDDEN' } });
+      await auth.event(
+        'traceo.audit.record.v1',
+        (e) => e['tenantid'] === tenant && e['data'].action === 'auth.client.registered' && e['data'].resource.id === newId,
+      );
+    });
+
+    it('lets a platform admin create accounts (argon2id), refusing duplicates and weak passwords', async () => {
+      const adminToken = (await exchangeFor(admin)).access_token;
+      const created = await api('POST', `/v1/auth/tenants/${tenant}/accounts`, adminToken, {
+        username: 'dave',
+        password: 'dave passphrase 123',
+        roles: ['auditor'],
+      });
+      expect(created).toMatchObject({ status: 201, body: { username: 'dave', roles: ['auditor'], tenantId: tenant } });
+      expect(
+        await api('POST', `/v1/auth/tenants/${tenant}/accounts`, adminToken, { username: 'DAVE', password: 'dave passphrase 123' }),
+      ).toMatchObject({
+        status: 409,
+        body: { code: 'AUTH.ACCOUNT_EXISTS' },
+      });
+      expect((await api('POST', `/v1/auth/tenants/${tenant}/accounts`, adminToken, { username: 'erin', password: 'short' })).status).toBe(
+        400,
+      );
+      const [row] = await auth.service.runtime.dataSource.query<{ password_hash: string }[]>(
+        'SELECT password_hash FROM accounts WHERE username = $1',
+        ['dave'],
+      );
+      expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    });
   });
 
   it('records the sign-in and the token issue as audit records on Kafka', async () => {

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AccountRepository } from '../accounts/account.repository';
+import { RegistrationHttpController } from '../admin/registration.http.controller';
+import { RegistrationUseCase } from '../admin/registration.usecase';
 import { SignInUseCase } from '../accounts/sign-in.usecase';
 import { ClientRepository } from '../clients/client.repository';
 import { InteractionsHttpController } from '../interactions/interactions.http.controller';
@@ -9,8 +11,16 @@ import { ProviderEventsListener } from './provider-events.listener';
 
 /** The OpenID provider (mounted at /oidc), its sign-in and consent pages, and its storage. */
 @Module({
-  controllers: [OidcHttpController, InteractionsHttpController],
-  providers: [...OIDC_PROVIDERS, ClientRepository, AccountRepository, SignInUseCase, ProviderEventsListener, OidcMaintenance],
+  controllers: [OidcHttpController, InteractionsHttpController, RegistrationHttpController],
+  providers: [
+    ...OIDC_PROVIDERS,
+    RegistrationUseCase,
+    ClientRepository,
+    AccountRepository,
+    SignInUseCase,
+    ProviderEventsListener,
+    OidcMaintenance,
+  ],
   exports: [ClientRepository, AccountRepository],
 })
 export class OidcModule {}
