@@ -278,6 +278,48 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     ]);
   });
 
+  it('counts concurrent calls exactly and keeps every version within its limit when their writes are grouped', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId, maxEncryptionsPerVersion: 10 });
+    const calls = 12;
+    const sealed = await Promise.all(
+      Array.from({ length: calls }, (_, c) => encrypt(keyringId, [email(`a${c}`, `${c}@example.com`), email(`b${c}`, `${c}@example.org`)])),
+    );
+    const results = sealed.flatMap((response) => {
+      expect(response.status).toBe(200);
+      return response.body.results as { ok: boolean; ciphertext: string; keyVersion: number }[];
+    });
+    expect(results.every((r) => r.ok)).toBe(true);
+    const view = (await api.call('GET', `${keyrings}/${keyringId}`)).body;
+    const versions = view.versions as { version: number; encryptions: number }[];
+    // Every field is counted under the version that sealed it, and no version passes 10.
+    expect(versions.reduce((sum, v) => sum + v.encryptions, 0)).toBe(2 * calls);
+    for (const v of versions) {
+      expect(v.encryptions).toBeLessThanOrEqual(10);
+      expect(v.encryptions).toBe(results.filter((r) => r.keyVersion === v.version).length);
+    }
+
+    const opened = await Promise.all(
+      sealed.map((response, c) =>
+        decrypt(
+          keyringId,
+          (response.body.results as { ciphertext: string }[]).map((r, i) => ({
+            field: 'email',
+            recordId: `${i === 0 ? 'a' : 'b'}${c}`,
+            ciphertext: r.ciphertext,
+          })),
+        ),
+      ),
+    );
+    for (const response of opened) expect(response.body.results.every((r: { ok: boolean }) => r.ok)).toBe(true);
+    const after = (await api.call('GET', `${keyrings}/${keyringId}`)).body.versions as { decryptions: number }[];
+    expect(after.reduce((sum, v) => sum + v.decryptions, 0)).toBe(2 * calls);
+    // One audit record per call, though concurrent calls share outbox transactions.
+    for (const action of ['crypto.encrypt', 'crypto.decrypt']) {
+      expect((await outbox(action, keyringId)).filter((e) => e.type === 'traceo.audit.record.v1')).toHaveLength(calls);
+    }
+  });
+
   it('rotates on schedule when the active version is older than the keyring period', async () => {
     const keyringId = newId();
     await createKeyring({ keyringId, rotationPeriodSeconds: 86_400 });
