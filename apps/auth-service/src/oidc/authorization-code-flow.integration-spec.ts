@@ -32,6 +32,14 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
         redirect_uris: [REDIRECT],
         post_logout_redirect_uris: [SIGNED_OUT],
       },
+      {
+        client_id: `cli-${tenant}`,
+        tenant_id: tenant,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['http://127.0.0.1/callback'],
+      },
+      { client_id: `dpop-${tenant}`, tenant_id: tenant, client_secret: SECRET, redirect_uris: [REDIRECT], dpop_bound_access_tokens: true },
     ]);
     accountId = await auth.createAccount(tenant, 'alice@example.com', user.password, ['key-user']);
     config = await oidc.discovery(new URL(auth.issuer), clientId, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
@@ -184,6 +192,59 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     const { response } = await new TestBrowser().follow(url.href, REDIRECT);
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('Sign in');
+  });
+
+  it('serves a public native app (no secret) on a loopback redirect URI with PKCE and rotating refresh tokens', async () => {
+    const cli = await oidc.discovery(new URL(auth.issuer), `cli-${tenant}`, undefined, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const redirectUri = 'http://127.0.0.1:49152/callback';
+    const signedIn = await signIn(cli, auth.origin, user, { redirectUri });
+    const tokens = await oidc.authorizationCodeGrant(cli, signedIn.callback, {
+      pkceCodeVerifier: signedIn.verifier,
+      expectedState: signedIn.state,
+      expectedNonce: signedIn.nonce,
+    });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ client_id: `cli-${tenant}`, sub: accountId });
+    const refreshed = await oidc.refreshTokenGrant(cli, tokens.refresh_token!);
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
+  });
+
+  it('binds the tokens of a DPoP client to its key (RFC 9449) and refuses it tokens without a proof', async () => {
+    const dpopConfig = await oidc.discovery(new URL(auth.issuer), `dpop-${tenant}`, SECRET, undefined, {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const without = await signIn(dpopConfig, auth.origin, user, { redirectUri: REDIRECT });
+    await expect(
+      oidc.authorizationCodeGrant(dpopConfig, without.callback, {
+        pkceCodeVerifier: without.verifier,
+        expectedState: without.state,
+        expectedNonce: without.nonce,
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    const DPoP = oidc.getDPoPHandle(dpopConfig, await oidc.randomDPoPKeyPair('ES256'));
+    const signedIn = await signIn(dpopConfig, auth.origin, user, { redirectUri: REDIRECT });
+    const tokens = await oidc.authorizationCodeGrant(
+      dpopConfig,
+      signedIn.callback,
+      { pkceCodeVerifier: signedIn.verifier, expectedState: signedIn.state, expectedNonce: signedIn.nonce },
+      undefined,
+      { DPoP },
+    );
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ cnf: { jkt: expect.any(String) } });
+    const refreshed = await oidc.refreshTokenGrant(dpopConfig, tokens.refresh_token!, undefined, { DPoP });
+    expect(refreshed.token_type.toLowerCase()).toBe('dpop');
+    // The refresh token is useless without the key, even with the client's own credentials.
+    const stolen = await tokenRequest(
+      config.serverMetadata().token_endpoint!,
+      { id: `dpop-${tenant}`, secret: SECRET },
+      {
+        grant_type: 'refresh_token',
+        refresh_token: refreshed.refresh_token!,
+      },
+    );
+    expect(stolen).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
   describe('registration API', () => {
