@@ -1,7 +1,8 @@
 // bench/rate-limit/guard-http — HTTP throughput of a minimal service on the full ServiceKit stack
 // (startService: config, PostgreSQL schema and outbox relay, Kafka, the AuthGuard with API keys, the
 // HTTP audit middleware writing one audit record per call to the outbox, problem+json, pino) with the
-// RateLimitGuard on (counters in the shared Redis of tools/infra, and in memory) and off
+// RateLimitGuard on (counters in the shared Redis of tools/infra, exact per request; in memory; and the
+// opt-in approximate mode that decides locally and syncs with Redis every 100 ms) and off
 // (TRACEO_RATE_LIMIT_ENABLED=false). Each variant is its own Node process, started once; the load
 // generator (closed loop, keep-alive node:http) takes turns on them in short rounds, rotating the
 // order, waiting after each turn until that service's outbox is drained, and each variant reports its median round, so drift on the shared 2-core machine hits all
@@ -196,6 +197,8 @@ async function bench(): Promise<void> {
     { name: 'guard off (TRACEO_RATE_LIMIT_ENABLED=false)', env: { TRACEO_RATE_LIMIT_ENABLED: 'false' } },
     { name: 'guard on, counters in Redis', env: { TRACEO_REDIS_URL: infra.redisUrl } },
     { name: 'guard on, in-memory store', env: {} },
+    // Opt-in and approximate across instances (TRACEO_RATE_LIMIT_SYNC_MS): no round trip per request.
+    { name: 'guard on, Redis synced every 100 ms', env: { TRACEO_REDIS_URL: infra.redisUrl, TRACEO_RATE_LIMIT_SYNC_MS: '100' } },
   ];
   const started: { variant: Variant; process: RunningProcess; url: URL; schema: string; pid: number }[] = [];
   const redis = createRateLimitRedis(infra.redisUrl, { commandTimeout: 5000 });

@@ -1,5 +1,6 @@
 // bench/rate-limit — decisions per second of libs/rate-limit: in memory (store alone and the whole
-// RateLimiter.check), and against the shared Redis of tools/infra with concurrent callers on
+// RateLimiter.check), RateLimiter.check on the opt-in approximate SyncedStore (local decisions, counts
+// synced with Redis every 100 ms), and against the shared Redis of tools/infra with concurrent callers on
 // auto-pipelined connections, beside a plain ZSET sliding-log script as the baseline, measured in the
 // same run with the same keys, limits, connections and concurrency. The development machines are
 // shared and small, so throughput swings with whatever else runs: the Redis workloads take turns in
@@ -20,6 +21,7 @@ import {
   MemoryStore,
   RateLimiter,
   RedisStore,
+  SyncedStore,
   type Algorithm,
   type RateLimitRequest,
   type RateLimitStore,
@@ -65,7 +67,7 @@ interface Row {
 /** One Redis workload: a decision function over connections, keys and a prefix. */
 interface Workload {
   readonly name: string;
-  readonly prepare: (clients: Redis[], prefix: string) => Promise<(worker: number, n: number) => Promise<unknown>>;
+  readonly prepare: (clients: Redis[], prefix: string) => Promise<(worker: number, n: number) => unknown>;
 }
 
 function timeSync(work: () => void, seconds: number): number {
@@ -81,7 +83,7 @@ function timeSync(work: () => void, seconds: number): number {
 
 /** `concurrency` callers, each awaiting one decision at a time, until the time or the count runs out. */
 async function timeAsync(
-  decide: (worker: number, n: number) => Promise<unknown>,
+  decide: (worker: number, n: number) => unknown,
   seconds: number,
   concurrency: number,
   count = Infinity,
@@ -137,8 +139,9 @@ function limiterOn(store: RateLimitStore, algorithm: Algorithm): RateLimiter {
   });
 }
 
-async function memoryLimiterRow(): Promise<Row> {
-  const limiter = limiterOn(new MemoryStore({ maxKeys: KEYS * 2 }), 'sliding-window');
+/** `RateLimiter.check` one decision after the other (a store that answers synchronously never waits). */
+async function serialLimiterRow(store: RateLimitStore, measurement: string): Promise<Row> {
+  const limiter = limiterOn(store, 'sliding-window');
   const requests = requestsFor(KEYS);
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
@@ -148,11 +151,7 @@ async function memoryLimiterRow(): Promise<Row> {
     done += 10_000;
   }
   const perSecond = done / ((performance.now() - started) / 1000);
-  return {
-    measurement: 'memory, RateLimiter.check (identifier, HMAC cache, bot, tier, risk, headers), sliding-window',
-    perSecond,
-    note: `${KEYS} consumers`,
-  };
+  return { measurement, perSecond, note: `${KEYS} consumers, 2 limits` };
 }
 
 async function connect(url: string): Promise<Redis[]> {
@@ -245,10 +244,19 @@ function redisWorkloads(): Workload[] {
 async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const algorithm of ALGORITHMS) rows.push(memoryStoreRow(algorithm));
-  rows.push(await memoryLimiterRow());
+  rows.push(
+    await serialLimiterRow(
+      new MemoryStore({ maxKeys: KEYS * 2 }),
+      'memory, RateLimiter.check (identifier, HMAC cache, bot, tier, risk, headers), sliding-window',
+    ),
+  );
 
   const prefix = `bench:rl:${randomBytes(4).toString('hex')}:`;
   const shared = await connect(loadInfraEnv().redisUrl);
+  // Opt-in, approximate across instances: decided in this process, counts synced with Redis every 100 ms.
+  const synced = new SyncedStore({ client: shared[0]!, prefix: `${prefix}synced:`, syncIntervalMs: 100 });
+  rows.push(await serialLimiterRow(synced, 'Redis synced every 100 ms (approximate), RateLimiter.check, sliding-window'));
+  await synced.close();
   const privateServer = await startPrivateRedis();
   const isolated = await connect(privateServer.url);
   const redisNote = `${KEYS} keys, ${CONNECTIONS} connections, ${CONCURRENCY} concurrent callers`;

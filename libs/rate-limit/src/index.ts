@@ -65,5 +65,6 @@ export {
   type RuleCounters,
 } from './rate-limiter';
 export { createRateLimitRedis, DEFAULT_REDIS_KEY_PREFIX, RedisStore, type RedisStoreOptions } from './redis.store';
-export { RATE_LIMIT_SCRIPTS, type LuaScript } from './redis-scripts';
+export { RATE_LIMIT_SCRIPTS, SYNC_COUNTERS_SCRIPT, type LuaScript } from './redis-scripts';
+export { MIN_SYNC_INTERVAL_MS, SyncedStore, type SyncedStoreOptions } from './synced.store';
 export { REQUEST_BLOCKED_EVENT_TYPE, requestBlockedEvent, requestBlockedV1Schema, type RequestBlockedV1 } from './request-blocked.event';

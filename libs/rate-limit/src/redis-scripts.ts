@@ -193,6 +193,54 @@ end
 return reply
 `;
 
+/**
+ * The approximate SyncedStore's sync: adds one instance's admissions to a counter key and returns the
+ * totals. Times are the instance's milliseconds (its clock aligns the windows). Per limit
+ * ARGV: window, window start, admissions in it, admissions late for the window before. Fields as in
+ * SLIDING_WINDOW (`<W>:s`, `<W>:c`, `<W>:p`), in keys of their own. Reply per limit: start, count,
+ * previous count.
+ */
+const SYNC_COUNTERS = `
+local function fmt(n) return string.format('%d', n) end
+local key = KEYS[1]
+local n = tonumber(ARGV[1])
+local fields = {}
+for i = 1, n do
+  local w = ARGV[4 * i - 2]
+  fields[3 * i - 2] = w .. ':s'
+  fields[3 * i - 1] = w .. ':c'
+  fields[3 * i] = w .. ':p'
+end
+local stored = redis.call('HMGET', key, unpack(fields))
+local reply, updates, expiry = {}, {}, 0
+for i = 1, n do
+  local w, start = tonumber(ARGV[4 * i - 2]), tonumber(ARGV[4 * i - 1])
+  local delta, late = tonumber(ARGV[4 * i]), tonumber(ARGV[4 * i + 1])
+  local s = tonumber(stored[3 * i - 2]) or 0
+  local c = tonumber(stored[3 * i - 1]) or 0
+  local p = tonumber(stored[3 * i]) or 0
+  if start > s then
+    if s == start - w then p = c else p = 0 end
+    c, s = 0, start
+  end
+  if start == s then
+    c, p = c + delta, p + late
+  elseif start == s - w then
+    p = p + delta
+  end
+  updates[#updates + 1] = fields[3 * i - 2]; updates[#updates + 1] = fmt(s)
+  updates[#updates + 1] = fields[3 * i - 1]; updates[#updates + 1] = c
+  updates[#updates + 1] = fields[3 * i]; updates[#updates + 1] = p
+  if s + 2 * w > expiry then expiry = s + 2 * w end
+  reply[#reply + 1] = s
+  reply[#reply + 1] = c
+  reply[#reply + 1] = p
+end
+redis.call('HSET', key, unpack(updates))
+redis.call('PEXPIREAT', key, fmt(expiry))
+return reply
+`;
+
 export interface LuaScript {
   readonly lua: string;
   readonly sha: string;
@@ -207,3 +255,5 @@ export const RATE_LIMIT_SCRIPTS: Readonly<Record<Algorithm, LuaScript>> = {
   'fixed-window': script(FIXED_WINDOW),
   'sliding-log': script(SLIDING_LOG),
 };
+
+export const SYNC_COUNTERS_SCRIPT: LuaScript = script(SYNC_COUNTERS);

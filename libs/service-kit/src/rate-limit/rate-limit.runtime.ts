@@ -3,7 +3,16 @@ import { once } from 'node:events';
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { EventTypes } from '@traceo/contracts';
-import { createRateLimitRedis, MemoryStore, RateLimiter, RedisStore, type Clock, type RateLimitStore, type Tier } from '@traceo/rate-limit';
+import {
+  createRateLimitRedis,
+  MemoryStore,
+  RateLimiter,
+  RedisStore,
+  SyncedStore,
+  type Clock,
+  type RateLimitStore,
+  type Tier,
+} from '@traceo/rate-limit';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ConfigurationError } from '../config';
@@ -43,6 +52,8 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
   readonly reporter: BlockedEventReporter;
   readonly clientTiers: ReadonlyMap<string, Tier>;
   private readonly redis: Redis | undefined;
+  /** TRACEO_RATE_LIMIT_SYNC_MS: the approximate synced store, closed (last sync) at shutdown. */
+  private readonly synced: SyncedStore | undefined;
   private readonly logger: Logger;
   private readonly sharedIdentifierKey: boolean;
   private redisDown = false;
@@ -74,7 +85,10 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
     if (store === undefined && config.TRACEO_REDIS_URL !== undefined) {
       this.redis = this.connect(config.TRACEO_REDIS_URL);
       // Per service: the five services share one Redis, and each enforces its own limits.
-      store = new RedisStore({ client: this.redis, prefix: `traceo:rl:${runtime.name}:` });
+      const prefix = `traceo:rl:${runtime.name}:`;
+      const syncIntervalMs = config.TRACEO_RATE_LIMIT_SYNC_MS;
+      if (syncIntervalMs === undefined) store = new RedisStore({ client: this.redis, prefix });
+      else store = this.synced = new SyncedStore({ client: this.redis, prefix, syncIntervalMs });
     }
     this.limiter = new RateLimiter({
       config: { ...rules, trusted_proxies: [...new Set([...rules.trusted_proxies, ...(config.TRACEO_TRUSTED_PROXIES ?? [])])] },
@@ -124,13 +138,20 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
       return;
     }
     const redis = (await this.redisReady()) ? 'connected' : 'unreachable (rules follow their failure_mode until it answers)';
-    this.logger.info({ rateLimit: { store: 'redis', redis, rules } }, 'rate limiting on, counters in Redis');
+    const syncMs = this.runtime.config.TRACEO_RATE_LIMIT_SYNC_MS;
+    if (syncMs === undefined) this.logger.info({ rateLimit: { store: 'redis', redis, rules } }, 'rate limiting on, counters in Redis');
+    else
+      this.logger.info(
+        { rateLimit: { store: 'redis-synced', syncMs, redis, rules } },
+        `rate limiting on, counters decided locally and synced with Redis every ${syncMs} ms (approximate across instances)`,
+      );
     if (!this.sharedIdentifierKey)
       this.logger.warn('TRACEO_RATE_LIMIT_IDENTIFIER_KEY is not set: identifier hashes are per process, so replicas do not share buckets');
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.reporter.settle();
+    await this.synced?.close();
     // QUIT lets the server close the connection; without one (Redis away) there is nothing to wait for.
     if (this.redis?.status === 'ready') await this.redis.quit().catch(() => undefined);
     this.redis?.disconnect();

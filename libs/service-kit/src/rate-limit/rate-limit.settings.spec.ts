@@ -38,6 +38,7 @@ describe('rate-limit configuration', () => {
       TRACEO_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::/32,192.0.2.7',
       TRACEO_RATE_LIMIT_IDENTIFIER_KEY: Buffer.alloc(16, 7).toString('base64'),
       TRACEO_RATE_LIMIT_CLIENT_TIERS: 'ci:premium, partner-1:enterprise',
+      TRACEO_RATE_LIMIT_SYNC_MS: '100',
     });
     expect(config.TRACEO_RATE_LIMIT_ENABLED).toBe(false);
     expect(config.TRACEO_REDIS_URL).toBe('redis://:secret@127.0.0.1:63790');
@@ -49,6 +50,7 @@ describe('rate-limit configuration', () => {
         ['partner-1', 'enterprise'],
       ]),
     );
+    expect(config.TRACEO_RATE_LIMIT_SYNC_MS).toBe(100);
   });
 
   it('lays TRACEO_RATE_LIMIT_RULES over the defaults: same name replaces, new names add', () => {
@@ -93,6 +95,8 @@ describe('rate-limit configuration', () => {
       'TRACEO_RATE_LIMIT_IDENTIFIER_KEY must be base64 of at least 16',
     ],
     ['TRACEO_RATE_LIMIT_CLIENT_TIERS', 'ci:gold', 'TRACEO_RATE_LIMIT_CLIENT_TIERS entry 1 must be client-id:tier'],
+    ['TRACEO_RATE_LIMIT_SYNC_MS', '5', 'TRACEO_RATE_LIMIT_SYNC_MS '],
+    ['TRACEO_RATE_LIMIT_SYNC_MS', 'often', 'TRACEO_RATE_LIMIT_SYNC_MS '],
   ])('fails fast on a bad %s, naming it (%#)', (variable, value, message) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);

@@ -1,5 +1,6 @@
 import {
   MIN_IDENTIFIER_KEY_BYTES,
+  MIN_SYNC_INTERVAL_MS,
   parseCidr,
   parseRateLimitConfig,
   RateLimitError,
@@ -83,6 +84,12 @@ export const rateLimitConfigFields = {
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /**
+   * APPROXIMATE opt-in: counter rules decide in the process and sync their counts with Redis this
+   * often (ms, at least 10); instances can over-admit by what the others admit between two syncs.
+   * Unset: every decision is one atomic script in Redis (exact). Needs TRACEO_REDIS_URL.
+   */
+  TRACEO_RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(MIN_SYNC_INTERVAL_MS).max(60_000).optional(),
   /** JSON rules over the defaults (see rateLimitConfigFromJson). */
   TRACEO_RATE_LIMIT_RULES: z
     .string()
