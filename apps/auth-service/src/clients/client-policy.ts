@@ -12,7 +12,7 @@ const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9][a-z0-9+-]*)+:$/;
  * compared by exact string match at the authorization and token endpoints (oidc-provider), so this
  * only decides which strings may be registered: absolute, no fragment (RFC 6749 §3.1.2), no userinfo,
  * no wildcard; https for web clients; for native clients also loopback IP http URIs and private-use
- * schemes (RFC 8252 §7). Plain http elsewhere is refused (RFC 9700 §4.1.1, §2.6).
+ * schemes (RFC 8252 §7). Plain http elsewhere is refused (RFC 9700 §4.1, RFC 6749 §3.1.2.1).
  */
 export function redirectUriProblem(value: string, applicationType: 'web' | 'native'): string | undefined {
   if (value.length > 2048) return 'is longer than 2048 characters';
