@@ -30,27 +30,31 @@ export interface SlidingLog {
  * within the limit.
  */
 export function decideSlidingWindow(state: WindowCounters, limits: readonly LimitSpec[], now: number): StoreVerdict {
+  const estimates = limits.length <= SCRATCH.length ? SCRATCH : new Float64Array(limits.length);
   let allowed = true;
   for (let i = 0; i < limits.length; i += 1) {
     const { limit, windowMs } = limits[i]!;
     roll(state, i, windowMs, now, true);
-    if (slidingEstimate(state, i, windowMs, now) + 1 > limit) allowed = false;
+    estimates[i] = slidingEstimate(state, i, windowMs, now);
+    if (estimates[i]! + 1 > limit) allowed = false;
   }
   const outcomes: LimitOutcome[] = [];
   for (let i = 0; i < limits.length; i += 1) {
     const { limit, windowMs } = limits[i]!;
     const elapsed = clamp(now - state[3 * i + START]!, windowMs);
-    const before = slidingEstimate(state, i, windowMs, now);
-    const exceeded = before + 1 > limit;
+    const exceeded = estimates[i]! + 1 > limit;
     if (allowed) state[3 * i + CURRENT]! += 1;
     outcomes.push({
-      remaining: Math.max(0, Math.floor(limit - (before + (allowed ? 1 : 0)))),
+      remaining: Math.max(0, Math.floor(limit - (estimates[i]! + (allowed ? 1 : 0)))),
       resetMs: windowMs - elapsed,
       retryMs: allowed || !exceeded ? 0 : slidingWindowRetryMs(limit, windowMs, elapsed, state[3 * i + CURRENT]!, state[3 * i + PREVIOUS]!),
     });
   }
   return { allowed, nowMs: now, limits: outcomes };
 }
+
+/** Scratch space for one decision's estimates (rules have at most 6 limits; decisions are synchronous). */
+const SCRATCH = new Float64Array(6);
 
 /** The previous window's count weighted by its share still inside the sliding window, plus the current count. */
 function slidingEstimate(state: WindowCounters, i: number, windowMs: number, now: number): number {

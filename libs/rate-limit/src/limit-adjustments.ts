@@ -57,18 +57,19 @@ export function limitAdjustment(rule: RateLimitRule, inputs: LimitInputs): Limit
   const botFactor = botLike ? rule.bot.factor : 1;
   const risk = riskFactor(rule.risk, riskScore);
   const factor = tierFactor * endpointFactor * botFactor * risk;
-  const adjustment: { -readonly [K in keyof LimitAdjustment]: LimitAdjustment[K] } = {
+  // One shape for every adjustment (absent optional fields are undefined), so readers stay monomorphic.
+  const adjustment: LimitAdjustment = {
     tier,
     tierFactor,
+    endpointClass,
     endpointFactor,
     botLike,
     botReasons: inputs.botReasons,
     botFactor,
+    riskScore: riskScore !== undefined && Number.isFinite(riskScore) ? riskScore : undefined,
     riskFactor: risk,
     factor,
   };
-  if (endpointClass !== undefined) adjustment.endpointClass = endpointClass;
-  if (riskScore !== undefined && Number.isFinite(riskScore)) adjustment.riskScore = riskScore;
   return adjustment;
 }
 
