@@ -50,7 +50,7 @@ async function startInProcess(config: AuthConfig, schema: string, prefix: string
   await ensureTopics(runtime.kafka);
   await runtime.kafkaAdmin.connect();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), new ExpressAdapter(), {
-    logger: false,
+    logger: ['error'],
     bodyParser: false,
   });
   app.disable('x-powered-by');

@@ -1,5 +1,23 @@
 import * as oidc from 'openid-client';
+import { base32Decode, hotp } from '../src/mfa';
 import { csrfOf, formActionOf, TestBrowser } from './browser';
+
+/** A test user; `totp` is filled in when the service has the user enroll an authenticator. */
+export interface TestUser {
+  readonly username: string;
+  readonly password: string;
+  totp?: { secret: string; lastStep: number };
+}
+
+/** The TOTP code of the first step after the last one used (RFC 6238: 30 s steps), waiting when the drift window would not accept it yet. */
+export async function nextTotpCode(user: TestUser): Promise<string> {
+  const totp = user.totp!;
+  const now = Math.floor(Date.now() / 1000 / 30);
+  const step = Math.max(now, totp.lastStep + 1);
+  if (step > now + 1) await new Promise((resolve) => setTimeout(resolve, (step - 1) * 30_000 - Date.now() + 200));
+  totp.lastStep = step;
+  return hotp(base32Decode(totp.secret), step, 6);
+}
 
 export interface SignedIn {
   readonly callback: URL;
@@ -16,7 +34,7 @@ export interface SignedIn {
 export async function signIn(
   config: oidc.Configuration,
   origin: string,
-  user: { username: string; password: string },
+  user: TestUser,
   options: { redirectUri: string; scope?: string; extra?: Record<string, string>; browser?: TestBrowser },
 ): Promise<SignedIn> {
   const verifier = oidc.randomPKCECodeVerifier();
@@ -33,12 +51,17 @@ export async function signIn(
   });
   const browser = options.browser ?? new TestBrowser();
   let { response, url: at } = await browser.follow(url.href, options.redirectUri);
-  for (let step = 0; step < 3 && !at.startsWith(options.redirectUri); step += 1) {
+  for (let step = 0; step < 4 && !at.startsWith(options.redirectUri); step += 1) {
     if (response.status !== 200) throw new Error(`unexpected ${response.status} at ${at}: ${(await response.text()).slice(0, 500)}`);
     const page = await response.text();
-    const form: Record<string, string> = page.includes('name="password"')
-      ? { csrf: csrfOf(page), username: user.username, password: user.password }
-      : { csrf: csrfOf(page), decision: 'allow' };
+    let form: Record<string, string>;
+    if (page.includes('name="password"')) form = { csrf: csrfOf(page), username: user.username, password: user.password };
+    else if (page.includes('Set up two-step verification')) {
+      const secret = /<code>([A-Z2-7 ]+)<\/code>/.exec(page)![1]!.replace(/ /g, '');
+      user.totp = { secret, lastStep: 0 };
+      form = { csrf: csrfOf(page), code: await nextTotpCode(user) };
+    } else if (page.includes('name="code"')) form = { csrf: csrfOf(page), code: await nextTotpCode(user) };
+    else form = { csrf: csrfOf(page), decision: 'allow' };
     ({ response, url: at } = await browser.follow(formActionOf(page, origin), options.redirectUri, { form }));
   }
   if (!at.startsWith(options.redirectUri)) throw new Error(`did not reach the redirect URI: ${at}`);

@@ -5,12 +5,16 @@ import { Public } from '@traceo/security';
 import type { Request, Response } from 'express';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
+import { AccountRepository, type Account } from '../accounts/account.repository';
 import { SignInUseCase } from '../accounts/sign-in.usecase';
+import { authenticationContext, type AuthenticationMethod } from '../mfa';
+import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
+import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
 import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
 import { PROVIDER_KEYS } from '../oidc/oidc.providers';
 import type { ProviderKeys } from '../oidc/provider-keys';
 import { FormBodyError, readForm } from './form-body';
-import { consentPage, errorPage, loginPage, PAGE_CSP } from './pages';
+import { consentPage, enrollPage, errorPage, loginPage, PAGE_CSP, totpPage } from './pages';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -28,6 +32,9 @@ export class InteractionsHttpController {
     @Inject(OIDC_PROVIDER) private readonly provider: Provider,
     @Inject(PROVIDER_KEYS) private readonly keys: ProviderKeys,
     private readonly signIn: SignInUseCase,
+    private readonly secondFactor: SecondFactorUseCase,
+    private readonly factors: TotpFactorsRepository,
+    private readonly accounts: AccountRepository,
   ) {}
 
   @Get(':uid')
@@ -87,8 +94,43 @@ export class InteractionsHttpController {
         return again(429, `Too many failed attempts. Try again in ${result.retryAfterSeconds} seconds.`);
       }
       if (result.outcome === 'invalid') return again(401, 'The username or password is not correct.');
-      const outcome: InteractionResults = { login: { accountId: result.account.accountId, amr: ['pwd'], acr: 'urn:traceo:acr:pwd' } };
-      await this.provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+      const step = await this.secondFactor.stepFor(result.account);
+      if (step === 'none') return this.finishSignIn(req, res, result.account.accountId, ['pwd']);
+      await this.factors.rememberPasswordStep(uid, result.account.accountId);
+      return this.secondFactorPage(res, 200, uid, step, result.account, clientName, tenantId);
+    });
+  }
+
+  @Post(':uid/totp')
+  @HttpCode(200)
+  async totp(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      const form = await readForm(req);
+      this.checkCsrf(uid, form.get('csrf'));
+      const details = await this.details(uid, req, res);
+      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const accountId = await this.factors.passwordStepOf(uid);
+      const account = accountId ? await this.accounts.findById(accountId) : undefined;
+      if (!account || account.disabled) throw new errors.InvalidRequest('sign in with your password first');
+      const clientId = String(details.params['client_id']);
+      const client = await this.provider.Client.find(clientId);
+      const clientName = client?.clientName ?? clientId;
+      const step = await this.secondFactor.stepFor(account);
+      const result = await this.secondFactor.submit(account, (form.get('code') ?? '').slice(0, 16), { clientId, ip: clientIp(req) });
+      if (result.ok) {
+        await this.factors.forgetPasswordStep(uid);
+        return this.finishSignIn(req, res, account.accountId, ['pwd', 'otp']);
+      }
+      if (result.reason === 'locked') res.setHeader('retry-after', String(result.retryAfterSeconds ?? 60));
+      const message =
+        result.reason === 'locked'
+          ? `Too many failed attempts. Try again in ${result.retryAfterSeconds ?? 60} seconds.`
+          : result.reason === 'expired'
+            ? 'The set-up expired; here is a new key.'
+            : result.reason === 'replayed'
+              ? 'That code was already used. Wait for the next one.'
+              : 'The code is not correct.';
+      return this.secondFactorPage(res, result.reason === 'locked' ? 429 : 401, uid, step, account, clientName, account.tenantId, message);
     });
   }
 
@@ -138,6 +180,29 @@ export class InteractionsHttpController {
         { mergeWithLastSubmission: false },
       );
     });
+  }
+
+  private async finishSignIn(req: Request, res: Response, accountId: string, methods: AuthenticationMethod[]): Promise<void> {
+    const { amr, acr } = authenticationContext(methods);
+    const outcome: InteractionResults = { login: { accountId, amr: [...amr], acr } };
+    await this.provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+  }
+
+  private async secondFactorPage(
+    res: Response,
+    status: number,
+    uid: string,
+    step: 'verify' | 'enroll' | 'none',
+    account: Account,
+    clientName: string,
+    tenantId: string,
+    error?: string,
+  ): Promise<void> {
+    const action = `/interaction/${uid}/totp`;
+    const csrf = this.csrf(uid);
+    if (step === 'verify') return send(res, status, totpPage({ action, csrf, clientName, ...(error ? { error } : {}) }));
+    const { secret, uri } = await this.secondFactor.enrollment(account, `Traceo (${tenantId})`);
+    return send(res, status, enrollPage({ action, csrf, clientName, secret, uri, ...(error ? { error } : {}) }));
   }
 
   private async details(uid: string, req: Request, res: Response) {

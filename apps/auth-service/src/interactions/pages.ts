@@ -94,3 +94,44 @@ ${input.form}
 <button form="op.logoutForm" type="submit">Stay signed in</button>`,
   );
 }
+
+export function totpPage(input: { action: string; csrf: string; clientName: string; error?: string }): string {
+  return layout(
+    'Verification code',
+    `<h1>Enter your verification code</h1>
+<p class="muted">from your authenticator app, to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<label for="code">Code</label>
+<input id="code" type="text" name="code" required inputmode="numeric" pattern="[0-9]{6,8}" maxlength="8" autocomplete="one-time-code" autofocus>
+<button type="submit">Verify</button>
+</form>`,
+  );
+}
+
+export function enrollPage(input: {
+  action: string;
+  csrf: string;
+  clientName: string;
+  secret: string;
+  uri: string;
+  error?: string;
+}): string {
+  // The secret groups of four are easier to type; apps accept them with or without spaces.
+  const grouped = input.secret.replace(/(.{4})/g, '$1 ').trim();
+  return layout(
+    'Set up two-step verification',
+    `<h1>Set up two-step verification</h1>
+<p>Your role requires a second factor to sign in to <strong>${escapeHtml(input.clientName)}</strong>. Add this key to an authenticator app (TOTP, 6 digits, 30 seconds):</p>
+<p><code>${escapeHtml(grouped)}</code></p>
+<p class="muted">or open this link on the device with the app: <a href="${escapeHtml(input.uri)}">${escapeHtml(input.uri)}</a></p>
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<label for="code">Then enter the code the app shows</label>
+<input id="code" type="text" name="code" required inputmode="numeric" pattern="[0-9]{6,8}" maxlength="8" autocomplete="one-time-code" autofocus>
+<button type="submit">Confirm</button>
+</form>`,
+  );
+}

@@ -1,3 +1,4 @@
 import { CreateOidcStore1764000000500 } from './1764000000500-CreateOidcStore';
+import { CreateTotpFactors1764000000600 } from './1764000000600-CreateTotpFactors';
 
-export const AUTH_MIGRATIONS = [CreateOidcStore1764000000500];
+export const AUTH_MIGRATIONS = [CreateOidcStore1764000000500, CreateTotpFactors1764000000600];

@@ -3,8 +3,8 @@ import { TokenVerifier } from '@traceo/security';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
-import { TestBrowser } from '../../test/browser';
-import { signIn, tokenRequest } from '../../test/flows';
+import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
+import { nextTotpCode, signIn, tokenRequest, type TestUser } from '../../test/flows';
 
 const SECRET = 'web-app-secret-0000000000000000000000000000';
 const REDIRECT = 'https://app.traceo.test/callback';
@@ -41,7 +41,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       },
       { client_id: `dpop-${tenant}`, tenant_id: tenant, client_secret: SECRET, redirect_uris: [REDIRECT], dpop_bound_access_tokens: true },
     ]);
-    accountId = await auth.createAccount(tenant, 'alice@example.com', user.password, ['key-user']);
+    accountId = await auth.createAccount(tenant, 'alice@example.com', user.password, ['end-user']);
     config = await oidc.discovery(new URL(auth.issuer), clientId, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
   });
 
@@ -57,7 +57,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       expectedNonce: signedIn.nonce,
       idTokenExpected: true,
     });
-  const exchangeFor = async (who: { username: string; password: string }) => {
+  const exchangeFor = async (who: TestUser) => {
     const signedIn = await signIn(config, auth.origin, who, { redirectUri: REDIRECT });
     return oidc.authorizationCodeGrant(config, signedIn.callback, {
       pkceCodeVerifier: signedIn.verifier,
@@ -83,7 +83,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       sub: accountId,
       client_id: clientId,
       tenant_id: tenant,
-      roles: ['key-user'],
+      roles: ['end-user'],
     });
     expect(claims.exp! - claims.iat!).toBe(900);
     expect(tokens.claims()).toMatchObject({ sub: accountId, nonce: signedIn.nonce, iss: auth.issuer, aud: clientId });
@@ -95,8 +95,9 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     const principal = await new TokenVerifier({ issuer: auth.issuer, audience: 'urn:traceo:api', keys: { jwksUrl } }).verify(
       tokens.access_token,
     );
-    expect(principal).toMatchObject({ subject: accountId, tenantId: tenant, roles: ['key-user'], via: 'jwt', clientId });
-    expect(principal.permissions).toContain('crypto:decrypt');
+    expect(principal).toMatchObject({ subject: accountId, tenantId: tenant, roles: ['end-user'], via: 'jwt', clientId });
+    expect(principal.permissions).toContain('auth:self');
+    expect(principal.permissions).not.toContain('crypto:decrypt');
     const other = new TokenVerifier({ issuer: auth.issuer, audience: 'https://other-api.traceo.test', keys: { jwksUrl } });
     await expect(other.verify(tokens.access_token)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
     const foreignIssuer = new TokenVerifier({ issuer: 'https://elsewhere.traceo.test', audience: 'urn:traceo:api', keys: { jwksUrl } });
@@ -134,6 +135,15 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     );
     expect(audit['data']).toMatchObject({ status: 'denied', actor: { type: 'user', id: accountId }, details: { family: 'revoked' } });
     expect(JSON.stringify([security, audit])).not.toContain(first.refresh_token!);
+  });
+
+  it('lets only one of two concurrent uses of a refresh token succeed, and revokes the family', async () => {
+    const first = await exchange(await login());
+    const results = await Promise.all([1, 2].map(() => token({ grant_type: 'refresh_token', refresh_token: first.refresh_token! })));
+    expect(results.map((result) => result.status).sort()).toEqual([200, 400]);
+    const winner = results.find((result) => result.status === 200)!;
+    const afterwards = await token({ grant_type: 'refresh_token', refresh_token: String(winner.body['refresh_token']) });
+    expect(afterwards).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
   it('introspects refresh tokens and revokes them (RFC 7662, RFC 7009)', async () => {
@@ -260,11 +270,67 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
         body: (await response.json()) as Record<string, unknown>,
       };
     };
-    const admin = { username: 'root@example.com', password: 'platform admin passphrase' };
+    const admin: TestUser = { username: 'root@example.com', password: 'platform admin passphrase' };
+    let adminToken: string;
+
+    it('has a platform admin enroll TOTP at the first sign-in (MFA required for the role), then asks for a code', async () => {
+      await auth.createAccount(tenant, admin.username, admin.password, ['platform-admin']);
+      const first = await exchangeFor(admin); // the helper meets the enrollment page, adds the key, confirms with a code
+      expect(admin.totp?.secret).toMatch(/^[A-Z2-7]{32}$/);
+      expect(first.claims()).toMatchObject({ acr: 'urn:traceo:acr:mfa', amr: ['pwd', 'otp'] });
+      adminToken = first.access_token;
+      const [row] = await auth.service.runtime.dataSource.query<{ secret_wrapped: Buffer }[]>(
+        'SELECT secret_wrapped FROM totp_factors JOIN accounts USING (account_id) WHERE username = $1',
+        [admin.username],
+      );
+      expect(row!.secret_wrapped.toString('latin1')).not.toContain(admin.totp!.secret);
+
+      // Next sign-in: password, then a wrong code (refused), then the right one.
+      const browser = new TestBrowser();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: 's',
+        nonce: 'n',
+      });
+      const { response } = await browser.follow(url.href, REDIRECT);
+      const loginPage = await response.text();
+      const afterPassword = await browser.request(formActionOf(loginPage, auth.origin), {
+        form: { csrf: csrfOf(loginPage), username: admin.username, password: admin.password },
+      });
+      const codePage = await afterPassword.text();
+      expect(codePage).toContain('Enter your verification code');
+      const wrong = await browser.request(formActionOf(codePage, auth.origin), { form: { csrf: csrfOf(codePage), code: '000000' } });
+      expect(wrong.status).toBe(401);
+      const retry = await wrong.text();
+      expect(retry).toContain('The code is not correct.');
+      const code = await nextTotpCode(admin);
+      const done = await browser.follow(formActionOf(retry, auth.origin), REDIRECT, { form: { csrf: csrfOf(retry), code } });
+      expect(done.url.startsWith(REDIRECT) || done.response.status === 200).toBe(true);
+      // The same code cannot sign in again (RFC 6238 §5.2).
+      const again = new TestBrowser();
+      const second = await (await again.follow(url.href, REDIRECT)).response.text();
+      const secondCodePage = await (
+        await again.request(formActionOf(second, auth.origin), {
+          form: { csrf: csrfOf(second), username: admin.username, password: admin.password },
+        })
+      ).text();
+      const replay = await again.request(formActionOf(secondCodePage, auth.origin), { form: { csrf: csrfOf(secondCodePage), code } });
+      expect(replay.status).toBe(401);
+      expect(await replay.text()).toContain('already used');
+      await auth.event(
+        'traceo.audit.record.v1',
+        (e) => e['tenantid'] === tenant && e['data'].action === 'auth.mfa.enrolled' && e['data'].status === 'success',
+      );
+      await auth.event(
+        'traceo.audit.record.v1',
+        (e) => e['tenantid'] === tenant && e['data'].action === 'auth.mfa.verified' && e['data'].status === 'failure',
+      );
+    });
 
     it('lets a platform admin register a client that can then sign users in; others are refused', async () => {
-      await auth.createAccount(tenant, admin.username, admin.password, ['platform-admin']);
-      const adminToken = (await exchangeFor(admin)).access_token;
       const newId = `app-${tenant}`;
       const created = await api('POST', `/v1/auth/tenants/${tenant}/clients`, adminToken, {
         client_id: newId,
@@ -321,7 +387,6 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     });
 
     it('lets a platform admin create accounts (argon2id), refusing duplicates and weak passwords', async () => {
-      const adminToken = (await exchangeFor(admin)).access_token;
       const created = await api('POST', `/v1/auth/tenants/${tenant}/accounts`, adminToken, {
         username: 'dave',
         password: 'dave passphrase 123',

@@ -5,6 +5,8 @@ import { RegistrationUseCase } from '../admin/registration.usecase';
 import { SignInUseCase } from '../accounts/sign-in.usecase';
 import { ClientRepository } from '../clients/client.repository';
 import { InteractionsHttpController } from '../interactions/interactions.http.controller';
+import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
+import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
 import { OidcHttpController } from './oidc.http.controller';
 import { OIDC_PROVIDERS, OidcMaintenance } from './oidc.providers';
 import { ProviderEventsListener } from './provider-events.listener';
@@ -18,6 +20,8 @@ import { ProviderEventsListener } from './provider-events.listener';
     ClientRepository,
     AccountRepository,
     SignInUseCase,
+    SecondFactorUseCase,
+    TotpFactorsRepository,
     ProviderEventsListener,
     OidcMaintenance,
   ],

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { DataSource } from 'typeorm';
+import { affectedRows, type SqlExecutor } from '../database/affected-rows';
 
 /** The detail oidc-provider itself gives when a used code or refresh token comes back (docs/auth.md, reuse detection). */
 export const REUSE_DETAILS: Readonly<Record<string, string>> = {
@@ -87,12 +88,13 @@ export class PgOidcAdapter implements Adapter {
    * replay it sees itself.
    */
   async consume(id: string): Promise<void> {
-    const rows = await this.dataSource.query<{ grant_id: string | null }[]>(
+    const consumed = await affectedRows(
+      this.dataSource,
       `UPDATE oidc_models SET consumed_at = now(), payload = payload || jsonb_build_object('consumed', extract(epoch FROM now())::bigint)
-       WHERE model = $1 AND id_hash = $2 AND consumed_at IS NULL RETURNING grant_id`,
+       WHERE model = $1 AND id_hash = $2 AND consumed_at IS NULL`,
       [this.model, idHash(id)],
     );
-    if (rows.length > 0) return;
+    if (consumed > 0) return;
     const [existing] = await this.dataSource.query<{ grant_id: string | null }[]>(
       'SELECT grant_id FROM oidc_models WHERE model = $1 AND id_hash = $2',
       [this.model, idHash(id)],
@@ -120,20 +122,18 @@ export class PgOidcAdapter implements Adapter {
 }
 
 /** Deletes every code, token and session-bound entry issued under a grant, and the grant itself; returns how many rows. */
-export async function revokeGrantFamily(executor: Pick<DataSource, 'query'>, grantId: string): Promise<number> {
-  const rows = await executor.query<unknown[]>(
-    `DELETE FROM oidc_models WHERE grant_id = $1 OR (model = 'Grant' AND id_hash = $2) RETURNING 1`,
-    [grantId, idHash(grantId)],
-  );
-  return rows.length;
+export async function revokeGrantFamily(executor: SqlExecutor, grantId: string): Promise<number> {
+  return affectedRows(executor, `DELETE FROM oidc_models WHERE grant_id = $1 OR (model = 'Grant' AND id_hash = $2)`, [
+    grantId,
+    idHash(grantId),
+  ]);
 }
 
 /** Deletes rows that expired more than a minute ago, at most `limit` per call; returns how many. */
 export async function purgeExpiredOidcModels(dataSource: DataSource, limit = 1000): Promise<number> {
-  const rows = await dataSource.query<unknown[]>(
-    `DELETE FROM oidc_models WHERE ctid IN (
-       SELECT ctid FROM oidc_models WHERE expires_at < now() - interval '1 minute' LIMIT $1) RETURNING 1`,
+  return affectedRows(
+    dataSource,
+    `DELETE FROM oidc_models WHERE ctid IN (SELECT ctid FROM oidc_models WHERE expires_at < now() - interval '1 minute' LIMIT $1)`,
     [limit],
   );
-  return rows.length;
 }

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { AccountRepository } from '../accounts/account.repository';
 import type { ClientRepository } from '../clients/client.repository';
 import { errorPage, logoutPage, PAGE_CSP } from '../interactions/pages';
+import { ACR_VALUES } from '../mfa';
 import { PgOidcAdapter, revokeGrantFamily } from './pg-oidc.adapter';
 import type { ProviderKeys } from './provider-keys';
 
@@ -92,8 +93,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
         }),
       };
     },
-    claims: { openid: ['sub'], profile: ['preferred_username', 'tenant_id', 'roles'] },
+    // ID tokens always say how the user signed in (acr/amr: RFC 8176, src/mfa's values) and when.
+    claims: { sid: null, openid: ['sub', 'acr', 'amr', 'auth_time'], profile: ['preferred_username', 'tenant_id', 'roles'] },
     scopes: [...OIDC_SCOPES],
+    acrValues: [...ACR_VALUES],
     responseTypes: ['code'],
     pkce: { required: () => true },
     allowOmittingSingleRegisteredRedirectUri: false,
