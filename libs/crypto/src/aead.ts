@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 import { aesGcmDecrypt, GCM_TAG_LENGTH } from './aes-gcm';
 import { CryptoError } from './crypto.errors';
-import { assertBytes, assertUint32, equalBytes, lengthPrefixed, nameBytes } from './encoding';
+import { assertBytes, assertUint32, equalBytes, lengthPrefixed, MAX_NAME_BYTES, nameBytes } from './encoding';
 import { fieldKeys } from './field-keys';
 import { hkdfSha256 } from './hkdf';
 import { NoncePool } from './nonce-pool';
@@ -84,7 +84,7 @@ interface ParsedCiphertext extends CiphertextHeader {
 export function encryptField(plaintext: Uint8Array, context: EncryptionContext, dataKey: DataKey): Buffer {
   assertBytes(plaintext, 'plaintext');
   const { keyId, material } = checkDataKey(dataKey);
-  const recordId = recordIdBytes(context);
+  const recordId = checkRecordId(context);
   const { encryptionKey, commitment, contextPrefix } = fieldKeys(material, context);
   const headerLength = FIXED_HEADER_LENGTH + keyId.length;
   const out = Buffer.allocUnsafe(headerLength + plaintext.length + GCM_TAG_LENGTH);
@@ -96,8 +96,7 @@ export function encryptField(plaintext: Uint8Array, context: EncryptionContext, 
   const nonce = nonces.writeNext(out, 7 + keyId.length);
   commitment.copy(out, 19 + keyId.length);
   const cipher = createCipheriv('aes-256-gcm', encryptionKey, nonce, { authTagLength: GCM_TAG_LENGTH });
-  cipher.setAAD(out.subarray(0, headerLength));
-  cipher.setAAD(contextTail(contextPrefix, recordId));
+  cipher.setAAD(additionalData(out, headerLength, contextPrefix, recordId));
   const body = cipher.update(plaintext);
   body.copy(out, headerLength);
   body.fill(0);
@@ -119,15 +118,15 @@ export function decryptField(ciphertext: Uint8Array, context: EncryptionContext,
     throw new CryptoError('CRYPTO.KEY_COMMITMENT_MISMATCH', 'the ciphertext was sealed under another key id or version');
   }
   if (parsed.formatVersion === AEAD_LEGACY_FORMAT_VERSION) return decryptLegacy(parsed, encodeContext(context), material);
-  const recordId = recordIdBytes(context);
+  const recordId = checkRecordId(context);
   const { encryptionKey, commitment, contextPrefix } = fieldKeys(material, context);
   const committed = equalBytes(commitment, parsed.commitment);
   // The GCM check runs whether or not the commitment matched, so the time taken does not say which
   // of the two checks failed; a plaintext opened under an uncommitted key is zeroed, never returned.
-  const decipher = createDecipheriv('aes-256-gcm', encryptionKey, parsed.nonce, { authTagLength: GCM_TAG_LENGTH });
+  // parseCiphertext always cuts a full 16-byte tag, so no authTagLength option is needed to refuse short ones.
+  const decipher = createDecipheriv('aes-256-gcm', encryptionKey, parsed.nonce);
   decipher.setAuthTag(parsed.tag);
-  decipher.setAAD(parsed.header);
-  decipher.setAAD(contextTail(contextPrefix, recordId));
+  decipher.setAAD(additionalData(parsed.header, parsed.header.length, contextPrefix, recordId));
   const plaintext = decipher.update(parsed.body);
   let authentic = true;
   try {
@@ -181,23 +180,38 @@ export function encodeContext(context: EncryptionContext): Buffer {
   ]);
 }
 
-function recordIdBytes(context: EncryptionContext): Buffer {
+/** The record id, checked as `nameBytes` checks names (well-formed, 1..255 UTF-8 bytes) without encoding it yet. */
+function checkRecordId(context: EncryptionContext): string {
   checkContext(context);
-  return nameBytes(context.recordId, 'context recordId');
+  const { recordId } = context;
+  if (
+    typeof recordId !== 'string' ||
+    recordId.length === 0 ||
+    !recordId.isWellFormed() ||
+    Buffer.byteLength(recordId, 'utf8') > MAX_NAME_BYTES
+  ) {
+    nameBytes(recordId, 'context recordId'); // throws, with the reason
+    throw new CryptoError('CRYPTO.BAD_INPUT', 'context recordId is not a valid name');
+  }
+  return recordId;
 }
 
-// Room for the encoded context: four names of at most 255 bytes, each with its 4-byte length.
-const contextScratch = Buffer.allocUnsafeSlow(4 * (4 + 255));
+// Room for the additional data: a header with a 255-byte key id, then four names of at most 255
+// bytes, each after its 4-byte length.
+const aadScratch = Buffer.allocUnsafeSlow(FIXED_HEADER_LENGTH + 255 + 4 * (4 + 255));
 
 /**
- * `encodeContext`'s output from the column's cached prefix and the record id, in a scratch Buffer
- * reused by every call: GCM reads it synchronously in `setAAD`, before the next call can write it.
+ * header ‖ `encodeContext(context)`, from the column's cached prefix, in a scratch Buffer reused by
+ * every call: GCM reads it synchronously in `setAAD`, before any other call can write it. One more
+ * `setAAD` call would cost more than copying the header.
  */
-function contextTail(contextPrefix: Buffer, recordId: Buffer): Buffer {
-  contextPrefix.copy(contextScratch, 0);
-  const offset = contextScratch.writeUInt32BE(recordId.length, contextPrefix.length);
-  recordId.copy(contextScratch, offset);
-  return contextScratch.subarray(0, offset + recordId.length);
+function additionalData(header: Buffer, headerLength: number, contextPrefix: Buffer, recordId: string): Buffer {
+  header.copy(aadScratch, 0, 0, headerLength);
+  contextPrefix.copy(aadScratch, headerLength);
+  const lengthAt = headerLength + contextPrefix.length;
+  const written = aadScratch.write(recordId, lengthAt + 4, 'utf8');
+  aadScratch.writeUInt32BE(written, lengthAt);
+  return aadScratch.subarray(0, lengthAt + 4 + written);
 }
 
 function checkContext(context: EncryptionContext): void {
@@ -228,7 +242,7 @@ function checkDataKeyForDecryption(dataKey: DataKey): Uint8Array {
 
 function parseCiphertext(input: Uint8Array): ParsedCiphertext {
   assertBytes(input, 'ciphertext');
-  const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (bytes.length < 2) throw malformed('truncated');
   const formatVersion = bytes[0];
   if (formatVersion !== AEAD_FORMAT_VERSION && formatVersion !== AEAD_LEGACY_FORMAT_VERSION) {
