@@ -4,6 +4,7 @@ import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { AccountRepository } from '../accounts/account.repository';
 import type { AuthConfig } from '../auth-service.config';
 import { ClientRepository } from '../clients/client.repository';
+import { affectedRows } from '../database/affected-rows';
 import { OIDC_PROVIDER } from './oidc-provider.token';
 import { purgeExpiredOidcModels } from './pg-oidc.adapter';
 import { createProvider } from './provider-configuration';
@@ -41,7 +42,7 @@ export const OIDC_PROVIDERS: NestProvider[] = [
   },
 ];
 
-/** Registers the clients of TRACEO_AUTH_CLIENTS at start-up and purges expired provider rows every ten minutes. */
+/** Registers the clients of TRACEO_AUTH_CLIENTS at start-up and purges expired provider and sign-in rows every ten minutes. */
 @Injectable()
 export class OidcMaintenance implements OnApplicationBootstrap, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
@@ -54,9 +55,12 @@ export class OidcMaintenance implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     for (const client of this.runtime.config.TRACEO_AUTH_CLIENTS ?? []) await this.clients.save(client);
     this.timer = setInterval(() => {
-      purgeExpiredOidcModels(this.runtime.dataSource).catch((error: unknown) =>
-        this.runtime.logger.warn({ err: error }, 'could not purge expired provider entries'),
-      );
+      const { dataSource } = this.runtime;
+      Promise.all([
+        purgeExpiredOidcModels(dataSource),
+        affectedRows(dataSource, 'DELETE FROM mfa_pending_sign_ins WHERE expires_at < now()'),
+        affectedRows(dataSource, 'DELETE FROM totp_pending WHERE expires_at < now()'),
+      ]).catch((error: unknown) => this.runtime.logger.warn({ err: error }, 'could not purge expired provider entries'));
     }, 600_000);
     this.timer.unref();
   }
