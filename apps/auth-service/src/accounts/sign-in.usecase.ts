@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ipBucket } from '@traceo/rate-limit';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { AccountRepository, normaliseUsername, type Account } from './account.repository';
 import { ACCOUNT_THROTTLE, IP_THROTTLE, LoginThrottle } from './login-throttle';
@@ -38,7 +39,8 @@ export class SignInUseCase {
 
   async execute(attempt: SignInAttempt): Promise<SignInResult> {
     const accountKey = `account:${attempt.tenantId}:${normaliseUsername(attempt.username)}`;
-    const keys = attempt.ip ? [accountKey, `ip:${attempt.ip}`] : [accountKey];
+    const ipKey = attempt.ip ? `ip:${ipBucket(attempt.ip, 64)}` : undefined;
+    const keys = ipKey ? [accountKey, ipKey] : [accountKey];
     const locked = await this.throttle.retryAfter(keys);
     if (locked > 0) {
       await this.audit(attempt, 'denied', 'AUTH.LOCKED_OUT', undefined, { retryAfterSeconds: locked });
@@ -56,7 +58,7 @@ export class SignInUseCase {
       return { outcome: 'success', account: clean };
     }
     const accountLock = await this.throttle.fail(accountKey, ACCOUNT_THROTTLE);
-    const ipLock = attempt.ip ? await this.throttle.fail(`ip:${attempt.ip}`, IP_THROTTLE) : 0;
+    const ipLock = ipKey ? await this.throttle.fail(ipKey, IP_THROTTLE) : 0;
     const code = account?.disabled && matches ? 'AUTH.ACCOUNT_DISABLED' : 'AUTH.INVALID_CREDENTIALS';
     await this.audit(
       attempt,

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@traceo/security';
+import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { Request, Response } from 'express';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
@@ -13,6 +14,7 @@ import { TotpFactorsRepository } from '../second-factor/totp-factors.repository'
 import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
 import { PROVIDER_KEYS } from '../oidc/oidc.providers';
 import type { ProviderKeys } from '../oidc/provider-keys';
+import { ClientAddress } from './client-address';
 import { FormBodyError, readForm } from './form-body';
 import { consentPage, enrollPage, errorPage, loginPage, PAGE_CSP, totpPage } from './pages';
 
@@ -28,6 +30,8 @@ const UID = /^[A-Za-z0-9_-]{1,64}$/;
 @Public()
 @Controller('interaction')
 export class InteractionsHttpController {
+  private readonly address: ClientAddress;
+
   constructor(
     @Inject(OIDC_PROVIDER) private readonly provider: Provider,
     @Inject(PROVIDER_KEYS) private readonly keys: ProviderKeys,
@@ -35,7 +39,10 @@ export class InteractionsHttpController {
     private readonly secondFactor: SecondFactorUseCase,
     private readonly factors: TotpFactorsRepository,
     private readonly accounts: AccountRepository,
-  ) {}
+    @Inject(SERVICE_RUNTIME) runtime: ServiceRuntime,
+  ) {
+    this.address = new ClientAddress(runtime.config.TRACEO_TRUSTED_PROXIES);
+  }
 
   @Get(':uid')
   async show(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -79,12 +86,13 @@ export class InteractionsHttpController {
       const username = (form.get('username') ?? '').slice(0, 256);
       const password = form.get('password') ?? '';
       const clientName = client.clientName ?? client.clientId;
+      const ip = this.address.of(req);
       const result = await this.signIn.execute({
         tenantId,
         username,
         password,
         clientId,
-        ...(req.socket.remoteAddress ? { ip: clientIp(req) } : {}),
+        ...(ip ? { ip } : {}),
         ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
       });
       const again = (status: number, error: string) =>
@@ -116,7 +124,10 @@ export class InteractionsHttpController {
       const client = await this.provider.Client.find(clientId);
       const clientName = client?.clientName ?? clientId;
       const step = await this.secondFactor.stepFor(account);
-      const result = await this.secondFactor.submit(account, (form.get('code') ?? '').slice(0, 16), { clientId, ip: clientIp(req) });
+      const result = await this.secondFactor.submit(account, (form.get('code') ?? '').slice(0, 16), {
+        clientId,
+        ...(this.address.of(req) ? { ip: this.address.of(req)! } : {}),
+      });
       if (result.ok) {
         await this.factors.forgetPasswordStep(uid);
         return this.finishSignIn(req, res, account.accountId, ['pwd', 'otp']);
@@ -239,10 +250,6 @@ export class InteractionsHttpController {
       throw error;
     }
   }
-}
-
-function clientIp(req: Request): string {
-  return (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 }
 
 function send(res: Response, status: number, html: string): void {

@@ -4,6 +4,7 @@ import { PLATFORM_TENANT } from '@traceo/contracts';
 import { EventPublisher, SERVICE_RUNTIME, type AuditEntry, type ServiceRuntime } from '@traceo/service-kit';
 import type Provider from 'oidc-provider';
 import type { errors, KoaContextWithOIDC } from 'oidc-provider';
+import { ClientAddress } from '../interactions/client-address';
 import { OIDC_PROVIDER } from './oidc-provider.token';
 import { REUSE_DETAILS, revokeGrantFamily } from './pg-oidc.adapter';
 
@@ -21,11 +22,15 @@ const REUSED: ReadonlyMap<string, 'refresh_token' | 'authorization_code'> = new 
  */
 @Injectable()
 export class ProviderEventsListener implements OnModuleInit {
+  private readonly address: ClientAddress;
+
   constructor(
     @Inject(OIDC_PROVIDER) private readonly provider: Provider,
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly publisher: EventPublisher,
-  ) {}
+  ) {
+    this.address = new ClientAddress(runtime.config.TRACEO_TRUSTED_PROXIES);
+  }
 
   onModuleInit(): void {
     const emitter = this.provider as unknown as { on(event: string, listener: (...args: never[]) => void): void };
@@ -145,7 +150,7 @@ export class ProviderEventsListener implements OnModuleInit {
   }
 
   private origin(ctx: KoaContextWithOIDC): { ip?: string; userAgent?: string } {
-    const ip = ctx.ip?.replace(/^::ffff:/, '');
+    const ip = this.address.of(ctx.req);
     const userAgent = ctx.get('user-agent');
     return { ...(ip && isIP(ip) ? { ip } : {}), ...(userAgent ? { userAgent: userAgent.slice(0, 1024) } : {}) };
   }

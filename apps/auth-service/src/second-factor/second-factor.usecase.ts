@@ -57,7 +57,7 @@ export class SecondFactorUseCase {
     return { secret: started.secret, uri: started.uri };
   }
 
-  async submit(account: Account, code: string, meta: { clientId: string; ip?: string }): Promise<SecondFactorResult> {
+  async submit(account: Account, code: string, meta: { clientId: string; ip?: string | undefined }): Promise<SecondFactorResult> {
     const key = `mfa:${account.accountId}`;
     const locked = await this.throttle.retryAfter([key]);
     if (locked > 0) return this.audited(account, meta, 'verify', { ok: false, reason: 'locked', retryAfterSeconds: locked });
