@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { RATE_LIMIT_SCRIPTS } from './redis-scripts';
+import { ALGORITHMS, type Algorithm } from './rate-limit.config';
+import { RATE_LIMIT_BATCH_SCRIPTS, RATE_LIMIT_SCRIPTS, type LuaScript } from './redis-scripts';
 import type { LimitOutcome, LimitSpec, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'traceo:rl:';
+/** Decisions sent in one script call at most (bounds the time Redis spends in one call). */
+export const MAX_DECISIONS_PER_CALL = 64;
 
 export interface RedisStoreOptions {
   /** A standalone or cluster client; `createRateLimitRedis` makes one with fail-fast settings. */
@@ -12,25 +15,41 @@ export interface RedisStoreOptions {
   readonly prefix?: string;
 }
 
+/** A decision waiting for this turn's script call. */
+interface Queued {
+  readonly key: string;
+  readonly args: readonly string[];
+  readonly limits: number;
+  readonly resolve: (verdict: StoreVerdict) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
- * Counters in Redis, shared by every gateway instance. Each decision is one Lua script (atomic, one
- * round trip): EVALSHA, and on NOSCRIPT (script cache flushed, failover to a replica that never saw
- * it) EVAL, which runs and caches it again. Keys are `<prefix>{<rule>:<algorithm>:<identifier hash>}`;
- * the braces are a Redis Cluster hash tag, so whatever keys one decision ever touches share a slot.
+ * Counters in Redis, shared by every gateway instance. Each decision is a Lua script (atomic):
+ * EVALSHA, and on NOSCRIPT (script cache flushed, failover to a replica that never saw it) EVAL, which
+ * runs and caches it again. Decisions asked for in the same turn of the event loop (concurrent callers
+ * resumed by one reply) go to a standalone Redis as one call of the batch script, each decided as if
+ * alone and all atomic together; a lone decision, and every decision on a Cluster (whose keys would
+ * span slots), is one call of its own. Keys are `<prefix>{<rule>:<algorithm>:<identifier hash>}`; the
+ * braces are a Redis Cluster hash tag, so whatever keys one decision ever touches share a slot.
  * Errors (connection refused, timeouts) propagate: the limiter applies the rule's failure mode.
  */
 export class RedisStore implements RateLimitStore {
   readonly kind = 'redis';
   private readonly client: Redis | Cluster;
   private readonly prefix: string;
+  private readonly batching: boolean;
   // Sliding-log members must be unique across instances and requests.
   private readonly instance = `${randomBytes(6).toString('base64url')}.`;
   private sequence = 0;
   private readonly limitArgs = new WeakMap<readonly LimitSpec[], readonly string[]>();
+  private queues: Record<Algorithm, Queued[]> = { 'sliding-window': [], 'sliding-log': [], 'fixed-window': [] };
+  private flushQueued = false;
 
   constructor(options: RedisStoreOptions) {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_REDIS_KEY_PREFIX;
+    this.batching = !options.client.isCluster;
   }
 
   /** The Redis key of a store key (for tests and operators; holds no raw identifier). */
@@ -40,17 +59,68 @@ export class RedisStore implements RateLimitStore {
 
   decide(request: StoreRequest): Promise<StoreVerdict> {
     const { algorithm, limits } = request;
-    const script = RATE_LIMIT_SCRIPTS[algorithm];
     const key = this.keyOf(request.key);
     const limitArgs = this.limitArgs.get(limits) ?? this.encodeLimits(limits);
     const args = algorithm === 'sliding-log' ? [this.nextMember(), ...limitArgs] : limitArgs;
-    return this.client.evalsha(script.sha, 1, key, ...args).then(
-      (reply) => parseReply(reply, limits.length),
+    if (!this.batching) return this.decideOne(algorithm, key, args, limits.length);
+    return new Promise((resolve, reject) => {
+      this.queues[algorithm].push({ key, args, limits: limits.length, resolve, reject });
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flush);
+      }
+    });
+  }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    const queues = this.queues;
+    this.queues = { 'sliding-window': [], 'sliding-log': [], 'fixed-window': [] };
+    for (const algorithm of ALGORITHMS) {
+      const queue = queues[algorithm];
+      for (let at = 0; at < queue.length; at += MAX_DECISIONS_PER_CALL) this.send(algorithm, queue.slice(at, at + MAX_DECISIONS_PER_CALL));
+    }
+  };
+
+  private send(algorithm: Algorithm, batch: readonly Queued[]): void {
+    if (batch.length === 1) {
+      const { key, args, limits, resolve, reject } = batch[0]!;
+      this.decideOne(algorithm, key, args, limits).then(resolve, reject);
+      return;
+    }
+    const keys: string[] = [];
+    const args: string[] = [];
+    for (const queued of batch) {
+      keys.push(queued.key);
+      args.push(String(queued.args.length), ...queued.args);
+    }
+    this.run(RATE_LIMIT_BATCH_SCRIPTS[algorithm], keys, args).then(
+      (reply) => {
+        let at = 0;
+        for (const { limits, resolve, reject } of batch) {
+          try {
+            resolve(parseReply(reply, at, limits));
+          } catch (error) {
+            reject(error);
+          }
+          at += 2 + 3 * limits;
+        }
+      },
       (error: unknown) => {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return this.client.eval(script.lua, 1, key, ...args).then((reply) => parseReply(reply, limits.length));
+        for (const { reject } of batch) reject(error);
       },
     );
+  }
+
+  private decideOne(algorithm: Algorithm, key: string, args: readonly string[], limits: number): Promise<StoreVerdict> {
+    return this.run(RATE_LIMIT_SCRIPTS[algorithm], [key], args).then((reply) => parseReply(reply, 0, limits, true));
+  }
+
+  private run(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return this.client.evalsha(script.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.client.eval(script.lua, keys.length, ...keys, ...args);
+    });
   }
 
   /** `n, limit_1, window_1 (µs), …` as the scripts read them, encoded once per limits list (the limiter reuses its lists). */
@@ -67,17 +137,19 @@ export class RedisStore implements RateLimitStore {
   }
 }
 
-function parseReply(reply: unknown, limits: number): StoreVerdict {
-  if (!Array.isArray(reply) || reply.length !== 2 + 3 * limits) throw new Error('unexpected reply from the rate-limit script');
-  for (const value of reply as unknown[]) if (typeof value !== 'number') throw new Error('unexpected reply from the rate-limit script');
+/** One decision's reply at `at` of a script reply: { now_us, allowed, remaining, reset_us, retry_us per limit }. */
+function parseReply(reply: unknown, at: number, limits: number, whole = false): StoreVerdict {
+  const width = 2 + 3 * limits;
+  if (!Array.isArray(reply) || reply.length < at + width || (whole && reply.length !== width))
+    throw new Error('unexpected reply from the rate-limit script');
+  for (let i = at; i < at + width; i += 1) if (typeof reply[i] !== 'number') throw new Error('unexpected reply from the rate-limit script');
   const values = reply as number[];
   const outcomes: LimitOutcome[] = [];
-  for (let i = 2; i < values.length; i += 3) {
+  for (let i = at + 2; i < at + width; i += 3) {
     outcomes.push({ remaining: values[i]!, resetMs: values[i + 1]! / 1000, retryMs: values[i + 2]! / 1000 });
   }
-  return { allowed: values[1] === 1, nowMs: values[0]! / 1000, limits: outcomes };
+  return { allowed: values[at + 1] === 1, nowMs: values[at]! / 1000, limits: outcomes };
 }
-
 /**
  * A client for rate limiting: a decision must never wait for Redis to come back. No offline queue (a
  * command while disconnected fails at once), no retries of a sent command, a short command timeout,

@@ -1,6 +1,14 @@
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
-import { createRateLimitRedis, RATE_LIMIT_SCRIPTS, RateLimiter, RedisStore, type RateLimitDecision, type RateLimitRequest } from '../src';
+import {
+  createRateLimitRedis,
+  RATE_LIMIT_BATCH_SCRIPTS,
+  RATE_LIMIT_SCRIPTS,
+  RateLimiter,
+  RedisStore,
+  type RateLimitDecision,
+  type RateLimitRequest,
+} from '../src';
 import { OwnRedisServer } from './redis-support';
 
 const request: RateLimitRequest = {
@@ -51,6 +59,15 @@ describe('Redis unreachable mid-test: each rule follows its failure mode', () =>
     expect(await client.script('EXISTS', RATE_LIMIT_SCRIPTS['sliding-window'].sha)).toEqual([0]);
     expect(await decide('reads')).toMatchObject({ allowed: true, degraded: false });
     expect(await client.script('EXISTS', RATE_LIMIT_SCRIPTS['sliding-window'].sha)).toEqual([1]);
+  });
+
+  it('re-sends the batch script with EVAL after the script cache is flushed (NOSCRIPT)', async () => {
+    await client.script('FLUSH');
+    const store = new RedisStore({ client, prefix: 'batch-noscript:' });
+    const limits = [{ limit: 2, windowMs: 60_000 }];
+    const verdicts = await Promise.all([1, 2, 3].map(() => store.decide({ key: 'k', algorithm: 'sliding-window', limits })));
+    expect(verdicts.map((verdict) => verdict.allowed)).toEqual([true, true, false]);
+    expect(await client.script('EXISTS', RATE_LIMIT_BATCH_SCRIPTS['sliding-window'].sha)).toEqual([1]);
   });
 
   it('decides locally (fail open) or refuses (fail closed) while Redis is down, and returns to Redis after', async () => {

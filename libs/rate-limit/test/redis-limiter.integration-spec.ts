@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { RateLimiter, RedisStore, type Algorithm, type RateLimitRequest } from '../src';
+import { RATE_LIMIT_BATCH_SCRIPTS, RateLimiter, RedisStore, type Algorithm, type RateLimitRequest, type StoreRequest } from '../src';
 import { deleteByPrefix, sharedRedis, uniquePrefix } from './redis-support';
 
 const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0', 'accept-language': 'en' };
@@ -99,6 +99,40 @@ describe('RateLimiter on Redis', () => {
       expect(expiresAt).toBeGreaterThanOrEqual(verdict.nowMs + needed(verdict.limits[0]!.resetMs, 1_000) - 20);
       await sleep(97);
     }
+  });
+
+  it('decides the decisions of one turn in one script call, each as if alone', async () => {
+    const store = new RedisStore({ client, prefix });
+    const decide = (key: string, algorithm: Algorithm, limit: number): StoreRequest => ({
+      key: `batch:${key}`,
+      algorithm,
+      limits: [
+        { limit, windowMs: 60_000 },
+        { limit: 1_000, windowMs: 3_600_000 },
+      ],
+    });
+    const requests = [
+      ...Array.from({ length: 5 }, () => decide('a', 'sliding-window', 3)),
+      ...Array.from({ length: 4 }, () => decide('b', 'sliding-log', 2)),
+      ...Array.from({ length: 3 }, () => decide('c', 'fixed-window', 1)),
+    ];
+    const verdicts = await Promise.all(requests.map((request) => store.decide(request)));
+    expect(verdicts.map((verdict) => verdict.allowed)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+    expect(verdicts.map((verdict) => verdict.limits[0]!.remaining)).toEqual([2, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(await client.script('EXISTS', RATE_LIMIT_BATCH_SCRIPTS['sliding-log'].sha)).toEqual([1]);
   });
 
   it('admits a refused caller again once Retry-After has passed (Redis clock)', async () => {
