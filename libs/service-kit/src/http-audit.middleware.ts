@@ -20,10 +20,13 @@ export function httpAuditMiddleware(service: string, publisher: EventPublisher, 
   ): void => {
     const path = req.path;
     if (PROBE_PATHS.test(req.originalUrl) || NOT_AUDITED.test(path)) return next();
+    // Read now: by 'finish' the socket may already be detached (a response sent before the request body
+    // was read, e.g. 413), and reading it then threw inside an event handler and took the process down.
+    const remoteAddress = req.socket.remoteAddress;
     res.once('finish', () => {
       const status = res.statusCode;
       const route = (req.route as { path?: string } | undefined)?.path ?? path;
-      const ip = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+      const ip = remoteAddress?.replace(/^::ffff:/, '');
       const userAgent = req.headers['user-agent'];
       const traceparent = req.headers.traceparent;
       publisher
