@@ -15,7 +15,9 @@ export class ClientAddress {
   }
 
   of(req: IncomingMessage): string | undefined {
-    return resolveClientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.trusted);
+    // The socket can be gone once a response was sent early (a refused body); the address is then unknown.
+    const socket = req.socket as IncomingMessage['socket'] | null;
+    return resolveClientIp(socket?.remoteAddress, req.headers['x-forwarded-for'], this.trusted);
   }
 
   /** The backoff key part: the IPv4 address, or the IPv6 /64 (one host usually holds a whole /64). */

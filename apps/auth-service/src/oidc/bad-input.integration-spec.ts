@@ -331,6 +331,20 @@ describe('auth-service refuses bad input with the specified errors', () => {
       expect(await unknown.text()).toContain('Sign-in could not continue');
     });
 
+    it('refuses an oversized or non-form sign-in post with 413/415 and keeps serving', async () => {
+      const browser = new TestBrowser();
+      const { action, csrf } = await loginPage(browser);
+      const huge = await fetch(action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `csrf=${csrf}&username=${'a'.repeat(200_000)}`,
+      });
+      expect(huge.status).toBe(413);
+      const json = await fetch(action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(json.status).toBe(415);
+      expect((await fetch(`${auth.origin}/health/live`)).status).toBe(200);
+    });
+
     it('locks an account after 5 failed sign-ins: the right password is refused too, with Retry-After, and audited', async () => {
       const victim = { username: `carol-${randomBytes(3).toString('hex')}`, password: 'carol has a long passphrase too' };
       const carolId = await auth.createAccount(tenant, victim.username, victim.password, ['end-user']);
