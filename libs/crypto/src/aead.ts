@@ -99,7 +99,6 @@ export function encryptField(plaintext: Uint8Array, context: EncryptionContext, 
   cipher.setAAD(additionalData(out, headerLength, contextPrefix, recordId));
   const body = cipher.update(plaintext);
   body.copy(out, headerLength);
-  body.fill(0);
   cipher.final();
   cipher.getAuthTag().copy(out, headerLength + plaintext.length);
   return out;
