@@ -7,6 +7,8 @@ export interface TestUser {
   readonly username: string;
   readonly password: string;
   totp?: { secret: string; lastStep: number };
+  /** The recovery codes shown after enrollment. */
+  recoveryCodes?: string[];
 }
 
 /** The TOTP code of the first step after the last one used (RFC 6238: 30 s steps), waiting when the drift window would not accept it yet. */
@@ -60,6 +62,9 @@ export async function signIn(
       const secret = /<code>([A-Z2-7 ]+)<\/code>/.exec(page)![1]!.replace(/ /g, '');
       user.totp = { secret, lastStep: 0 };
       form = { csrf: csrfOf(page), code: await nextTotpCode(user) };
+    } else if (page.includes('Save your recovery codes')) {
+      user.recoveryCodes = [...page.matchAll(/<li><code>([0-9A-Z-]+)<\/code><\/li>/g)].map((match) => match[1]!);
+      form = { csrf: csrfOf(page) };
     } else if (page.includes('name="code"')) form = { csrf: csrfOf(page), code: await nextTotpCode(user) };
     else form = { csrf: csrfOf(page), decision: 'allow' };
     ({ response, url: at } = await browser.follow(formActionOf(page, origin), options.redirectUri, { form }));

@@ -16,7 +16,7 @@ import { PROVIDER_KEYS } from '../oidc/oidc.providers';
 import type { ProviderKeys } from '../oidc/provider-keys';
 import { ClientAddress } from './client-address';
 import { FormBodyError, readForm } from './form-body';
-import { consentPage, enrollPage, errorPage, loginPage, PAGE_CSP, totpPage } from './pages';
+import { consentPage, enrollPage, errorPage, loginPage, PAGE_CSP, recoveryCodesPage, totpPage } from './pages';
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -124,10 +124,20 @@ export class InteractionsHttpController {
       const client = await this.provider.Client.find(clientId);
       const clientName = client?.clientName ?? clientId;
       const step = await this.secondFactor.stepFor(account);
-      const result = await this.secondFactor.submit(account, (form.get('code') ?? '').slice(0, 16), {
-        clientId,
-        ...(this.address.of(req) ? { ip: this.address.of(req)! } : {}),
-      });
+      const meta = { clientId, ip: this.address.of(req) };
+      const recoveryCode = form.get('recovery_code');
+      const result =
+        recoveryCode !== null && step === 'verify'
+          ? await this.secondFactor.redeemRecoveryCode(account, recoveryCode, meta)
+          : await this.secondFactor.submit(account, (form.get('code') ?? '').slice(0, 16), meta);
+      if (result.ok && result.recoveryCodes) {
+        await this.factors.markSecondFactorDone(uid);
+        return send(
+          res,
+          200,
+          recoveryCodesPage({ action: `/interaction/${uid}/continue`, csrf: this.csrf(uid), codes: result.recoveryCodes }),
+        );
+      }
       if (result.ok) {
         await this.factors.forgetPasswordStep(uid);
         return this.finishSignIn(req, res, account.accountId, ['pwd', 'otp']);
@@ -142,6 +152,21 @@ export class InteractionsHttpController {
               ? 'That code was already used. Wait for the next one.'
               : 'The code is not correct.';
       return this.secondFactorPage(res, result.reason === 'locked' ? 429 : 401, uid, step, account, clientName, account.tenantId, message);
+    });
+  }
+
+  @Post(':uid/continue')
+  @HttpCode(200)
+  async continueSignIn(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      const form = await readForm(req);
+      this.checkCsrf(uid, form.get('csrf'));
+      const details = await this.details(uid, req, res);
+      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const accountId = await this.factors.completedSecondFactorOf(uid);
+      if (!accountId) throw new errors.InvalidRequest('complete the verification step first');
+      await this.factors.forgetPasswordStep(uid);
+      await this.finishSignIn(req, res, accountId, ['pwd', 'otp']);
     });
   }
 

@@ -106,6 +106,12 @@ ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` :
 <label for="code">Code</label>
 <input id="code" type="text" name="code" required inputmode="numeric" pattern="[0-9]{6,8}" maxlength="8" autocomplete="one-time-code" autofocus>
 <button type="submit">Verify</button>
+</form>
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="off">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<label for="recovery_code">No access to your app? A recovery code:</label>
+<input id="recovery_code" type="text" name="recovery_code" required maxlength="64" autocomplete="off">
+<button type="submit">Use recovery code</button>
 </form>`,
   );
 }
@@ -132,6 +138,19 @@ ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` :
 <label for="code">Then enter the code the app shows</label>
 <input id="code" type="text" name="code" required inputmode="numeric" pattern="[0-9]{6,8}" maxlength="8" autocomplete="one-time-code" autofocus>
 <button type="submit">Confirm</button>
+</form>`,
+  );
+}
+
+export function recoveryCodesPage(input: { action: string; csrf: string; codes: readonly string[] }): string {
+  return layout(
+    'Recovery codes',
+    `<h1>Save your recovery codes</h1>
+<p>Each code signs you in once if you lose your authenticator app. They are shown only now; keep them somewhere safe.</p>
+<ul>${input.codes.map((code) => `<li><code>${escapeHtml(code)}</code></li>`).join('')}</ul>
+<form method="post" action="${escapeHtml(input.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<button type="submit">I have saved them, continue</button>
 </form>`,
   );
 }

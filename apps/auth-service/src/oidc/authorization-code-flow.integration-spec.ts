@@ -277,6 +277,8 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       await auth.createAccount(tenant, admin.username, admin.password, ['platform-admin']);
       const first = await exchangeFor(admin); // the helper meets the enrollment page, adds the key, confirms with a code
       expect(admin.totp?.secret).toMatch(/^[A-Z2-7]{32}$/);
+      expect(admin.recoveryCodes).toHaveLength(10);
+      expect(admin.recoveryCodes![0]).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
       expect(first.claims()).toMatchObject({ acr: 'urn:traceo:acr:mfa', amr: ['pwd', 'otp'] });
       adminToken = first.access_token;
       const [row] = await auth.service.runtime.dataSource.query<{ secret_wrapped: Buffer }[]>(
@@ -327,6 +329,43 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       await auth.event(
         'traceo.audit.record.v1',
         (e) => e['tenantid'] === tenant && e['data'].action === 'auth.mfa.verified' && e['data'].status === 'failure',
+      );
+    });
+
+    it('signs a platform admin in once with each recovery code (stored only as argon2id hashes)', async () => {
+      const recoveryCode = admin.recoveryCodes![0]!;
+      const rows = await auth.service.runtime.dataSource.query<{ hash: string }[]>('SELECT hash FROM recovery_codes');
+      expect(rows.every((row) => row.hash.startsWith('$argon2id$'))).toBe(true);
+      expect(JSON.stringify(rows)).not.toContain(recoveryCode.replace(/-/g, ''));
+      const attempt = async (code: string) => {
+        const browser = new TestBrowser();
+        const url = oidc.buildAuthorizationUrl(config, {
+          redirect_uri: REDIRECT,
+          scope: 'openid',
+          code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+          code_challenge_method: 'S256',
+          state: 's',
+          nonce: 'n',
+        });
+        const loginPage = await (await browser.follow(url.href, REDIRECT)).response.text();
+        const codePage = await (
+          await browser.request(formActionOf(loginPage, auth.origin), {
+            form: { csrf: csrfOf(loginPage), username: admin.username, password: admin.password },
+          })
+        ).text();
+        return browser.follow(formActionOf(codePage, auth.origin), REDIRECT, {
+          form: { csrf: csrfOf(codePage), recovery_code: code.toLowerCase() },
+        });
+      };
+      const first = await attempt(recoveryCode);
+      expect(first.response.status === 200 || first.url.startsWith(REDIRECT)).toBe(true);
+      expect(first.url).not.toMatch(/\/totp$/);
+      const again = await attempt(recoveryCode);
+      expect(again.response.status).toBe(401);
+      await auth.event(
+        'traceo.audit.record.v1',
+        (e) =>
+          e['tenantid'] === tenant && e['data'].action === 'auth.mfa.recovery-code-used' && e['data'].details.remainingRecoveryCodes === 9,
       );
     });
 

@@ -6,6 +6,7 @@ import { SignInUseCase } from '../accounts/sign-in.usecase';
 import { ClientRepository } from '../clients/client.repository';
 import { InteractionsHttpController } from '../interactions/interactions.http.controller';
 import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
+import { RecoveryCodesRepository } from '../second-factor/recovery-codes.repository';
 import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
 import { OidcHttpController } from './oidc.http.controller';
 import { OIDC_PROVIDERS, OidcMaintenance } from './oidc.providers';
@@ -22,6 +23,7 @@ import { ProviderEventsListener } from './provider-events.listener';
     SignInUseCase,
     SecondFactorUseCase,
     TotpFactorsRepository,
+    RecoveryCodesRepository,
     ProviderEventsListener,
     OidcMaintenance,
   ],

@@ -7,14 +7,16 @@ import {
   confirmTotpEnrollment,
   DEFAULT_TOTP_PARAMETERS,
   mfaRequiredForRoles,
+  RecoveryCodes,
   startTotpEnrollment,
   TotpVerifier,
 } from '../mfa';
+import { RecoveryCodesRepository } from './recovery-codes.repository';
 import { TotpFactorsRepository } from './totp-factors.repository';
 
 export type SecondFactorStep = 'none' | 'verify' | 'enroll';
 export type SecondFactorResult =
-  | { readonly ok: true }
+  | { readonly ok: true; readonly recoveryCodes?: readonly string[]; readonly remainingRecoveryCodes?: number }
   | {
       readonly ok: false;
       readonly reason: 'invalid' | 'malformed' | 'replayed' | 'expired' | 'locked';
@@ -30,14 +32,17 @@ export type SecondFactorResult =
 @Injectable()
 export class SecondFactorUseCase {
   private readonly verifier: TotpVerifier;
+  private readonly recovery: RecoveryCodes;
   private readonly throttle: LoginThrottle;
 
   constructor(
     @Inject(SERVICE_RUNTIME) runtime: ServiceRuntime,
     private readonly factors: TotpFactorsRepository,
     private readonly publisher: EventPublisher,
+    recoveryCodes: RecoveryCodesRepository,
   ) {
     this.verifier = new TotpVerifier(factors);
+    this.recovery = new RecoveryCodes(recoveryCodes);
     this.throttle = new LoginThrottle(runtime.dataSource);
   }
 
@@ -77,29 +82,56 @@ export class SecondFactorUseCase {
         Date.now(),
       );
       if (confirmed.ok) await this.factors.activate(account.accountId, confirmed.secret, confirmed.parameters, confirmed.lastUsedStep);
-      result = confirmed.ok ? { ok: true } : { ok: false, reason: confirmed.reason };
+      // A new factor comes with a new set of recovery codes, shown once.
+      result = confirmed.ok
+        ? { ok: true, recoveryCodes: await this.recovery.issue(account.accountId) }
+        : { ok: false, reason: confirmed.reason };
     }
     if (result.ok) await this.throttle.succeed(key);
     else await this.throttle.fail(key, ACCOUNT_THROTTLE);
     return this.audited(account, meta, action, result);
   }
 
+  /** Signs in with a recovery code instead of a TOTP code (single use; the same backoff as codes). */
+  async redeemRecoveryCode(
+    account: Account,
+    input: string,
+    meta: { clientId: string; ip?: string | undefined },
+  ): Promise<SecondFactorResult> {
+    const key = `mfa:${account.accountId}`;
+    const locked = await this.throttle.retryAfter([key]);
+    if (locked > 0) return this.audited(account, meta, 'recover', { ok: false, reason: 'locked', retryAfterSeconds: locked });
+    const redeemed = await this.recovery.redeem(account.accountId, input);
+    if (redeemed.ok) await this.throttle.succeed(key);
+    else await this.throttle.fail(key, ACCOUNT_THROTTLE);
+    return this.audited(
+      account,
+      meta,
+      'recover',
+      redeemed.ok ? { ok: true, remainingRecoveryCodes: redeemed.remaining } : { ok: false, reason: redeemed.reason },
+    );
+  }
+
   private async audited(
     account: Account,
-    meta: { clientId: string; ip?: string },
-    action: 'enroll' | 'verify',
+    meta: { clientId: string; ip?: string | undefined },
+    action: 'enroll' | 'verify' | 'recover',
     result: SecondFactorResult,
   ): Promise<SecondFactorResult> {
     await this.publisher.audit(
       {
         actor: { type: 'user', id: account.accountId },
-        action: action === 'enroll' ? 'auth.mfa.enrolled' : 'auth.mfa.verified',
-        resource: { type: 'mfa-factor', id: 'totp' },
+        action: action === 'enroll' ? 'auth.mfa.enrolled' : action === 'recover' ? 'auth.mfa.recovery-code-used' : 'auth.mfa.verified',
+        resource: { type: 'mfa-factor', id: action === 'recover' ? 'recovery-code' : 'totp' },
         subjectId: account.accountId,
         status: result.ok ? 'success' : result.reason === 'locked' ? 'denied' : 'failure',
         resultCode: result.ok ? 'AUTH.MFA_OK' : `AUTH.MFA_${result.reason.toUpperCase()}`,
         ...(meta.ip ? { ip: meta.ip } : {}),
-        details: { method: 'totp', clientId: meta.clientId },
+        details: {
+          method: action === 'recover' ? 'recovery-code' : 'totp',
+          clientId: meta.clientId,
+          ...(result.ok && result.remainingRecoveryCodes !== undefined ? { remainingRecoveryCodes: result.remainingRecoveryCodes } : {}),
+        },
       },
       { tenantId: account.tenantId },
     );

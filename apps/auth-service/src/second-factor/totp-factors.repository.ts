@@ -105,6 +105,20 @@ export class TotpFactorsRepository implements TotpReplayStore {
     return row?.account_id;
   }
 
+  /** Marks the interaction's second factor done (its new recovery codes are being shown). */
+  async markSecondFactorDone(uid: string): Promise<void> {
+    await this.runtime.dataSource.query('UPDATE mfa_pending_sign_ins SET second_factor_at = now() WHERE interaction_uid = $1', [uid]);
+  }
+
+  /** The account whose password and second factor this interaction completed, if any. */
+  async completedSecondFactorOf(uid: string): Promise<string | undefined> {
+    const [row] = await this.runtime.dataSource.query<{ account_id: string }[]>(
+      'SELECT account_id FROM mfa_pending_sign_ins WHERE interaction_uid = $1 AND expires_at > now() AND second_factor_at IS NOT NULL',
+      [uid],
+    );
+    return row?.account_id;
+  }
+
   async forgetPasswordStep(uid: string): Promise<void> {
     await this.runtime.dataSource.query('DELETE FROM mfa_pending_sign_ins WHERE interaction_uid = $1', [uid]);
   }
