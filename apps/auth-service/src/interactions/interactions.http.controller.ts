@@ -12,6 +12,7 @@ import { authenticationContext, type AuthenticationMethod } from '../mfa';
 import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
 import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
 import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
+import { requestsMfa } from '../oidc/provider-configuration';
 import { PROVIDER_KEYS } from '../oidc/oidc.providers';
 import type { ProviderKeys } from '../oidc/provider-keys';
 import { ClientAddress } from './client-address';
@@ -102,7 +103,9 @@ export class InteractionsHttpController {
         return again(429, `Too many failed attempts. Try again in ${result.retryAfterSeconds} seconds.`);
       }
       if (result.outcome === 'invalid') return again(401, 'The username or password is not correct.');
-      const step = await this.secondFactor.stepFor(result.account);
+      const needed = await this.secondFactor.stepFor(result.account);
+      // Step-up: a client asking for acr urn:traceo:acr:mfa gets a second factor even from a role that does not require one.
+      const step = needed === 'none' && requestsMfa(details.params['acr_values']) ? 'enroll' : needed;
       if (step === 'none') return this.finishSignIn(req, res, result.account.accountId, ['pwd']);
       await this.factors.rememberPasswordStep(uid, result.account.accountId);
       return this.secondFactorPage(res, 200, uid, step, result.account, clientName, tenantId);

@@ -449,6 +449,32 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     });
   });
 
+  it('steps an end user up to a second factor when the client asks for acr urn:traceo:acr:mfa', async () => {
+    const erin: TestUser = { username: 'erin', password: 'erin has a passphrase too' };
+    await auth.createAccount(tenant, erin.username, erin.password, ['end-user']);
+    const plain = await signIn(config, auth.origin, erin, { redirectUri: REDIRECT });
+    const plainTokens = await oidc.authorizationCodeGrant(config, plain.callback, {
+      pkceCodeVerifier: plain.verifier,
+      expectedState: plain.state,
+      expectedNonce: plain.nonce,
+    });
+    expect(plainTokens.claims()).toMatchObject({ acr: 'urn:traceo:acr:pwd', amr: ['pwd'] });
+    expect(erin.totp).toBeUndefined();
+    // Same browser session, but the client now asks for MFA: sign-in again, with enrollment.
+    const stepped = await signIn(config, auth.origin, erin, {
+      redirectUri: REDIRECT,
+      browser: plain.browser,
+      extra: { acr_values: 'urn:traceo:acr:mfa' },
+    });
+    const steppedTokens = await oidc.authorizationCodeGrant(config, stepped.callback, {
+      pkceCodeVerifier: stepped.verifier,
+      expectedState: stepped.state,
+      expectedNonce: stepped.nonce,
+    });
+    expect(erin.totp?.secret).toBeDefined();
+    expect(steppedTokens.claims()).toMatchObject({ acr: 'urn:traceo:acr:mfa', amr: ['pwd', 'otp'] });
+  });
+
   it('records the sign-in and the token issue as audit records on Kafka', async () => {
     await exchange(await login());
     await auth.event(

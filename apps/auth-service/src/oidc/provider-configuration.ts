@@ -1,10 +1,10 @@
 import type { KeyEncryptionKey } from '@traceo/hsm';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { DataSource } from 'typeorm';
 import type { AccountRepository } from '../accounts/account.repository';
 import type { ClientRepository } from '../clients/client.repository';
 import { errorPage, logoutPage, PAGE_CSP } from '../interactions/pages';
-import { ACR_VALUES } from '../mfa';
+import { ACR_MFA, ACR_VALUES } from '../mfa';
 import { PgOidcAdapter, revokeGrantFamily } from './pg-oidc.adapter';
 import type { ProviderKeys } from './provider-keys';
 
@@ -36,6 +36,29 @@ export interface ProviderDependencies {
   readonly clients: ClientRepository;
   readonly accounts: AccountRepository;
   readonly trustProxy: boolean;
+}
+
+/** Whether the authorization request asks for multi-factor authentication (`acr_values`, OpenID Connect Core §3.1.2.1). */
+export function requestsMfa(acrValues: unknown): boolean {
+  return typeof acrValues === 'string' && acrValues.split(' ').includes(ACR_MFA);
+}
+
+/**
+ * oidc-provider's prompts, plus step-up: a request with `acr_values=urn:traceo:acr:mfa` whose session
+ * was not established with a second factor goes back to sign-in, which then asks for one.
+ */
+function signInPolicy(): interactionPolicy.DefaultPolicy {
+  const policy = interactionPolicy.base();
+  policy
+    .get('login')!
+    .checks.add(
+      new interactionPolicy.Check('acr_mfa', 'multi-factor authentication requested', (ctx) =>
+        requestsMfa(ctx.oidc.params?.['acr_values']) && ctx.oidc.session?.acr !== ACR_MFA
+          ? interactionPolicy.Check.REQUEST_PROMPT
+          : interactionPolicy.Check.NO_NEED_TO_PROMPT,
+      ),
+    );
+  return policy;
 }
 
 /** Browser clients must send `state`, and `nonce` whenever they ask for an ID token (docs/auth.md). */
@@ -144,7 +167,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
       if (!account) return undefined;
       return { tenant_id: account.tenantId, roles: [...account.roles] };
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: signInPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: false },
