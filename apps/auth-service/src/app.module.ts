@@ -3,10 +3,11 @@ import { ServiceKitModule, type ServiceRuntime } from '@traceo/service-kit';
 import { HsmModule } from './hsm/hsm.module';
 import { OidcModule } from './oidc/oidc.module';
 import { ServiceInfoModule } from './service-info/service-info.module';
+import { SessionsModule } from './sessions/sessions.module';
 
 @Module({})
 export class AppModule {
   static forRoot(runtime: ServiceRuntime): DynamicModule {
-    return { module: AppModule, imports: [ServiceKitModule.forRoot(runtime), ServiceInfoModule, HsmModule, OidcModule] };
+    return { module: AppModule, imports: [ServiceKitModule.forRoot(runtime), ServiceInfoModule, HsmModule, OidcModule, SessionsModule] };
   }
 }

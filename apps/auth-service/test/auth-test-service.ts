@@ -7,7 +7,7 @@ import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-ex
 import { ensureTopics, MESSAGING_MIGRATIONS } from '@traceo/messaging';
 import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
-import { assembleServiceRuntime, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
+import { assembleServiceRuntime, InboxTransport, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
 import { createScratchSchema, loadInfraEnv, startGroupAtEnd, waitFor } from '@traceo/testing';
 import { AccountRepository } from '../src/accounts/account.repository';
 import { AppModule } from '../src/app.module';
@@ -55,8 +55,10 @@ async function startInProcess(config: AuthConfig, schema: string, prefix: string
   });
   app.disable('x-powered-by');
   app.useBodyParser('json', { limit: '256kb' });
+  app.connectMicroservice({ strategy: new InboxTransport(runtime) }, { inheritAppConfig: true });
   await runtime.relay.start();
   await app.init();
+  await app.startAllMicroservices();
   await app.listen(config.TRACEO_HTTP_PORT, config.TRACEO_HTTP_HOST);
   return { app, runtime };
 }

@@ -3,6 +3,7 @@ export { buildAsyncApiDocument } from './asyncapi';
 export { auditCheckpointV1Schema, type AuditCheckpointV1 } from './audit-checkpoint.v1';
 export { auditRecordV1Schema, type AuditRecordV1 } from './audit-record.v1';
 export { authRefreshTokenReusedV1Schema, type AuthRefreshTokenReusedV1 } from './auth-refresh-token-reused.v1';
+export { authSessionRevokeV1Schema, type AuthSessionRevokeV1 } from './auth-session-revoke.v1';
 export { cryptoKeyEventV1Schema, type CryptoKeyEventV1 } from './crypto-key-event.v1';
 export {
   PLATFORM_TENANT,

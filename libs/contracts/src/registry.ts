@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { auditCheckpointV1Schema } from './audit-checkpoint.v1';
 import { auditRecordV1Schema } from './audit-record.v1';
 import { authRefreshTokenReusedV1Schema } from './auth-refresh-token-reused.v1';
+import { authSessionRevokeV1Schema } from './auth-session-revoke.v1';
 import { cryptoKeyEventV1Schema } from './crypto-key-event.v1';
 import { deadLetterV1Schema } from './dead-letter.v1';
 import { gatewayRequestBlockedV1Schema } from './gateway-request-blocked.v1';
@@ -26,6 +27,7 @@ export const EVENT_SCHEMAS = {
   'traceo.audit.checkpoint.v1': auditCheckpointV1Schema,
   'traceo.audit.record.v1': auditRecordV1Schema,
   'traceo.auth.refresh-token-reused.v1': authRefreshTokenReusedV1Schema,
+  'traceo.auth.session-revoke.v1': authSessionRevokeV1Schema,
   'traceo.crypto.key-event.v1': cryptoKeyEventV1Schema,
   'traceo.gateway.request-blocked.v1': gatewayRequestBlockedV1Schema,
   'traceo.platform.dead-letter.v1': deadLetterV1Schema,
@@ -39,6 +41,7 @@ export const EventTypes = {
   auditCheckpoint: 'traceo.audit.checkpoint.v1',
   auditRecord: 'traceo.audit.record.v1',
   authRefreshTokenReused: 'traceo.auth.refresh-token-reused.v1',
+  authSessionRevoke: 'traceo.auth.session-revoke.v1',
   cryptoKeyEvent: 'traceo.crypto.key-event.v1',
   gatewayRequestBlocked: 'traceo.gateway.request-blocked.v1',
   deadLetter: 'traceo.platform.dead-letter.v1',

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TokenVerifier } from '@traceo/security';
+import { EventPublisher } from '@traceo/service-kit';
+import { waitFor } from '@traceo/testing';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
@@ -425,6 +427,24 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       );
     });
 
+    it('lets a platform admin end the sessions of an account over HTTP; others are refused', async () => {
+      const tokens = await exchange(await login());
+      const path = `/v1/auth/tenants/${tenant}/accounts/${accountId}/sessions/revoke`;
+      const revoked = await api('POST', path, adminToken, { reason: 'incident 42' });
+      expect(revoked.status).toBe(200);
+      expect(revoked.body['revokedEntries']).toBeGreaterThan(0);
+      expect(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! })).toMatchObject({ status: 400 });
+      const unknown = await api(
+        'POST',
+        `/v1/auth/tenants/${tenant}/accounts/00000000-0000-4000-8000-000000000000/sessions/revoke`,
+        adminToken,
+        { reason: 'x' },
+      );
+      expect(unknown).toMatchObject({ status: 404, body: { code: 'AUTH.ACCOUNT_NOT_FOUND' } });
+      const userToken = (await exchange(await login())).access_token;
+      expect((await api('POST', path, userToken, { reason: 'x' })).status).toBe(403);
+    });
+
     it('lets a platform admin create accounts (argon2id), refusing duplicates and weak passwords', async () => {
       const created = await api('POST', `/v1/auth/tenants/${tenant}/accounts`, adminToken, {
         username: 'dave',
@@ -447,6 +467,41 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       );
       expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     });
+  });
+
+  it('ends every session and grant of an account on a session-revoke command from Kafka', async () => {
+    const tokens = await exchange(await login());
+    const publisher = auth.service.app.get(EventPublisher);
+    const started = Date.now();
+    await publisher.publish([
+      publisher.event('traceo.auth.session-revoke.v1', tenant, {
+        occurredAt: new Date().toISOString(),
+        accountId,
+        reason: 'test: account compromised',
+        requestedBy: { type: 'service', id: 'risk-service' },
+      }),
+    ]);
+    // Introspection does not consume the token, so probing cannot itself trigger reuse detection.
+    await waitFor(async () => !(await oidc.tokenIntrospection(config, tokens.refresh_token!)).active, 'refresh token revoked', 15000, 50);
+    const elapsed = Date.now() - started;
+    expect(await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! })).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_grant' },
+    });
+    const audit = await auth.event(
+      'traceo.audit.record.v1',
+      (e) =>
+        e['tenantid'] === tenant &&
+        e['data'].action === 'auth.sessions.revoked' &&
+        e['data'].details.reason === 'test: account compromised',
+    );
+    expect(audit['data']).toMatchObject({
+      actor: { type: 'service', id: 'risk-service' },
+      subjectId: accountId,
+      details: { reason: 'test: account compromised' },
+    });
+    expect(audit['data'].details.revokedEntries).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(15000);
   });
 
   it('steps an end user up to a second factor when the client asks for acr urn:traceo:acr:mfa', async () => {

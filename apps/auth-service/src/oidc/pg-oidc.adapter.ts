@@ -46,10 +46,10 @@ export class PgOidcAdapter implements Adapter {
     const { jti, ...stored } = payload;
     const body = HASH_ONLY.has(this.model) && jti === id ? stored : payload;
     await this.dataSource.query(
-      `INSERT INTO oidc_models (model, id_hash, payload, grant_id, uid, user_code, expires_at, consumed_at)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7::integer) END, NULL)
+      `INSERT INTO oidc_models (model, id_hash, payload, grant_id, uid, user_code, expires_at, consumed_at, account_id)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7::integer) END, NULL, $8)
        ON CONFLICT (model, id_hash) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid,
-         user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at`,
+         user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at, account_id = EXCLUDED.account_id`,
       [
         this.model,
         idHash(id),
@@ -58,6 +58,7 @@ export class PgOidcAdapter implements Adapter {
         payload.uid ?? null,
         payload.userCode ?? null,
         typeof expiresIn === 'number' ? Math.ceil(expiresIn) : null,
+        payload.accountId ?? null,
       ],
     );
   }
@@ -127,6 +128,11 @@ export async function revokeGrantFamily(executor: SqlExecutor, grantId: string):
     grantId,
     idHash(grantId),
   ]);
+}
+
+/** Deletes every session, grant, code and stored token of an account; returns how many rows. */
+export async function revokeAccountEntries(executor: SqlExecutor, accountId: string): Promise<number> {
+  return affectedRows(executor, 'DELETE FROM oidc_models WHERE account_id = $1', [accountId]);
 }
 
 /** Deletes rows that expired more than a minute ago, at most `limit` per call; returns how many. */
