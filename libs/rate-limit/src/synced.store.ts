@@ -101,7 +101,9 @@ export class SyncedStore implements RateLimitStore {
 
   /** Adds the queued admissions to Redis and reads the totals back; resolves when done (never rejects). */
   sync(): Promise<void> {
-    this.syncing ??= this.flush().finally(() => (this.syncing = undefined));
+    this.syncing ??= this.flush()
+      .catch((error: unknown) => this.onSyncError(error))
+      .finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 
