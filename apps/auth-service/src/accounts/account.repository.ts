@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { Role } from '@traceo/security';
-import { hashPassword } from './password-hasher';
+import { PasswordHasher } from '../mfa';
+
+const passwords = new PasswordHasher();
 
 export interface Account {
   readonly accountId: string;
@@ -39,7 +41,7 @@ export class AccountRepository {
 
   async create(input: { tenantId: string; username: string; password: string; roles: readonly Role[] }): Promise<Account> {
     const accountId = randomUUID();
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await passwords.hash(input.password);
     const [row] = await this.runtime.dataSource.query<AccountRow[]>(
       `INSERT INTO accounts (account_id, tenant_id, username, password_hash, roles) VALUES ($1, $2, $3, $4, $5)
        RETURNING account_id, tenant_id, username, roles, disabled, password_hash`,

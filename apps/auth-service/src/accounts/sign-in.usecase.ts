@@ -3,7 +3,7 @@ import { ipBucket } from '@traceo/rate-limit';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { AccountRepository, normaliseUsername, type Account } from './account.repository';
 import { ACCOUNT_THROTTLE, IP_THROTTLE, LoginThrottle } from './login-throttle';
-import { hashPassword, MAX_PASSWORD_LENGTH, needsRehash, verifyPassword } from './password-hasher';
+import { PasswordHasher } from '../mfa';
 
 export type SignInResult =
   | { readonly outcome: 'success'; readonly account: Account }
@@ -27,7 +27,7 @@ export interface SignInAttempt {
 @Injectable()
 export class SignInUseCase {
   private readonly throttle: LoginThrottle;
-  private dummyHash: Promise<string> | undefined;
+  private readonly passwords = new PasswordHasher();
 
   constructor(
     @Inject(SERVICE_RUNTIME) runtime: ServiceRuntime,
@@ -46,13 +46,15 @@ export class SignInUseCase {
       await this.audit(attempt, 'denied', 'AUTH.LOCKED_OUT', undefined, { retryAfterSeconds: locked });
       return { outcome: 'locked', retryAfterSeconds: locked };
     }
-    const account =
-      attempt.password.length <= MAX_PASSWORD_LENGTH ? await this.accounts.findForSignIn(attempt.tenantId, attempt.username) : undefined;
-    const matches = await verifyPassword(attempt.password, account?.passwordHash ?? (await this.dummy()));
+    const account = await this.accounts.findForSignIn(attempt.tenantId, attempt.username);
+    // Unknown names cost the same argon2id work as known ones (src/mfa PasswordHasher.verifyDummy).
+    const matches = account
+      ? await this.passwords.verify(account.passwordHash, attempt.password)
+      : await this.passwords.verifyDummy(attempt.password);
     if (account && matches && !account.disabled) {
       await this.throttle.succeed(accountKey);
-      if (needsRehash(account.passwordHash))
-        await this.accounts.updatePasswordHash(account.accountId, await hashPassword(attempt.password));
+      if (this.passwords.needsRehash(account.passwordHash))
+        await this.accounts.updatePasswordHash(account.accountId, await this.passwords.hash(attempt.password));
       await this.audit(attempt, 'success', 'AUTH.SIGNED_IN', account.accountId);
       const { passwordHash: _hash, ...clean } = account;
       return { outcome: 'success', account: clean };
@@ -68,11 +70,6 @@ export class SignInUseCase {
       accountLock || ipLock ? { lockedForSeconds: Math.max(accountLock, ipLock) } : {},
     );
     return { outcome: 'invalid' };
-  }
-
-  private dummy(): Promise<string> {
-    this.dummyHash ??= hashPassword('traceo-dummy-password-for-timing');
-    return this.dummyHash;
   }
 
   private async audit(

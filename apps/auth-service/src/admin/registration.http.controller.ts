@@ -5,7 +5,7 @@ import { principalOfRequest, RequirePermissions, ROLES } from '@traceo/security'
 import { ZodValidationPipe } from '@traceo/service-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { MAX_PASSWORD_LENGTH } from '../accounts/password-hasher';
+import { MAX_PASSWORD_LENGTH } from '../mfa';
 import { RegistrationUseCase, type Actor } from './registration.usecase';
 
 const tenantId = z.string().refine(isValidTenantId, 'must be a tenant id');
