@@ -15,7 +15,7 @@ export class DigestCache<V> {
 
   /** The cached value for these bytes, or `create(bytes)` stored for next time. `create` throwing stores nothing. */
   getOrCreate(bytes: Uint8Array, create: () => V): V {
-    const key = `${this.label}:${hash('sha256', bytes, 'base64')}`;
+    const key = this.keyOf(bytes);
     const hit = this.entries.get(key);
     if (hit !== undefined) {
       this.entries.delete(key);
@@ -28,7 +28,16 @@ export class DigestCache<V> {
     return value;
   }
 
+  /** Drops the entry for these bytes, if any. */
+  delete(bytes: Uint8Array): void {
+    this.entries.delete(this.keyOf(bytes));
+  }
+
   clear(): void {
     this.entries.clear();
+  }
+
+  private keyOf(bytes: Uint8Array): string {
+    return `${this.label}:${hash('sha256', bytes, 'base64')}`;
   }
 }

@@ -5,6 +5,7 @@ import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { thrownBy } from '../test/wycheproof';
 import {
   CryptoError,
+  forgetHybridSecretKey,
   hybridKem,
   nativeMlKemAvailable,
   nobleXWing,
@@ -114,6 +115,15 @@ describe('X-Wing (ML-KEM-768 + X25519)', () => {
         expect(nobleXWing.decapsulate(fromNode.ciphertext, secretKey)).toEqual(fromNode.sharedSecret);
       }
     }
+  });
+
+  it('decapsulates again after the imported keys of a secret key are forgotten', () => {
+    const { publicKey, secretKey } = nodeXWing.generateKeyPair();
+    const first = nodeXWing.encapsulate(publicKey);
+    expect(nodeXWing.decapsulate(first.ciphertext, secretKey)).toEqual(first.sharedSecret);
+    forgetHybridSecretKey(secretKey);
+    const second = nobleXWing.encapsulate(publicKey);
+    expect(nodeXWing.decapsulate(second.ciphertext, secretKey)).toEqual(second.sharedSecret);
   });
 
   it('refuses an invalid ML-KEM public key every time, caching nothing for it', () => {

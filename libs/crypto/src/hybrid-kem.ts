@@ -76,6 +76,14 @@ interface NodeSecretKeys {
 const publicKeys = new DigestCache<NodePublicKeys>('x-wing-public', XWING_KEY_CACHE_MAX_ENTRIES);
 const secretKeys = new DigestCache<NodeSecretKeys>('x-wing-secret', XWING_KEY_CACHE_MAX_ENTRIES);
 
+/**
+ * Drops the native keys imported for this X-Wing secret key (for instance when the caller's cache
+ * zeroes it); a later decapsulation imports them again. Call it before zeroing the bytes.
+ */
+export function forgetHybridSecretKey(secretKey: Uint8Array): void {
+  if (secretKey instanceof Uint8Array && secretKey.length === XWING_SECRET_KEY_LENGTH) secretKeys.delete(secretKey);
+}
+
 function importPublicKey(publicKey: Uint8Array): NodePublicKeys {
   const classicalRaw = Buffer.from(publicKey.subarray(ML_KEM_768_PUBLIC_KEY_LENGTH));
   return {

@@ -27,6 +27,7 @@ export { FIELD_KEY_CACHE_MAX_ENTRIES, forgetDataKey } from './field-keys';
 export { HKDF_MAX_INFO_BYTES, HKDF_SHA256_MAX_LENGTH, hkdfSha256 } from './hkdf';
 export { HMAC_MIN_TAG_LENGTH, HMAC_SHA256_LENGTH, hmacSha256, verifyHmacSha256 } from './hmac';
 export {
+  forgetHybridSecretKey,
   hybridKem,
   KEY_WRAP_ALGORITHM_XWING_AES_256_GCM,
   KEY_WRAP_FORMAT_VERSION,

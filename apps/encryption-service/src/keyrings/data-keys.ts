@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { CryptoError, DATA_KEY_LENGTH, forgetDataKey, hybridKem, unwrapKey, wrapKey } from '@traceo/crypto';
+import { CryptoError, DATA_KEY_LENGTH, forgetDataKey, forgetHybridSecretKey, hybridKem, unwrapKey, wrapKey } from '@traceo/crypto';
 import { KEY_ENCRYPTION_KEY, KeyIntegrityError, type KeyEncryptionKey } from '@traceo/hsm';
 import type { Keyring, Wrapping } from './keyring';
 
@@ -148,8 +148,10 @@ export class DataKeys {
   private evict(key: string): void {
     const material = this.cache.get(key)?.material;
     if (material) {
-      // libs/crypto keeps per-column keys derived from this Buffer; they go with it.
+      // libs/crypto keeps what it derived or imported from these bytes (per-column keys of a data
+      // key, native keys of an X-Wing secret key); it goes with them.
       forgetDataKey(material);
+      forgetHybridSecretKey(material);
       material.fill(0);
     }
     this.cache.delete(key);
