@@ -70,14 +70,13 @@ export class AuditProofsUseCase {
   }
 
   async inclusion(tenantId: string, target: { leafIndex?: number; eventId?: string }, treeSize?: number): Promise<InclusionProofView> {
-    const size = treeSize ?? (await this.checkpoint(tenantId)).treeSize;
-    await this.assertWithinLog(tenantId, size);
-    const [record] = await this.db.query<{ leaf_index: string; event_id: string; entry: string; leaf_hash: Buffer }[]>(
-      `SELECT leaf_index, event_id, entry, leaf_hash FROM audit_records
-        WHERE tenant_id = $1 AND ($2::bigint IS NULL OR leaf_index = $2) AND ($3::text IS NULL OR event_id = $3)`,
-      [tenantId, target.leafIndex ?? null, target.eventId ?? null],
-    );
-    if (!record) throw new AuditRecordNotFoundError('no such record in this tenant log');
+    // The tree size and the record are looked up at the same time (two round trips, not four); the
+    // tree size's error wins when both fail.
+    const [sized, found] = await Promise.allSettled([this.provenTreeSize(tenantId, treeSize), this.findRecord(tenantId, target)]);
+    if (sized.status === 'rejected') throw sized.reason;
+    if (found.status === 'rejected') throw found.reason;
+    const size = sized.value;
+    const record = found.value;
     const leafIndex = Number(record.leaf_index);
     if (leafIndex >= size) throw new InvalidProofRequestError(`record ${leafIndex} is not in the tree of size ${size}`);
     const proof = await storedInclusionProof(leafIndex, size, (ids) => loadNodes(this.db, tenantId, ids));
@@ -97,6 +96,23 @@ export class AuditProofsUseCase {
     await this.assertWithinLog(tenantId, toSize);
     const proof = await storedConsistencyProof(fromSize, toSize, (ids) => loadNodes(this.db, tenantId, ids));
     return { tenantId, fromSize, toSize, proof: proof.map(b64) };
+  }
+
+  /** The requested tree size (which must exist), or the latest checkpoint's (which always does). */
+  private async provenTreeSize(tenantId: string, treeSize: number | undefined): Promise<number> {
+    if (treeSize === undefined) return (await this.checkpoint(tenantId)).treeSize;
+    await this.assertWithinLog(tenantId, treeSize);
+    return treeSize;
+  }
+
+  private async findRecord(tenantId: string, target: { leafIndex?: number; eventId?: string }) {
+    const [record] = await this.db.query<{ leaf_index: string; event_id: string; entry: string; leaf_hash: Buffer }[]>(
+      `SELECT leaf_index, event_id, entry, leaf_hash FROM audit_records
+        WHERE tenant_id = $1 AND ($2::bigint IS NULL OR leaf_index = $2) AND ($3::text IS NULL OR event_id = $3)`,
+      [tenantId, target.leafIndex ?? null, target.eventId ?? null],
+    );
+    if (!record) throw new AuditRecordNotFoundError('no such record in this tenant log');
+    return record;
   }
 
   private async assertWithinLog(tenantId: string, size: number): Promise<void> {
