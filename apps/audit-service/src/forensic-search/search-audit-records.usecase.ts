@@ -146,8 +146,11 @@ export class SearchAuditRecordsUseCase {
     const { limit, cursor, ...filters } = query;
     assertConsistentFilters(filters);
     const after = cursor === undefined ? undefined : this.cursors.decode(cursor, tenantId);
-    const page = await this.page(tenantId, filters, after, limit);
-    await this.record('audit.searched', tenantId, filters, context, { count: page.records.length });
+    // The search is recorded while the page's personal fields are being revealed (it is recorded even
+    // if revealing then fails: an attempted search is still a search).
+    const page = await this.page(tenantId, filters, after, limit, (count) =>
+      this.record('audit.searched', tenantId, filters, context, { count }),
+    );
     return { records: page.records, nextCursor: page.next ? this.cursors.encode(page.next) : null };
   }
 
@@ -199,6 +202,7 @@ export class SearchAuditRecordsUseCase {
     filters: ForensicFilters,
     after: SearchCursor | undefined,
     pageSize: number,
+    alongside?: (count: number) => Promise<void>,
   ): Promise<{ records: AuditRecordView[]; next: SearchCursor | undefined }> {
     const { sql, params } = searchStatement(tenantId, filters, after, pageSize);
     const rows = await this.runtime.dataSource.query<RecordRow[]>(sql, params);
@@ -206,7 +210,7 @@ export class SearchAuditRecordsUseCase {
     const kept = more ? rows.slice(0, pageSize) : rows;
     const last = kept.at(-1);
     const entries = kept.map((row) => JSON.parse(row.entry) as LogEntry);
-    const revealed = await this.personalData.reveal(tenantId, entries);
+    const [revealed] = await Promise.all([this.personalData.reveal(tenantId, entries), alongside?.(kept.length)]);
     return {
       records: kept.map((row, i) => view(row, entries[i]!, revealed[i]!)),
       next: more && last ? { occurredAt: last.occurred_key, tenantId, leafIndex: Number(last.leaf_index) } : undefined,
