@@ -1,0 +1,322 @@
+// bench/auth — the token endpoint of the real auth-service (built by tools/build.mjs, its own process,
+// real PostgreSQL, Kafka and SoftHSM2, scratch schema dropped at the end) under N concurrent
+// keep-alive HTTP clients: client_credentials grants, and refresh_token grants where each request
+// presents the refresh token the previous answer of its chain returned (rotation included; the chains
+// start from code + PKCE sign-ins). Beside them, in the same run and rounds interleaved, a bare
+// node:http server signing one ES256 JWT with jose per request (the floor). Then JWT verification:
+// the shared guard's TokenVerifier (and AuthGuard.canActivate) vs raw jose.jwtVerify with the same
+// public key, on access tokens the service issued, every token new and tokens reused. Not a test.
+//
+//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16] [--profile]
+import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard, parseApiKeys, RequirePermissions, TokenVerifier } from '@traceo/security';
+import { WORKSPACE_ROOT } from '@traceo/testing';
+import { importJWK, jwtVerify, type JSONWebKeySet } from 'jose';
+import * as oidc from 'openid-client';
+import { signIn } from '../../apps/auth-service/test/flows';
+import { coresUsed, cpuSnapshot, formatCores, type CpuSnapshot } from '../encryption/cpu';
+import { basicCredentials, runLoad, TokenClient, type LoadResult, type TokenAnswer } from './http-load';
+import { BENCH_RATE_LIMIT_RULES, buildAuthService, startAuthService, type BenchAuthService } from './service-process';
+
+const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
+const SECONDS = Number(args.get('seconds') ?? 5);
+const ROUNDS = Number(args.get('rounds') ?? 3);
+const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+const PROFILE = process.argv.includes('--profile');
+const VERIFY_SECONDS = 1.5;
+const VERIFY_TOKENS = 2000;
+/** Cores used by processes outside the measurement above which a line is marked disturbed. */
+const NOISY_CORES = 0.25;
+
+const RUN = randomBytes(3).toString('hex');
+const TENANT = `bench-${RUN}`;
+const ADMIN = { id: `bench-admin-${RUN}`, secret: randomBytes(24).toString('hex') };
+const APP = { id: `bench-app-${RUN}`, secret: randomBytes(24).toString('hex') };
+const REDIRECT = 'https://bench.traceo.test/callback';
+const USER = { username: 'bench-user@example.com', password: randomBytes(12).toString('hex') };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Line {
+  readonly what: string;
+  readonly result: LoadResult;
+  readonly cpu: string;
+  readonly load: string;
+  readonly disturbed: string;
+}
+
+async function measured(what: string, servicePid: number, load: () => Promise<LoadResult>): Promise<Line> {
+  const before: CpuSnapshot = cpuSnapshot(servicePid);
+  const result = await load();
+  const cores = coresUsed(before, cpuSnapshot(servicePid));
+  const other = cores.get('other') ?? 0;
+  return {
+    what,
+    result,
+    cpu: formatCores(cores),
+    load: loadavg()[0]!.toFixed(1),
+    disturbed: other > NOISY_CORES ? `DISTURBED (other processes ${other.toFixed(2)} cores)` : '',
+  };
+}
+
+async function startBaseline(): Promise<{ pid: number; url: string; stop: () => void }> {
+  const port = await freePort();
+  const child = fork(join(__dirname, 'baseline-server.ts'), [String(port)], {
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.base.json' },
+    cwd: WORKSPACE_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
+  });
+  return { pid: child.pid!, url: `http://127.0.0.1:${port}/token`, stop: () => child.kill('SIGTERM') };
+}
+
+async function postJson(url: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as Record<string, unknown>;
+  if (response.status !== 201) throw new Error(`${url}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** The bench's confidential client and its end-user, registered through the service's API by a platform admin. */
+async function register(auth: BenchAuthService): Promise<void> {
+  const admin = new TokenClient(`${auth.issuer}/token`, basicCredentials(ADMIN.id, ADMIN.secret), 1);
+  const granted = await admin.post({ grant_type: 'client_credentials' });
+  admin.close();
+  if (granted.status !== 200) throw new Error(`admin token: ${granted.status} ${JSON.stringify(granted.body)}`);
+  const token = String(granted.body['access_token']);
+  const base = `${auth.origin}/v1/auth/tenants/${TENANT}`;
+  await postJson(`${base}/clients`, token, {
+    client_id: APP.id,
+    client_name: 'bench app',
+    client_secret: APP.secret,
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    redirect_uris: [REDIRECT],
+    roles: ['service'],
+  });
+  await postJson(`${base}/accounts`, token, { username: USER.username, password: USER.password, roles: ['end-user'] });
+}
+
+/** One refresh token per chain, each from its own code + PKCE sign-in (its own grant). */
+async function initialRefreshTokens(auth: BenchAuthService, count: number): Promise<string[]> {
+  const config = await oidc.discovery(new URL(auth.issuer), APP.id, APP.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  const tokens: string[] = [];
+  for (let n = 0; n < count; n += 1) {
+    const signedIn = await signIn(config, auth.origin, { ...USER }, { redirectUri: REDIRECT, scope: 'openid offline_access api' });
+    const granted = await oidc.authorizationCodeGrant(config, signedIn.callback, {
+      pkceCodeVerifier: signedIn.verifier,
+      expectedState: signedIn.state,
+      expectedNonce: signedIn.nonce,
+    });
+    if (!granted.refresh_token) throw new Error('the code grant returned no refresh token');
+    tokens.push(granted.refresh_token);
+  }
+  return tokens;
+}
+
+class BenchController {
+  @RequirePermissions('crypto:decrypt')
+  decrypt(): void {}
+}
+
+function contextFor(authorization: string): ExecutionContext {
+  const request = { headers: { authorization }, params: { tenantId: TENANT } };
+  const response = { setHeader: () => undefined };
+  return {
+    getType: () => 'http',
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- Reflector reads the metadata on the method itself
+    getHandler: () => BenchController.prototype.decrypt,
+    getClass: () => BenchController,
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
+  } as unknown as ExecutionContext;
+}
+
+async function verifications(tokens: readonly string[], concurrency: number, verify: (token: string) => Promise<unknown>): Promise<number> {
+  let done = 0;
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + VERIFY_SECONDS * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      await verify(tokens[next++ % tokens.length]!);
+      done += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** TokenVerifier / AuthGuard vs raw jose on the service's own access tokens and JWKS, best of ROUNDS interleaved rounds. */
+async function verifyBench(issuer: string, jwks: JSONWebKeySet, tokens: readonly string[]): Promise<string[]> {
+  const key = await importJWK(jwks.keys[0]!, 'ES256');
+  const rawOptions = { issuer, audience: 'urn:traceo:api', algorithms: ['ES256'], typ: 'at+jwt' };
+  const rows: string[] = [];
+  for (const [scenario, verifiedCacheSeconds] of [
+    ['every token new', 0],
+    ['tokens reused', 60],
+  ] as const) {
+    const verifier = new TokenVerifier({ issuer, audience: 'urn:traceo:api', keys: { jwks }, verifiedCacheSeconds });
+    const guard = new AuthGuard(new Reflector(), {
+      apiKeys: parseApiKeys('bench:unused-0000000000000000000000000000'),
+      tokenVerifier: verifier,
+    });
+    for (const token of tokens.slice(0, 20)) {
+      await jwtVerify(token, key, rawOptions);
+      await verifier.verify(token);
+      if (!(await guard.canActivate(contextFor(`Bearer ${token}`)))) throw new Error('the guard refused a service token');
+    }
+    const paths: [string, (token: string) => Promise<unknown>][] = [
+      ['raw jose.jwtVerify (same key)', (token) => jwtVerify(token, key, rawOptions)],
+      ['TokenVerifier.verify', (token) => verifier.verify(token)],
+      ['AuthGuard.canActivate', (token) => guard.canActivate(contextFor(`Bearer ${token}`))],
+    ];
+    const best = new Map<string, number>();
+    const before = cpuSnapshot(undefined);
+    for (let round = 0; round < ROUNDS; round += 1)
+      for (const [name, verify] of paths) best.set(name, Math.max(best.get(name) ?? 0, await verifications(tokens, 32, verify)));
+    const other = (coresUsed(before, cpuSnapshot(undefined)).get('other') ?? 0) + 0;
+    const disturbed = other > NOISY_CORES ? ` DISTURBED (other processes ${other.toFixed(2)} cores)` : '';
+    const raw = best.get('raw jose.jwtVerify (same key)')!;
+    for (const [name, perSecond] of best) {
+      const target = name === 'raw jose.jwtVerify (same key)' ? '' : perSecond >= 20_000 ? 'PASS' : 'MISS';
+      rows.push(
+        `| ${scenario} | ${name} | ${perSecond.toFixed(0)} | ${(perSecond / raw).toFixed(2)} | ${target} | load ${loadavg()[0]!.toFixed(1)}${disturbed} |`,
+      );
+    }
+  }
+  return rows;
+}
+
+function row(line: Line, target?: number): string {
+  const r = line.result;
+  const verdict = target === undefined ? '' : r.perSecond >= target ? 'PASS' : 'MISS';
+  const failures = r.failed ? ` (${r.failed} failed: ${r.firstFailure})` : '';
+  return `| ${line.what} | ${r.perSecond.toFixed(0)}${failures} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${verdict} | ${line.cpu} | ${line.load} | ${line.disturbed} |`;
+}
+
+async function main(): Promise<void> {
+  const main = buildAuthService();
+  const cpuProfileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-auth-profile-')) : undefined;
+  const auth = await startAuthService(main, {
+    port: await freePort(),
+    run: RUN,
+    clients: [
+      {
+        client_id: ADMIN.id,
+        tenant_id: TENANT,
+        client_secret: ADMIN.secret,
+        grant_types: ['client_credentials'],
+        roles: ['platform-admin'],
+      },
+    ],
+    ...(cpuProfileDir ? { cpuProfileDir } : {}),
+  });
+  const baseline = await startBaseline();
+  let stopping = false;
+  const cleanup = async () => {
+    if (stopping) return;
+    stopping = true;
+    baseline.stop();
+    await auth.stop();
+  };
+  process.once('SIGINT', () => {
+    console.error('\ninterrupted: stopping the service and dropping its schema');
+    void cleanup().finally(() => process.exit(130));
+  });
+  try {
+    await register(auth);
+    const refreshTokens = await initialRefreshTokens(auth, CONCURRENCY);
+    const tokenUrl = `${auth.issuer}/token`;
+    const app = new TokenClient(tokenUrl, basicCredentials(APP.id, APP.secret), CONCURRENCY);
+    const floor = new TokenClient(baseline.url, basicCredentials('baseline-client', 'baseline-secret-00000000000000000000'), CONCURRENCY);
+    const accessTokens: string[] = [];
+    const clientCredentials = async (): Promise<TokenAnswer> => {
+      const answer = await app.post({ grant_type: 'client_credentials', scope: 'api' });
+      if (answer.status === 200 && accessTokens.length < VERIFY_TOKENS) accessTokens.push(String(answer.body['access_token']));
+      return answer;
+    };
+    const refresh = async (worker: number): Promise<TokenAnswer | 'stop'> => {
+      const current = refreshTokens[worker];
+      if (!current) return 'stop';
+      const answer = await app.post({ grant_type: 'refresh_token', refresh_token: current });
+      // The next request of this chain presents the rotated token; a refused chain stops.
+      refreshTokens[worker] = answer.status === 200 ? String(answer.body['refresh_token']) : '';
+      return answer;
+    };
+    // Warm-up: JIT, connection pools, signing key caches.
+    await runLoad(1, CONCURRENCY, () => floor.post({ grant_type: 'client_credentials' }));
+    await runLoad(2, CONCURRENCY, clientCredentials);
+    await runLoad(2, CONCURRENCY, refresh);
+    const lines: string[] = [];
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      const tag = ROUNDS > 1 ? ` (round ${round})` : '';
+      lines.push(
+        row(
+          await measured(`baseline: bare node:http + jose ES256 sign${tag}`, baseline.pid, () =>
+            runLoad(SECONDS, CONCURRENCY, () => floor.post({ grant_type: 'client_credentials' })),
+          ),
+        ),
+        row(await measured(`auth-service client_credentials${tag}`, auth.pid, () => runLoad(SECONDS, CONCURRENCY, clientCredentials)), 500),
+        row(await measured(`auth-service refresh_token (rotating)${tag}`, auth.pid, () => runLoad(SECONDS, CONCURRENCY, refresh)), 500),
+      );
+    }
+    app.close();
+    floor.close();
+    const jwks = (await (await fetch(`${auth.issuer}/jwks`)).json()) as JSONWebKeySet;
+    await cleanup();
+    const verifyRows = await verifyBench(auth.issuer, jwks, accessTokens);
+
+    console.log(
+      `\nbench/auth on Node ${process.version}, ${availableParallelism()} CPUs, ${new Date().toISOString()}, load average ${loadavg()
+        .map((value) => value.toFixed(1))
+        .join(' ')}\n` +
+        `auth-service built from the working tree (dist/apps/auth-service), real PostgreSQL, Kafka (outbox relay on) and SoftHSM2; ` +
+        `${CONCURRENCY} keep-alive clients, ${ROUNDS} interleaved rounds of ${SECONDS}s; client_secret_basic; ` +
+        `rate limiter ON with the anonymous rule raised to 1,000,000/s per IP (TRACEO_RATE_LIMIT_RULES=${BENCH_RATE_LIMIT_RULES}).\n` +
+        `CPU: cores used during the line by the measured server ("service"), PostgreSQL, Kafka, this bench process, and everything else; ` +
+        `a line is DISTURBED when everything else used more than ${NOISY_CORES} cores.\n`,
+    );
+    console.log('| measurement | requests/s | p50 ms | p99 ms | target ≥ 500/s | CPU (cores) | load 1m | |');
+    console.log('| --- | ---: | ---: | ---: | --- | --- | ---: | --- |');
+    for (const line of lines) console.log(line);
+    console.log(
+      `\nJWT verification (ES256 access tokens issued by the service above, ${accessTokens.length} distinct, 32 in flight, best of ${ROUNDS} interleaved ${VERIFY_SECONDS}s rounds)\n`,
+    );
+    console.log('| scenario | path | verifications/s | ratio to raw jose | target ≥ 20,000/s | |');
+    console.log('| --- | --- | ---: | ---: | --- | --- |');
+    for (const line of verifyRows) console.log(line);
+    const profile = auth.cpuProfile();
+    if (profile) console.log(`\nauth-service CPU profile: ${profile}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,132 @@
+// The real auth-service for the bench: built by tools/build.mjs into dist/, started as its own Node
+// process with the environment its integration tests give it (test/auth-test-service.ts: signing keys
+// and client secrets wrapped by the KEK on the project's SoftHSM2 token, real PostgreSQL and Kafka),
+// on a scratch schema dropped at the end. Its log goes to a file, not through a pipe to the bench.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadInfraEnv, WORKSPACE_ROOT, withClient } from '@traceo/testing';
+
+export interface AuthServiceOptions {
+  readonly port: number;
+  readonly run: string;
+  /** TRACEO_AUTH_CLIENTS: the clients registered from configuration (the bench's admin client). */
+  readonly clients: readonly Record<string, unknown>[];
+  /** Writes a V8 CPU profile of the service (node --cpu-prof) into this directory on exit. */
+  readonly cpuProfileDir?: string;
+}
+
+export interface BenchAuthService {
+  readonly pid: number;
+  readonly origin: string;
+  readonly issuer: string;
+  readonly schema: string;
+  readonly logFile: string;
+  /** SIGTERM (the service drains its outbox and closes), then drops the schema. */
+  stop(): Promise<void>;
+  cpuProfile(): string | undefined;
+}
+
+export function buildAuthService(): string {
+  const done = spawnSync(process.execPath, [join(WORKSPACE_ROOT, 'tools', 'build.mjs'), 'apps/auth-service'], {
+    cwd: WORKSPACE_ROOT,
+    encoding: 'utf8',
+  });
+  if (done.status !== 0) throw new Error(`tools/build.mjs apps/auth-service failed:\n${done.stdout}${done.stderr}`);
+  return join(WORKSPACE_ROOT, 'dist', 'apps', 'auth-service', 'main.js');
+}
+
+/**
+ * The anonymous rule of the /oidc routes, raised from the default 20/s per IP so that one bench
+ * address is not throttled: the limiter still runs on every request (the work stays in), it just
+ * does not refuse. Printed by the bench.
+ */
+export const BENCH_RATE_LIMIT_RULES = JSON.stringify({
+  rules: [
+    {
+      name: 'anonymous',
+      algorithm: 'sliding-window',
+      limit: [1_000_000],
+      window_size: [1],
+      identifier: { type: 'ip' },
+      failure_mode: 'open',
+    },
+  ],
+});
+
+function serviceEnv(options: AuthServiceOptions, schema: string, origin: string): Record<string, string> {
+  const infra = loadInfraEnv();
+  const env: Record<string, string> = {
+    TRACEO_HTTP_PORT: String(options.port),
+    TRACEO_HTTP_HOST: '127.0.0.1',
+    TRACEO_DATABASE_URL: infra.databaseUrl,
+    TRACEO_DATABASE_SCHEMA: schema,
+    TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    TRACEO_KAFKA_CONSUMER_GROUP: `bench-auth-service-${options.run}`,
+    TRACEO_LOG_LEVEL: 'warn',
+    TRACEO_API_KEYS: `bench:bench-auth-api-key-${options.run}-000000000000`,
+    TRACEO_RATE_LIMIT_RULES: BENCH_RATE_LIMIT_RULES,
+    TRACEO_AUTH_ISSUER: `${origin}/oidc`,
+    TRACEO_JWT_ISSUER: `${origin}/oidc`,
+    TRACEO_JWT_AUDIENCE: 'urn:traceo:api',
+    TRACEO_JWT_JWKS_URL: `${origin}/oidc/jwks`,
+    TRACEO_AUTH_RESOURCES: 'urn:traceo:api',
+    TRACEO_AUTH_CLIENTS: JSON.stringify(options.clients),
+  };
+  for (const name of ['TRACEO_PKCS11_MODULE', 'TRACEO_PKCS11_TOKEN_LABEL', 'TRACEO_PKCS11_PIN', 'SOFTHSM2_CONF']) {
+    const value = infra.raw[name];
+    if (!value) throw new Error(`${name} missing from .infra/env.json: run tools/infra up`);
+    env[name] = value;
+  }
+  return env;
+}
+
+export async function startAuthService(main: string, options: AuthServiceOptions): Promise<BenchAuthService> {
+  const schema = `bench_auth_${options.run}`;
+  const origin = `http://127.0.0.1:${options.port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-auth-'));
+  const logFile = join(dir, 'service.log');
+  const out = openSync(logFile, 'a');
+  const flags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TRACEO_')));
+  const child: ChildProcess = spawn(process.execPath, [...flags, main], {
+    cwd: WORKSPACE_ROOT,
+    env: { ...inherited, ...serviceEnv(options, schema, origin) },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const log = () => readFileSync(logFile, 'utf8');
+  const service: BenchAuthService = {
+    pid: child.pid!,
+    origin,
+    issuer: `${origin}/oidc`,
+    schema,
+    logFile,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, sleep(20_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await withClient(loadInfraEnv().databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+    },
+    cpuProfile() {
+      if (!options.cpuProfileDir) return undefined;
+      const file = readdirSync(options.cpuProfileDir).find((name) => name.endsWith('.cpuprofile') && name.includes(`.${child.pid}.`));
+      return file && join(options.cpuProfileDir, file);
+    },
+  };
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`auth-service exited early:\n${log().slice(-3000)}`);
+    try {
+      if ((await fetch(`${origin}/health/ready`)).status === 200) return service;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  await service.stop();
+  throw new Error(`auth-service not ready after 90 s:\n${log().slice(-3000)}`);
+}
