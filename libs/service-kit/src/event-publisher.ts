@@ -6,13 +6,30 @@ import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
 
 export type AuditEntry = Omit<AuditRecordV1, 'occurredAt'> & { occurredAt?: string };
 
+/** Callers whose events share one transaction, at most. */
+const MAX_WRITES_PER_TRANSACTION = 500;
+
+interface QueuedWrite {
+  readonly events: readonly TypedEvent[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
  * Publishes events through the service's outbox. Pass the EntityManager of the transaction that
  * makes the business change, so the events exist exactly when the change does.
+ *
+ * Events without a transaction of their own (e.g. the audit record of every HTTP request) are
+ * group-committed: a write starts at once when none is running; writes asked for meanwhile go
+ * together in the next transaction. Each caller still returns only once its events are committed;
+ * when a shared transaction fails, each caller's events are retried alone, so one bad event fails
+ * only its own caller.
  */
 @Injectable()
 export class EventPublisher {
   private readonly inFlight = new Set<Promise<unknown>>();
+  private queued: QueuedWrite[] = [];
+  private flushing = false;
 
   constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
 
@@ -26,7 +43,7 @@ export class EventPublisher {
   }
 
   async publish(events: readonly TypedEvent[], manager?: EntityManager): Promise<void> {
-    const write = manager ? appendToOutbox(manager, events) : this.runtime.dataSource.transaction((own) => appendToOutbox(own, events));
+    const write = manager ? appendToOutbox(manager, events) : this.commitTogether(events);
     this.inFlight.add(write);
     try {
       await write;
@@ -34,6 +51,50 @@ export class EventPublisher {
       this.inFlight.delete(write);
     }
     if (!manager) this.runtime.relay.notify();
+  }
+
+  private commitTogether(events: readonly TypedEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queued.push({ events, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        void this.flush();
+      }
+    });
+  }
+
+  /** Never rejects: every outcome goes to the waiting callers. */
+  private async flush(): Promise<void> {
+    try {
+      await this.flushQueued();
+    } finally {
+      // Set in the same turn as the loop found the queue empty, so no write is left waiting.
+      this.flushing = false;
+    }
+  }
+
+  private async flushQueued(): Promise<void> {
+    while (this.queued.length > 0) {
+      const writes = this.queued.splice(0, MAX_WRITES_PER_TRANSACTION);
+      try {
+        await this.runtime.dataSource.transaction((manager) =>
+          appendToOutbox(
+            manager,
+            writes.flatMap((w) => w.events),
+          ),
+        );
+        for (const write of writes) write.resolve();
+      } catch (error) {
+        if (writes.length === 1) {
+          writes[0]!.reject(error);
+          continue;
+        }
+        for (const write of writes) {
+          await this.runtime.dataSource.transaction((manager) => appendToOutbox(manager, write.events)).then(write.resolve, write.reject);
+        }
+      }
+    }
   }
 
   /** Appends one audit record (traceo.audit.record.v1) to the outbox. */

@@ -1,0 +1,104 @@
+import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
+import { openServiceDatabase } from '@traceo/persistence';
+import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
+import pino from 'pino';
+import type { DataSource } from 'typeorm';
+import { assembleServiceRuntime, baseConfigSchema, EventPublisher, loadConfig } from '../src';
+
+// EventPublisher's own-transaction writes (the audit record of every HTTP request) on PostgreSQL:
+// concurrent callers share transactions, each returns once its events are committed, and a bad event
+// fails only its own caller. The outbox relay is never started: published events stay in the table.
+
+describe('EventPublisher group commit, against the PostgreSQL outbox', () => {
+  const infra = loadInfraEnv();
+  let scratch: { schema: string; drop: () => Promise<void> };
+  let dataSource: DataSource;
+  let publisher: EventPublisher;
+  let transactions = 0;
+
+  beforeAll(async () => {
+    scratch = await createScratchSchema(infra.databaseUrl, 'it_event_publisher');
+    dataSource = await openServiceDatabase({
+      url: infra.databaseUrl,
+      schema: scratch.schema,
+      applicationName: 'it-event-publisher',
+      migrations: [...MESSAGING_MIGRATIONS],
+    });
+    const config = loadConfig(baseConfigSchema, {
+      TRACEO_HTTP_PORT: '1',
+      TRACEO_DATABASE_URL: infra.databaseUrl,
+      TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      TRACEO_LOG_LEVEL: 'warn',
+      TRACEO_API_KEYS: 'it-client:it-event-publisher-test-key-not-used-for-requests',
+    });
+    const runtime = assembleServiceRuntime('it-event-publisher', config, { dataSource, logger: pino({ level: 'silent' }) });
+    const transaction = dataSource.transaction.bind(dataSource) as (work: unknown) => Promise<unknown>;
+    jest.spyOn(dataSource, 'transaction').mockImplementation(((work: unknown) => {
+      transactions += 1;
+      return transaction(work);
+    }));
+    publisher = new EventPublisher(runtime);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await scratch?.drop();
+  });
+
+  beforeEach(async () => {
+    await dataSource.query('DELETE FROM outbox');
+    transactions = 0;
+  });
+
+  const audit = (n: number) =>
+    publisher.audit({
+      actor: { type: 'service', id: 'it' },
+      action: 'api.request',
+      resource: { type: 'endpoint', id: `/x/${n}` },
+      status: 'success',
+    });
+
+  async function outboxed(): Promise<string[]> {
+    const rows = await dataSource.query<{ payload: string }[]>('SELECT payload FROM outbox ORDER BY seq');
+    return rows.map((row) => (JSON.parse(row.payload) as { data: { resource: { id: string } } }).data.resource.id);
+  }
+
+  it('commits concurrent callers together, every event exactly once, each caller after its commit', async () => {
+    const committedWhenResolved: number[] = [];
+    await Promise.all(
+      Array.from({ length: 200 }, (_, n) =>
+        audit(n).then(async () => {
+          const [row] = await dataSource.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox WHERE payload LIKE $1`, [
+            `%"/x/${n}"%`,
+          ]);
+          committedWhenResolved.push(row!.n);
+        }),
+      ),
+    );
+    expect((await outboxed()).sort()).toEqual(Array.from({ length: 200 }, (_, n) => `/x/${n}`).sort());
+    expect(committedWhenResolved).toEqual(Array.from({ length: 200 }, () => 1));
+    // The first caller starts a transaction alone; those arriving meanwhile share the next ones.
+    expect(transactions).toBeGreaterThanOrEqual(2);
+    expect(transactions).toBeLessThan(20);
+  });
+
+  it('a write alone still gets its own transaction at once', async () => {
+    await audit(1);
+    expect(transactions).toBe(1);
+    expect(await outboxed()).toEqual(['/x/1']);
+  });
+
+  it('an event that cannot be written fails only its own caller', async () => {
+    const duplicate = publisher.event('traceo.audit.record.v1', 'acme', {
+      occurredAt: new Date().toISOString(),
+      actor: { type: 'service', id: 'it' },
+      action: 'api.request',
+      resource: { type: 'endpoint', id: '/dup' },
+      status: 'success',
+    });
+    await publisher.publish([duplicate]);
+    const outcomes = await Promise.allSettled([audit(1), publisher.publish([duplicate]), audit(2), audit(3)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((await outboxed()).sort()).toEqual(['/dup', '/x/1', '/x/2', '/x/3']);
+  });
+});
