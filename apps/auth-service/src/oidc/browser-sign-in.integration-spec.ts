@@ -105,9 +105,9 @@ describe('browser sign-in with TOTP and consent (headless chromium)', () => {
 
   async function signInWithPassword(page: Page, user: TestUser): Promise<void> {
     await expectHeading(page, 'Sign in');
-    await page.getByLabel('Username').fill(user.username);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Username', { exact: true }).fill(user.username);
+    await page.getByLabel('Password', { exact: true }).fill(user.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
 
   /** Types a code on a TOTP page and submits it; returns the HTTP status of the page that answered. */
@@ -115,7 +115,7 @@ describe('browser sign-in with TOTP and consent (headless chromium)', () => {
     await page.locator('#code').fill(code);
     const [response] = await Promise.all([
       page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/totp')),
-      page.getByRole('button', { name: button }).click(),
+      page.getByRole('button', { name: button, exact: true }).click(),
     ]);
     return response.status();
   }
@@ -131,7 +131,10 @@ describe('browser sign-in with TOTP and consent (headless chromium)', () => {
     const { page } = flow;
     await expectHeading(page, 'Allow access?');
     await expect(page.locator('main li').allTextContents()).resolves.toEqual(['scope openid', 'scope profile', 'access to urn:traceo:api']);
-    await Promise.all([page.waitForURL((url) => url.href.startsWith(rp.callbackUri)), page.getByRole('button', { name: 'Allow' }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.href.startsWith(rp.callbackUri)),
+      page.getByRole('button', { name: 'Allow', exact: true }).click(),
+    ]);
     await expectHeading(page, 'Back in the app');
     expect(flow.callbacks()).toHaveLength(1);
     const callback = new URL(page.url());
@@ -168,7 +171,7 @@ describe('browser sign-in with TOTP and consent (headless chromium)', () => {
     expect(await submitCode(page, await nextTotpCode(admin), 'Confirm')).toBe(200);
     await expectHeading(page, 'Save your recovery codes');
     await expect(page.locator('main li code').count()).resolves.toBe(10);
-    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await page.getByRole('button', { name: 'I have saved them, continue', exact: true }).click();
 
     const callback = await allowAndReturnToApp(flow);
     const tokens = await exchange(callback, flow);
