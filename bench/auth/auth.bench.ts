@@ -58,6 +58,9 @@ interface Line {
   readonly what: string;
   readonly result: LoadResult;
   readonly cpu: string;
+  /** CPU milliseconds per answered request of the measured server, and of PostgreSQL: less sensitive to other work than requests/s. */
+  readonly serverMsPerRequest: number;
+  readonly postgresMsPerRequest: number;
   readonly load: string;
   readonly disturbed: string;
 }
@@ -67,10 +70,13 @@ async function measured(what: string, servicePid: number, load: () => Promise<Lo
   const result = await load();
   const cores = coresUsed(before, cpuSnapshot(servicePid));
   const other = cores.get('other') ?? 0;
+  const perRequest = (cores: number) => (result.ok > 0 ? (cores * 1000) / result.perSecond : Number.NaN);
   return {
     what,
     result,
     cpu: formatCores(cores),
+    serverMsPerRequest: perRequest(cores.get('service') ?? 0),
+    postgresMsPerRequest: perRequest(cores.get('postgres') ?? 0),
     load: loadavg()[0]!.toFixed(1),
     disturbed: other > NOISY_CORES ? `DISTURBED (other processes ${other.toFixed(2)} cores)` : '',
   };
@@ -215,7 +221,7 @@ function row(line: Line, target?: number): string {
   const r = line.result;
   const verdict = target === undefined ? '' : r.perSecond >= target ? 'PASS' : 'MISS';
   const failures = r.failed ? ` (${r.failed} failed: ${r.firstFailure})` : '';
-  return `| ${line.what} | ${r.perSecond.toFixed(0)}${failures} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${verdict} | ${line.cpu} | ${line.load} | ${line.disturbed} |`;
+  return `| ${line.what} | ${r.perSecond.toFixed(0)}${failures} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${verdict} | ${line.serverMsPerRequest.toFixed(2)} | ${line.postgresMsPerRequest.toFixed(2)} | ${line.cpu} | ${line.load} | ${line.disturbed} |`;
 }
 
 async function main(): Promise<void> {
@@ -298,10 +304,13 @@ async function main(): Promise<void> {
         `${CONCURRENCY} keep-alive clients, ${ROUNDS} interleaved rounds of ${SECONDS}s; client_secret_basic; ` +
         `rate limiter ON with the anonymous rule raised to 1,000,000/s per IP (TRACEO_RATE_LIMIT_RULES=${BENCH_RATE_LIMIT_RULES}).\n` +
         `CPU: cores used during the line by the measured server ("service"), PostgreSQL, Kafka, this bench process, and everything else; ` +
-        `a line is DISTURBED when everything else used more than ${NOISY_CORES} cores.\n`,
+        `a line is DISTURBED when everything else used more than ${NOISY_CORES} cores. ` +
+        `CPU ms/req = cores used by the server (or PostgreSQL) / requests per second.\n`,
     );
-    console.log('| measurement | requests/s | p50 ms | p99 ms | target ≥ 500/s | CPU (cores) | load 1m | |');
-    console.log('| --- | ---: | ---: | ---: | --- | --- | ---: | --- |');
+    console.log(
+      '| measurement | requests/s | p50 ms | p99 ms | target ≥ 500/s | server CPU ms/req | postgres CPU ms/req | CPU (cores) | load 1m | |',
+    );
+    console.log('| --- | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | --- |');
     for (const line of lines) console.log(line);
     console.log(
       `\nJWT verification (ES256 access tokens issued by the service above, ${accessTokens.length} distinct, 32 in flight, best of ${ROUNDS} interleaved ${VERIFY_SECONDS}s rounds)\n`,

@@ -108,6 +108,9 @@ export function createProvider(deps: ProviderDependencies): Provider {
       if (!account || account.disabled) return undefined;
       return {
         accountId: account.accountId,
+        // Read again by extraTokenClaims for the access token of the same request (no second query).
+        tenantId: account.tenantId,
+        roles: [...account.roles],
         claims: () => ({
           sub: account.accountId,
           preferred_username: account.username,
@@ -163,7 +166,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
         return { tenant_id: client?.['tenant_id'], roles: client?.['traceo_roles'] ?? [] };
       }
       const accountId = (token as { accountId?: string }).accountId;
-      const account = accountId ? await accounts.findById(accountId) : undefined;
+      if (!accountId) return undefined;
+      // The code and refresh grants loaded (and checked) the account through findAccount moments ago.
+      const loaded = ctx.oidc.account;
+      if (loaded?.accountId === accountId && typeof loaded['tenantId'] === 'string' && Array.isArray(loaded['roles']))
+        return { tenant_id: loaded['tenantId'], roles: [...(loaded['roles'] as string[])] };
+      const account = await accounts.findById(accountId);
       if (!account) return undefined;
       return { tenant_id: account.tenantId, roles: [...account.roles] };
     },
