@@ -7,8 +7,8 @@
 // the shared guard's TokenVerifier (and AuthGuard.canActivate) vs raw jose.jwtVerify with the same
 // public key, on access tokens the service issued, every token new and tokens reused. Not a test.
 //
-//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16] [--profile]
-import { fork } from 'node:child_process';
+//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16] [--profile] [--worktree]
+import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -31,6 +31,7 @@ const SECONDS = Number(args.get('seconds') ?? 5);
 const ROUNDS = Number(args.get('rounds') ?? 3);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const PROFILE = process.argv.includes('--profile');
+const BUILD_FROM = process.argv.includes('--worktree') ? 'worktree' : 'head';
 const VERIFY_SECONDS = 1.5;
 const VERIFY_TOKENS = 2000;
 /** Cores used by processes outside the measurement above which a line is marked disturbed. */
@@ -42,6 +43,10 @@ const ADMIN = { id: `bench-admin-${RUN}`, secret: randomBytes(24).toString('hex'
 const APP = { id: `bench-app-${RUN}`, secret: randomBytes(24).toString('hex') };
 const REDIRECT = 'https://bench.traceo.test/callback';
 const USER = { username: 'bench-user@example.com', password: randomBytes(12).toString('hex') };
+
+function commit(): string {
+  return execFileSync('git', ['log', '-1', '--format=%h %cI'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' }).trim();
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -225,7 +230,7 @@ function row(line: Line, target?: number): string {
 }
 
 async function main(): Promise<void> {
-  const main = buildAuthService();
+  const main = buildAuthService(BUILD_FROM);
   const cpuProfileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-auth-profile-')) : undefined;
   const auth = await startAuthService(main, {
     port: await freePort(),
@@ -300,7 +305,7 @@ async function main(): Promise<void> {
       `\nbench/auth on Node ${process.version}, ${availableParallelism()} CPUs, ${new Date().toISOString()}, load average ${loadavg()
         .map((value) => value.toFixed(1))
         .join(' ')}\n` +
-        `auth-service built from the working tree (dist/apps/auth-service), real PostgreSQL, Kafka (outbox relay on) and SoftHSM2; ` +
+        `auth-service built from ${BUILD_FROM === 'head' ? `the last commit (${commit()})` : 'the working tree'} by tools/build.mjs, real PostgreSQL, Kafka (outbox relay on) and SoftHSM2; ` +
         `${CONCURRENCY} keep-alive clients, ${ROUNDS} interleaved rounds of ${SECONDS}s; client_secret_basic; ` +
         `rate limiter ON with the anonymous rule raised to 1,000,000/s per IP (TRACEO_RATE_LIMIT_RULES=${BENCH_RATE_LIMIT_RULES}).\n` +
         `CPU: cores used during the line by the measured server ("service"), PostgreSQL, Kafka, this bench process, and everything else; ` +

@@ -3,7 +3,7 @@
 // and client secrets wrapped by the KEK on the project's SoftHSM2 token, real PostgreSQL and Kafka),
 // on a scratch schema dropped at the end. Its log goes to a file, not through a pipe to the bench.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,13 +29,25 @@ export interface BenchAuthService {
   cpuProfile(): string | undefined;
 }
 
-export function buildAuthService(): string {
-  const done = spawnSync(process.execPath, [join(WORKSPACE_ROOT, 'tools', 'build.mjs'), 'apps/auth-service'], {
-    cwd: WORKSPACE_ROOT,
-    encoding: 'utf8',
-  });
-  if (done.status !== 0) throw new Error(`tools/build.mjs apps/auth-service failed:\n${done.stdout}${done.stderr}`);
-  return join(WORKSPACE_ROOT, 'dist', 'apps', 'auth-service', 'main.js');
+/**
+ * Builds auth-service with tools/build.mjs and answers its main.js. `head` (the default): the last
+ * commit only, in a scratch copy, so the figures do not depend on uncommitted work in the shared
+ * tree; `worktree`: the working tree into dist/.
+ */
+export function buildAuthService(from: 'head' | 'worktree'): string {
+  let root = WORKSPACE_ROOT;
+  if (from === 'head') {
+    root = mkdtempSync(join(tmpdir(), 'bench-auth-head-'));
+    run('sh', ['-c', `git archive HEAD | tar -x -C '${root}'`], WORKSPACE_ROOT);
+    symlinkSync(join(WORKSPACE_ROOT, 'node_modules'), join(root, 'node_modules'));
+  }
+  run(process.execPath, [join(root, 'tools', 'build.mjs'), 'apps/auth-service'], root);
+  return join(root, 'dist', 'apps', 'auth-service', 'main.js');
+}
+
+function run(command: string, args: string[], cwd: string): void {
+  const done = spawnSync(command, args, { cwd, encoding: 'utf8' });
+  if (done.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${done.stdout}${done.stderr}`);
 }
 
 /**
@@ -93,7 +105,8 @@ export async function startAuthService(main: string, options: AuthServiceOptions
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TRACEO_')));
   const child: ChildProcess = spawn(process.execPath, [...flags, main], {
     cwd: WORKSPACE_ROOT,
-    env: { ...inherited, ...serviceEnv(options, schema, origin) },
+    // A build outside the workspace finds its third-party packages through NODE_PATH.
+    env: { ...inherited, NODE_PATH: join(WORKSPACE_ROOT, 'node_modules'), ...serviceEnv(options, schema, origin) },
     stdio: ['ignore', out, out],
   });
   closeSync(out);

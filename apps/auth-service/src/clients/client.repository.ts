@@ -8,6 +8,12 @@ const secretAad = (clientId: string) => Buffer.from(`traceo-auth:client-secret:$
 
 /** Clients whose unwrapped secret is remembered (bench/auth: the PKCS#11 unwrap was ~6% of a client_credentials grant's time). */
 const UNWRAPPED_SECRETS_MAX = 1000;
+/**
+ * How long a loaded client is answered from memory: every token request loads its client, and at a
+ * few hundred grants per second one query in six was this one. A registration through this replica
+ * takes effect at once; one through another replica after at most this long.
+ */
+export const CLIENT_REREAD_MS = 1000;
 
 interface ClientRow {
   metadata: Record<string, unknown>;
@@ -28,6 +34,8 @@ export class ClientRepository {
    * included, in its own cache.
    */
   private readonly secrets = new Map<string, { wrapped: Buffer; secret: string }>();
+  /** Clients loaded in the last CLIENT_REREAD_MS (found ones only, at most UNWRAPPED_SECRETS_MAX). */
+  private readonly recent = new Map<string, { until: number; payload: AdapterPayload }>();
 
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
@@ -44,18 +52,26 @@ export class ClientRepository {
          secret_wrapped = EXCLUDED.secret_wrapped, kek_id = EXCLUDED.kek_id, updated_at = clock_timestamp()`,
       [client.client_id, client.tenant_id, JSON.stringify(providerMetadata(client)), client.roles, wrapped, wrapped ? this.kek.id : null],
     );
+    this.recent.delete(client.client_id);
   }
 
   /** The client's metadata as oidc-provider expects it, secret included, or undefined. */
   async find(clientId: string): Promise<AdapterPayload | undefined> {
     if (clientId.length > 128) return undefined;
+    const now = Date.now();
+    const recent = this.recent.get(clientId);
+    if (recent && recent.until > now) return { ...recent.payload };
     const [row] = await this.runtime.dataSource.query<ClientRow[]>(
       'SELECT metadata, secret_wrapped FROM oauth_clients WHERE client_id = $1',
       [clientId],
     );
     if (!row) return undefined;
     const secret = row.secret_wrapped ? this.secretOf(clientId, row.secret_wrapped) : undefined;
-    return { ...row.metadata, ...(secret ? { client_secret: secret } : {}) };
+    const payload = { ...row.metadata, ...(secret ? { client_secret: secret } : {}) };
+    this.recent.delete(clientId);
+    if (this.recent.size >= UNWRAPPED_SECRETS_MAX) this.recent.delete(this.recent.keys().next().value!);
+    this.recent.set(clientId, { until: now + CLIENT_REREAD_MS, payload });
+    return { ...payload };
   }
 
   private secretOf(clientId: string, wrapped: Buffer): string {
