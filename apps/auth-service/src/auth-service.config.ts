@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { baseConfigSchema } from '@traceo/service-kit';
 import { z } from 'zod';
 import { parseClientRegistrations } from './clients/client-policy';
+import { parseUpstreamIdps } from './federation/upstream-idps.config';
 
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -53,6 +54,21 @@ export const authConfigSchema = baseConfigSchema.extend({
         return parseClientRegistrations(text);
       } catch (error) {
         context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'must be a JSON array of clients' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  /**
+   * Upstream enterprise IdPs users of a tenant may sign in with (JSON array; docs/auth.md "Federation").
+   * Client secrets are secret.
+   */
+  TRACEO_AUTH_UPSTREAM_IDPS: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return parseUpstreamIdps(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'must be a JSON array of upstream IdPs' });
         return z.NEVER;
       }
     })

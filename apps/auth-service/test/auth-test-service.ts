@@ -83,7 +83,12 @@ export interface AuthTestService {
  * on a scratch schema of the real PostgreSQL, Kafka topics, the outbox relay to the real Kafka, HTTP
  * on a free loopback port), with the HSM KEK on the project's SoftHSM2 token.
  */
-export async function startAuthTestService(prefix: string, clients: ClientRegistrationInput[]): Promise<AuthTestService> {
+export async function startAuthTestService(
+  prefix: string,
+  clients: ClientRegistrationInput[],
+  /** Extra configuration, given the service's origin (known only once its port is chosen). */
+  extraEnv: (origin: string) => Record<string, string> = () => ({}),
+): Promise<AuthTestService> {
   const env = loadInfraEnv();
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -126,6 +131,7 @@ export async function startAuthTestService(prefix: string, clients: ClientRegist
     TRACEO_PKCS11_MODULE: need('TRACEO_PKCS11_MODULE'),
     TRACEO_PKCS11_TOKEN_LABEL: need('TRACEO_PKCS11_TOKEN_LABEL'),
     TRACEO_PKCS11_PIN: need('TRACEO_PKCS11_PIN'),
+    ...extraEnv(origin),
   });
   const service = await startInProcess(config, scratch.schema, prefix);
   const accounts = service.app.get(AccountRepository);

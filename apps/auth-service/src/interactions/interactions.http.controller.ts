@@ -8,7 +8,13 @@ import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 import { AccountRepository, type Account } from '../accounts/account.repository';
 import { SignInUseCase } from '../accounts/sign-in.usecase';
-import { authenticationContext, type AuthenticationMethod } from '../mfa';
+import { FederationFlowsRepository } from '../federation/federation-flows.repository';
+import { federatedContext } from '../federation/federated-claims';
+import { FederationError } from '../federation/federation.errors';
+import { sendFederationError } from '../federation/federation-pages';
+import { StartFederatedSignInUseCase } from '../federation/start-federated-sign-in.usecase';
+import { UpstreamIdps } from '../federation/upstream-idps';
+import { authenticationContext, type AcrValue } from '../mfa';
 import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
 import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
 import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
@@ -40,6 +46,9 @@ export class InteractionsHttpController {
     private readonly secondFactor: SecondFactorUseCase,
     private readonly factors: TotpFactorsRepository,
     private readonly accounts: AccountRepository,
+    private readonly upstreamIdps: UpstreamIdps,
+    private readonly federationFlows: FederationFlowsRepository,
+    private readonly startFederation: StartFederatedSignInUseCase,
     @Inject(SERVICE_RUNTIME) runtime: ServiceRuntime,
   ) {
     this.address = new ClientAddress(runtime.config.TRACEO_TRUSTED_PROXIES);
@@ -52,7 +61,16 @@ export class InteractionsHttpController {
       const client = await this.provider.Client.find(String(details.params['client_id']));
       const clientName = client?.clientName ?? client?.clientId ?? 'an application';
       if (details.prompt.name === 'login')
-        return send(res, 200, loginPage({ action: `/interaction/${uid}/login`, csrf: this.csrf(uid), clientName }));
+        return send(
+          res,
+          200,
+          loginPage({
+            action: `/interaction/${uid}/login`,
+            csrf: this.csrf(uid),
+            clientName,
+            ...this.federationButtons(uid, client?.['tenant_id']),
+          }),
+        );
       if (details.prompt.name === 'consent') {
         const missing = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
         return send(
@@ -106,7 +124,7 @@ export class InteractionsHttpController {
       const needed = await this.secondFactor.stepFor(result.account);
       // Step-up: a client asking for acr urn:traceo:acr:mfa gets a second factor even from a role that does not require one.
       const step = needed === 'none' && requestsMfa(details.params['acr_values']) ? 'enroll' : needed;
-      if (step === 'none') return this.finishSignIn(req, res, result.account.accountId, ['pwd']);
+      if (step === 'none') return this.finishSignIn(req, res, result.account.accountId, authenticationContext(['pwd']));
       await this.factors.rememberPasswordStep(uid, result.account.accountId);
       return this.secondFactorPage(res, 200, uid, step, result.account, clientName, tenantId);
     });
@@ -143,7 +161,7 @@ export class InteractionsHttpController {
       }
       if (result.ok) {
         await this.factors.forgetPasswordStep(uid);
-        return this.finishSignIn(req, res, account.accountId, ['pwd', 'otp']);
+        return this.finishSignIn(req, res, account.accountId, await this.secondFactorContext(uid, account.accountId));
       }
       if (result.reason === 'locked') res.setHeader('retry-after', String(result.retryAfterSeconds ?? 60));
       const message =
@@ -169,7 +187,54 @@ export class InteractionsHttpController {
       const accountId = await this.factors.completedSecondFactorOf(uid);
       if (!accountId) throw new errors.InvalidRequest('complete the verification step first');
       await this.factors.forgetPasswordStep(uid);
-      await this.finishSignIn(req, res, accountId, ['pwd', 'otp']);
+      await this.finishSignIn(req, res, accountId, await this.secondFactorContext(uid, accountId));
+    });
+  }
+
+  /** "Sign in with <IdP>": starts the upstream flow (src/federation) for this interaction. */
+  @Post(':uid/federate')
+  @HttpCode(200)
+  async federate(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      const form = await readForm(req);
+      this.checkCsrf(uid, form.get('csrf'));
+      const details = await this.details(uid, req, res);
+      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const clientId = String(details.params['client_id']);
+      const tenantId = (await this.provider.Client.find(clientId))?.['tenant_id'];
+      if (typeof tenantId !== 'string') throw new errors.InvalidClient('client not found');
+      const upstream = await this.startFederation.execute({
+        interactionUid: uid,
+        tenantId,
+        clientId,
+        idpId: (form.get('idp') ?? '').slice(0, 64),
+        ip: this.address.of(req),
+        userAgent: req.headers['user-agent'],
+      });
+      res.setHeader('cache-control', 'no-store');
+      res.redirect(303, upstream.href);
+    });
+  }
+
+  /** Where src/federation's callback returns the browser: the verified upstream identity signs in (then TOTP if needed). */
+  @Get(':uid/federated')
+  async federated(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await this.page(res, async () => {
+      const details = await this.details(uid, req, res);
+      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const verified = await this.federationFlows.complete(uid);
+      if (!verified) throw new FederationError('AUTH.FEDERATION_NOT_COMPLETED');
+      const account = await this.accounts.findById(verified.accountId);
+      if (!account || account.disabled) throw new FederationError('AUTH.ACCOUNT_DISABLED');
+      // The upstream's own MFA (its amr, as configured per IdP) stands in for Traceo's TOTP; otherwise the same rule as passwords.
+      if (verified.upstreamMfa) return this.finishSignIn(req, res, account.accountId, federatedContext(true, false));
+      const needed = await this.secondFactor.stepFor(account);
+      const step = needed === 'none' && requestsMfa(details.params['acr_values']) ? 'enroll' : needed;
+      if (step === 'none') return this.finishSignIn(req, res, account.accountId, federatedContext(false, false));
+      await this.factors.rememberPasswordStep(uid, account.accountId);
+      const clientId = String(details.params['client_id']);
+      const client = await this.provider.Client.find(clientId);
+      return this.secondFactorPage(res, 200, uid, step, account, client?.clientName ?? clientId, account.tenantId);
     });
   }
 
@@ -221,10 +286,26 @@ export class InteractionsHttpController {
     });
   }
 
-  private async finishSignIn(req: Request, res: Response, accountId: string, methods: AuthenticationMethod[]): Promise<void> {
-    const { amr, acr } = authenticationContext(methods);
+  private async finishSignIn(
+    req: Request,
+    res: Response,
+    accountId: string,
+    { amr, acr }: { amr: readonly string[]; acr: AcrValue },
+  ): Promise<void> {
     const outcome: InteractionResults = { login: { accountId, amr: [...amr], acr } };
     await this.provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+  }
+
+  /** `amr`/`acr` after the TOTP step: the first factor was a password, or this interaction's federated sign-in. */
+  private async secondFactorContext(uid: string, accountId: string): Promise<{ amr: readonly string[]; acr: AcrValue }> {
+    return (await this.federationFlows.completedAs(uid, accountId)) ? federatedContext(false, true) : authenticationContext(['pwd', 'otp']);
+  }
+
+  private federationButtons(uid: string, tenantId: unknown) {
+    const idps = typeof tenantId === 'string' ? this.upstreamIdps.forTenant(tenantId) : [];
+    return idps.length
+      ? { federation: { action: `/interaction/${uid}/federate`, idps: idps.map((idp) => ({ id: idp.id, name: idp.display_name })) } }
+      : {};
   }
 
   private async secondFactorPage(
@@ -268,6 +349,7 @@ export class InteractionsHttpController {
       await handler();
     } catch (error) {
       if (res.headersSent) return;
+      if (error instanceof FederationError) return sendFederationError(res, error);
       if (error instanceof FormBodyError) return send(res, error.status, errorPage({ title: 'Request refused', message: error.message }));
       if (error instanceof errors.OIDCProviderError)
         return send(

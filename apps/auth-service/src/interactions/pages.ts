@@ -37,7 +37,21 @@ ${body}
 </html>`;
 }
 
-export function loginPage(input: { action: string; csrf: string; clientName: string; username?: string; error?: string }): string {
+export function loginPage(input: {
+  action: string;
+  csrf: string;
+  clientName: string;
+  username?: string;
+  error?: string;
+  /** Upstream IdPs of the tenant: one "Sign in with …" button each, posting `idp` to `action`. */
+  federation?: { action: string; idps: readonly { id: string; name: string }[] };
+}): string {
+  const federation = input.federation?.idps.length
+    ? `\n<form method="post" action="${escapeHtml(input.federation.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+${input.federation.idps.map((idp) => `<button type="submit" name="idp" value="${escapeHtml(idp.id)}">Sign in with ${escapeHtml(idp.name)}</button>`).join('\n')}
+</form>`
+    : '';
   return layout(
     'Sign in',
     `<h1>Sign in</h1>
@@ -50,7 +64,7 @@ ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` :
 <label for="password">Password</label>
 <input id="password" type="password" name="password" required maxlength="1024" autocomplete="current-password">
 <button type="submit">Sign in</button>
-</form>`,
+</form>${federation}`,
   );
 }
 

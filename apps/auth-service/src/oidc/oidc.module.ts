@@ -4,6 +4,7 @@ import { RegistrationHttpController } from '../admin/registration.http.controlle
 import { RegistrationUseCase } from '../admin/registration.usecase';
 import { SignInUseCase } from '../accounts/sign-in.usecase';
 import { ClientRepository } from '../clients/client.repository';
+import { FederationModule } from '../federation/federation.module';
 import { InteractionsHttpController } from '../interactions/interactions.http.controller';
 import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
 import { RecoveryCodesRepository } from '../second-factor/recovery-codes.repository';
@@ -14,6 +15,7 @@ import { ProviderEventsListener } from './provider-events.listener';
 
 /** The OpenID provider (mounted at /oidc), its sign-in and consent pages, and its storage. */
 @Module({
+  imports: [FederationModule],
   controllers: [OidcHttpController, InteractionsHttpController, RegistrationHttpController],
   providers: [
     ...OIDC_PROVIDERS,
