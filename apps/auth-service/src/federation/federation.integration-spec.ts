@@ -214,6 +214,22 @@ describe('federated sign-in through an upstream OpenID provider', () => {
     expect(audit['data']).toMatchObject({ status: 'failure', resource: { type: 'identity-provider', id: 'corp' } });
   });
 
+  it('refuses an upstream error answer (access_denied) and spends the flow', async () => {
+    upstream.signInAs({ sub: 'refuser' });
+    const started = await startFederation();
+    const denied = new URL(started.callback);
+    denied.searchParams.delete('code');
+    denied.searchParams.set('error', 'access_denied');
+    const refused = await started.browser.request(denied.href);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('AUTH.FEDERATION_UPSTREAM_ERROR');
+    await auditOf(
+      'AUTH.FEDERATION_UPSTREAM_ERROR',
+      (data) => (data['details'] as { upstreamError?: string }).upstreamError === 'access_denied',
+    );
+    expect((await started.browser.request(started.callback)).status).toBe(400);
+  });
+
   it('refuses an unknown IdP, and one configured for another tenant', async () => {
     for (const idp of ['nope', 'elsewhere']) {
       const started = await startFederation(idp);
