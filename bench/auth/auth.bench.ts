@@ -7,7 +7,7 @@
 // the shared guard's TokenVerifier (and AuthGuard.canActivate) vs raw jose.jwtVerify with the same
 // public key, on access tokens the service issued, every token new and tokens reused. Not a test.
 //
-//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16] [--profile] [--worktree]
+//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--profile] [--worktree]
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -29,7 +29,9 @@ import { BENCH_RATE_LIMIT_RULES, buildAuthService, startAuthService, type BenchA
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
 const SECONDS = Number(args.get('seconds') ?? 5);
 const ROUNDS = Number(args.get('rounds') ?? 3);
-const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+/** Each concurrency is measured in every round. */
+const CONCURRENCIES = (args.get('concurrency') ?? '16,32').split(',').map(Number);
+const MAX_CONCURRENCY = Math.max(...CONCURRENCIES);
 const PROFILE = process.argv.includes('--profile');
 const BUILD_FROM = process.argv.includes('--worktree') ? 'worktree' : 'head';
 const VERIFY_SECONDS = 1.5;
@@ -260,10 +262,14 @@ async function main(): Promise<void> {
   });
   try {
     await register(auth);
-    const refreshTokens = await initialRefreshTokens(auth, CONCURRENCY);
+    const refreshTokens = await initialRefreshTokens(auth, MAX_CONCURRENCY);
     const tokenUrl = `${auth.issuer}/token`;
-    const app = new TokenClient(tokenUrl, basicCredentials(APP.id, APP.secret), CONCURRENCY);
-    const floor = new TokenClient(baseline.url, basicCredentials('baseline-client', 'baseline-secret-00000000000000000000'), CONCURRENCY);
+    const app = new TokenClient(tokenUrl, basicCredentials(APP.id, APP.secret), MAX_CONCURRENCY);
+    const floor = new TokenClient(
+      baseline.url,
+      basicCredentials('baseline-client', 'baseline-secret-00000000000000000000'),
+      MAX_CONCURRENCY,
+    );
     const accessTokens: string[] = [];
     const clientCredentials = async (): Promise<TokenAnswer> => {
       const answer = await app.post({ grant_type: 'client_credentials', scope: 'api' });
@@ -279,22 +285,23 @@ async function main(): Promise<void> {
       return answer;
     };
     // Warm-up: JIT, connection pools, signing key caches.
-    await runLoad(1, CONCURRENCY, () => floor.post({ grant_type: 'client_credentials' }));
-    await runLoad(2, CONCURRENCY, clientCredentials);
-    await runLoad(2, CONCURRENCY, refresh);
+    await runLoad(1, MAX_CONCURRENCY, () => floor.post({ grant_type: 'client_credentials' }));
+    await runLoad(2, MAX_CONCURRENCY, clientCredentials);
+    await runLoad(2, MAX_CONCURRENCY, refresh);
     const lines: string[] = [];
-    for (let round = 1; round <= ROUNDS; round += 1) {
-      const tag = ROUNDS > 1 ? ` (round ${round})` : '';
-      lines.push(
-        row(
-          await measured(`baseline: bare node:http + jose ES256 sign${tag}`, baseline.pid, () =>
-            runLoad(SECONDS, CONCURRENCY, () => floor.post({ grant_type: 'client_credentials' })),
+    for (let round = 1; round <= ROUNDS; round += 1)
+      for (const n of CONCURRENCIES) {
+        const tag = `, ${n} clients${ROUNDS > 1 ? `, round ${round}` : ''}`;
+        lines.push(
+          row(
+            await measured(`baseline: bare node:http + jose ES256 sign${tag}`, baseline.pid, () =>
+              runLoad(SECONDS, n, () => floor.post({ grant_type: 'client_credentials' })),
+            ),
           ),
-        ),
-        row(await measured(`auth-service client_credentials${tag}`, auth.pid, () => runLoad(SECONDS, CONCURRENCY, clientCredentials)), 500),
-        row(await measured(`auth-service refresh_token (rotating)${tag}`, auth.pid, () => runLoad(SECONDS, CONCURRENCY, refresh)), 500),
-      );
-    }
+          row(await measured(`auth-service client_credentials${tag}`, auth.pid, () => runLoad(SECONDS, n, clientCredentials)), 500),
+          row(await measured(`auth-service refresh_token (rotating)${tag}`, auth.pid, () => runLoad(SECONDS, n, refresh)), 500),
+        );
+      }
     app.close();
     floor.close();
     const jwks = (await (await fetch(`${auth.issuer}/jwks`)).json()) as JSONWebKeySet;
@@ -306,7 +313,7 @@ async function main(): Promise<void> {
         .map((value) => value.toFixed(1))
         .join(' ')}\n` +
         `auth-service built from ${BUILD_FROM === 'head' ? `the last commit (${commit()})` : 'the working tree'} by tools/build.mjs, real PostgreSQL, Kafka (outbox relay on) and SoftHSM2; ` +
-        `${CONCURRENCY} keep-alive clients, ${ROUNDS} interleaved rounds of ${SECONDS}s; client_secret_basic; ` +
+        `${CONCURRENCIES.join(' and ')} keep-alive clients (one socket each), ${ROUNDS} interleaved rounds of ${SECONDS}s; client_secret_basic; service defaults otherwise (database pool 10, log level warn); ` +
         `rate limiter ON with the anonymous rule raised to 1,000,000/s per IP (TRACEO_RATE_LIMIT_RULES=${BENCH_RATE_LIMIT_RULES}).\n` +
         `CPU: cores used during the line by the measured server ("service"), PostgreSQL, Kafka, this bench process, and everything else; ` +
         `a line is DISTURBED when everything else used more than ${NOISY_CORES} cores. ` +
