@@ -10,7 +10,7 @@
 //   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--profile] [--worktree]
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -255,6 +255,9 @@ async function main(): Promise<void> {
     stopping = true;
     baseline.stop();
     await auth.stop();
+    // The scratch copy a `head` build was made in.
+    const scratch = join(main, '..', '..', '..', '..');
+    if (BUILD_FROM === 'head' && scratch.startsWith(tmpdir())) rmSync(scratch, { recursive: true, force: true });
   };
   process.once('SIGINT', () => {
     console.error('\ninterrupted: stopping the service and dropping its schema');
