@@ -223,11 +223,13 @@ async function writeTiles(manager: Querier, plans: readonly { tenant: string; pl
 /** The widest stored copy of each tile asked for (tiles never stored are left out). */
 export async function readTiles(querier: Querier, tenant: string, ids: readonly TileId[]): Promise<Tile[]> {
   const rows = await querier.query<{ level: number; tile_index: string; width: number; hashes: Buffer }[]>(
-    `SELECT DISTINCT ON (t.level, t.tile_index) t.level, t.tile_index, t.width, t.hashes
-       FROM audit_tree_tiles t
-       JOIN unnest($2::smallint[], $3::bigint[]) AS wanted(level, tile_index) USING (level, tile_index)
-      WHERE t.tenant_id = $1
-      ORDER BY t.level, t.tile_index, t.width DESC`,
+    // One backward primary-key probe per tile (its widest copy), no sort over the narrower copies.
+    `SELECT wanted.level, wanted.tile_index, t.width, t.hashes
+       FROM unnest($2::smallint[], $3::bigint[]) AS wanted(level, tile_index)
+      CROSS JOIN LATERAL (
+        SELECT width, hashes FROM audit_tree_tiles
+         WHERE tenant_id = $1 AND level = wanted.level AND tile_index = wanted.tile_index
+         ORDER BY width DESC LIMIT 1) AS t`,
     [tenant, ids.map((id) => id.level), ids.map((id) => id.index)],
   );
   return rows.map((row) => ({ level: row.level, index: Number(row.tile_index), width: row.width, hashes: row.hashes }));
