@@ -33,10 +33,10 @@ describe('EventPublisher group commit, against the PostgreSQL outbox', () => {
     });
     const runtime = assembleServiceRuntime('it-event-publisher', config, { dataSource, logger: pino({ level: 'silent' }) });
     const transaction = dataSource.transaction.bind(dataSource) as (work: unknown) => Promise<unknown>;
-    jest.spyOn(dataSource, 'transaction').mockImplementation(((work: unknown) => {
+    jest.spyOn(dataSource, 'transaction').mockImplementation((work: unknown) => {
       transactions += 1;
       return transaction(work);
-    }));
+    });
     publisher = new EventPublisher(runtime);
   });
 
