@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ServiceKitModule, type ServiceRuntime } from '@traceo/service-kit';
-import { HsmModule } from './hsm/hsm.module';
+import { KeyEncryptionKeyModule } from '@traceo/hsm';
 import { OidcModule } from './oidc/oidc.module';
 import { ServiceInfoModule } from './service-info/service-info.module';
 import { SessionsModule } from './sessions/sessions.module';
@@ -8,6 +8,9 @@ import { SessionsModule } from './sessions/sessions.module';
 @Module({})
 export class AppModule {
   static forRoot(runtime: ServiceRuntime): DynamicModule {
-    return { module: AppModule, imports: [ServiceKitModule.forRoot(runtime), ServiceInfoModule, HsmModule, OidcModule, SessionsModule] };
+    return {
+      module: AppModule,
+      imports: [ServiceKitModule.forRoot(runtime), ServiceInfoModule, KeyEncryptionKeyModule, OidcModule, SessionsModule],
+    };
   }
 }

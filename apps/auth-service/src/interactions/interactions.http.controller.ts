@@ -94,10 +94,7 @@ export class InteractionsHttpController {
   @HttpCode(200)
   async login(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
-      const form = await readForm(req);
-      this.checkCsrf(uid, form.get('csrf'));
-      const details = await this.details(uid, req, res);
-      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const { form, details } = await this.signInForm(uid, req, res);
       const clientId = String(details.params['client_id']);
       const client = await this.provider.Client.find(clientId);
       const tenantId = client?.['tenant_id'];
@@ -134,10 +131,7 @@ export class InteractionsHttpController {
   @HttpCode(200)
   async totp(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
-      const form = await readForm(req);
-      this.checkCsrf(uid, form.get('csrf'));
-      const details = await this.details(uid, req, res);
-      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const { form, details } = await this.signInForm(uid, req, res);
       const accountId = await this.factors.passwordStepOf(uid);
       const account = accountId ? await this.accounts.findById(accountId) : undefined;
       if (!account || account.disabled) throw new errors.InvalidRequest('sign in with your password first');
@@ -180,10 +174,7 @@ export class InteractionsHttpController {
   @HttpCode(200)
   async continueSignIn(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
-      const form = await readForm(req);
-      this.checkCsrf(uid, form.get('csrf'));
-      const details = await this.details(uid, req, res);
-      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      await this.signInForm(uid, req, res);
       const accountId = await this.factors.completedSecondFactorOf(uid);
       if (!accountId) throw new errors.InvalidRequest('complete the verification step first');
       await this.factors.forgetPasswordStep(uid);
@@ -196,10 +187,7 @@ export class InteractionsHttpController {
   @HttpCode(200)
   async federate(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
-      const form = await readForm(req);
-      this.checkCsrf(uid, form.get('csrf'));
-      const details = await this.details(uid, req, res);
-      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const { form, details } = await this.signInForm(uid, req, res);
       const clientId = String(details.params['client_id']);
       const tenantId = (await this.provider.Client.find(clientId))?.['tenant_id'];
       if (typeof tenantId !== 'string') throw new errors.InvalidClient('client not found');
@@ -220,8 +208,7 @@ export class InteractionsHttpController {
   @Get(':uid/federated')
   async federated(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
-      const details = await this.details(uid, req, res);
-      if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+      const details = await this.signInDetails(uid, req, res);
       const verified = await this.federationFlows.complete(uid);
       if (!verified) throw new FederationError('AUTH.FEDERATION_NOT_COMPLETED');
       const account = await this.accounts.findById(verified.accountId);
@@ -330,6 +317,20 @@ export class InteractionsHttpController {
     const details = await this.provider.interactionDetails(req, res);
     if (details.uid !== uid) throw new errors.SessionNotFound('interaction session mismatch');
     return details;
+  }
+
+  /** The interaction, which must be at its sign-in (login) prompt. */
+  private async signInDetails(uid: string, req: Request, res: Response) {
+    const details = await this.details(uid, req, res);
+    if (details.prompt.name !== 'login') throw new errors.InvalidRequest('not a sign-in step');
+    return details;
+  }
+
+  /** A sign-in step's posted form, CSRF-checked before the interaction is looked at. */
+  private async signInForm(uid: string, req: Request, res: Response) {
+    const form = await readForm(req);
+    this.checkCsrf(uid, form.get('csrf'));
+    return { form, details: await this.signInDetails(uid, req, res) };
   }
 
   private csrf(uid: string): string {

@@ -1,8 +1,15 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
-import type { AuthConfig } from '../auth-service.config';
-import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from '@traceo/hsm';
-import { Pkcs11KeyEncryptionKey } from '@traceo/hsm';
+import { SERVICE_RUNTIME, type BaseConfig, type ServiceRuntime } from '@traceo/service-kit';
+import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from './key-encryption-key.port';
+import { Pkcs11KeyEncryptionKey } from './pkcs11-key-encryption-key';
+
+/** The configuration a service that holds a key-encryption key carries (validated by the service's own schema). */
+export interface Pkcs11Config {
+  readonly TRACEO_PKCS11_MODULE: string;
+  readonly TRACEO_PKCS11_TOKEN_LABEL: string;
+  readonly TRACEO_PKCS11_PIN: string;
+  readonly TRACEO_PKCS11_GCM_IV_SOURCE: 'application' | 'hsm';
+}
 
 /** Closes the HSM session when the service stops. */
 @Injectable()
@@ -21,7 +28,7 @@ class KeyEncryptionKeyLifecycle implements OnApplicationShutdown {
     {
       provide: KEY_ENCRYPTION_KEY,
       inject: [SERVICE_RUNTIME],
-      useFactory: ({ config }: ServiceRuntime<AuthConfig>): KeyEncryptionKey =>
+      useFactory: ({ config }: ServiceRuntime<BaseConfig & Pkcs11Config>): KeyEncryptionKey =>
         Pkcs11KeyEncryptionKey.open({
           modulePath: config.TRACEO_PKCS11_MODULE,
           tokenLabel: config.TRACEO_PKCS11_TOKEN_LABEL,
@@ -33,4 +40,4 @@ class KeyEncryptionKeyLifecycle implements OnApplicationShutdown {
   ],
   exports: [KEY_ENCRYPTION_KEY],
 })
-export class HsmModule {}
+export class KeyEncryptionKeyModule {}
