@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { pkcs11ConfigShape } from '@traceo/hsm';
 import { baseConfigSchema } from '@traceo/service-kit';
 import { z } from 'zod';
 import { parseClientRegistrations } from './clients/client-policy';
@@ -77,12 +77,8 @@ export const authConfigSchema = baseConfigSchema.extend({
   TRACEO_AUTH_TRUST_PROXY: z.stringbool({ error: 'must be true or false' }).default(false),
   /** Days after which a new ES256 signing key is generated at start-up; the previous stays in the JWKS for verification. */
   TRACEO_AUTH_SIGNING_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  /** PKCS#11 library holding the key-encryption key that wraps signing keys, cookie keys and client secrets. */
-  TRACEO_PKCS11_MODULE: z.string({ error: 'is required' }).min(1).refine(existsSync, 'must be the path of an existing PKCS#11 library'),
-  TRACEO_PKCS11_TOKEN_LABEL: z.string({ error: 'is required' }).min(1).max(32),
-  /** Secret: never logged. */
-  TRACEO_PKCS11_PIN: z.string({ error: 'is required' }).min(1),
-  TRACEO_PKCS11_GCM_IV_SOURCE: z.enum(['application', 'hsm']).default('application'),
+  /** The HSM holding the key-encryption key that wraps signing keys, cookie keys and client secrets. */
+  ...pkcs11ConfigShape,
 });
 
 export type AuthConfig = z.infer<typeof authConfigSchema>;

@@ -1,16 +1,10 @@
-import { existsSync } from 'node:fs';
+import { pkcs11ConfigShape } from '@traceo/hsm';
 import { baseConfigSchema } from '@traceo/service-kit';
 import { z } from 'zod';
 
 export const encryptionConfigSchema = baseConfigSchema
   .extend({
-    /** PKCS#11 library: SoftHSM2's libsofthsm2.so in development, AWS CloudHSM's libcloudhsm_pkcs11.so in production. */
-    TRACEO_PKCS11_MODULE: z.string({ error: 'is required' }).min(1).refine(existsSync, 'must be the path of an existing PKCS#11 library'),
-    TRACEO_PKCS11_TOKEN_LABEL: z.string({ error: 'is required' }).min(1).max(32),
-    /** Secret: never logged. SoftHSM2: the user PIN; CloudHSM: `<crypto-user>:<password>`. */
-    TRACEO_PKCS11_PIN: z.string({ error: 'is required' }).min(1),
-    /** Who picks the AES-GCM IV for key wrapping: `application` (SoftHSM2) or `hsm` (AWS CloudHSM, which requires it). */
-    TRACEO_PKCS11_GCM_IV_SOURCE: z.enum(['application', 'hsm']).default('application'),
+    ...pkcs11ConfigShape,
     /** Where `GET /v1/encryption/hsm` reads cluster facts: the local SoftHSM2 token (development) or the AWS CloudHSM API. */
     TRACEO_HSM_CONTROL_PLANE: z.enum(['local-softhsm', 'aws-cloudhsm']).default('local-softhsm'),
     /** With aws-cloudhsm: the cluster whose state, HSMs and backups are reported. */

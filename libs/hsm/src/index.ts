@@ -3,4 +3,5 @@ export { KEY_ENCRYPTION_KEY, type HsmTokenInfo, type KeyEncryptionKey } from './
 export { KEK_LABEL, Pkcs11KeyEncryptionKey } from './pkcs11-key-encryption-key';
 export { Pkcs11Ed25519Signer, type Ed25519Signer } from './pkcs11-ed25519-signer';
 export { openTokenSession, type Pkcs11Options, type TokenSession } from './pkcs11-library';
-export { KeyEncryptionKeyModule, type Pkcs11Config } from './key-encryption-key.module';
+export { KeyEncryptionKeyModule } from './key-encryption-key.module';
+export { pkcs11ConfigShape, type Pkcs11Config } from './pkcs11.config';

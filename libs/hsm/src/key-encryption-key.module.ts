@@ -2,14 +2,7 @@ import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '
 import { SERVICE_RUNTIME, type BaseConfig, type ServiceRuntime } from '@traceo/service-kit';
 import { KEY_ENCRYPTION_KEY, type KeyEncryptionKey } from './key-encryption-key.port';
 import { Pkcs11KeyEncryptionKey } from './pkcs11-key-encryption-key';
-
-/** The configuration a service that holds a key-encryption key carries (validated by the service's own schema). */
-export interface Pkcs11Config {
-  readonly TRACEO_PKCS11_MODULE: string;
-  readonly TRACEO_PKCS11_TOKEN_LABEL: string;
-  readonly TRACEO_PKCS11_PIN: string;
-  readonly TRACEO_PKCS11_GCM_IV_SOURCE: 'application' | 'hsm';
-}
+import type { Pkcs11Config } from './pkcs11.config';
 
 /** Closes the HSM session when the service stops. */
 @Injectable()
