@@ -2,12 +2,13 @@
 // process with the environment its integration tests give it (test/auth-test-service.ts: signing keys
 // and client secrets wrapped by the KEK on the project's SoftHSM2 token, real PostgreSQL and Kafka),
 // on a scratch schema dropped at the end. Its log goes to a file, not through a pipe to the bench.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadInfraEnv, WORKSPACE_ROOT, withClient } from '@traceo/testing';
+import { buildServiceMain } from '../built-service';
 
 export interface AuthServiceOptions {
   readonly port: number;
@@ -29,25 +30,9 @@ export interface BenchAuthService {
   cpuProfile(): string | undefined;
 }
 
-/**
- * Builds auth-service with tools/build.mjs and answers its main.js. `head` (the default): the last
- * commit only, in a scratch copy, so the figures do not depend on uncommitted work in the shared
- * tree; `worktree`: the working tree into dist/.
- */
+/** Builds auth-service (the last commit, or the working tree) and answers its main.js. */
 export function buildAuthService(from: 'head' | 'worktree'): string {
-  let root = WORKSPACE_ROOT;
-  if (from === 'head') {
-    root = mkdtempSync(join(tmpdir(), 'bench-auth-head-'));
-    run('sh', ['-c', `git archive HEAD | tar -x -C '${root}'`], WORKSPACE_ROOT);
-    symlinkSync(join(WORKSPACE_ROOT, 'node_modules'), join(root, 'node_modules'));
-  }
-  run(process.execPath, [join(root, 'tools', 'build.mjs'), 'apps/auth-service'], root);
-  return join(root, 'dist', 'apps', 'auth-service', 'main.js');
-}
-
-function run(command: string, args: string[], cwd: string): void {
-  const done = spawnSync(command, args, { cwd, encoding: 'utf8' });
-  if (done.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${done.stdout}${done.stderr}`);
+  return buildServiceMain('auth-service', from);
 }
 
 /**

@@ -2,14 +2,15 @@
 // with the environment the e2e tests give it (e2e/src/services.ts: KEK in SoftHSM2, real PostgreSQL
 // and Kafka), on a schema and consumer group of its own. Its log goes to a file, not through a pipe
 // to the bench, so the bench process does not spend the shared cores reading it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadInfraEnv, TestTokenIssuer, WORKSPACE_ROOT, withClient } from '@traceo/testing';
+import { buildServiceMain } from '../built-service';
 
 export const API_KEY = randomBytes(24).toString('hex');
 
@@ -46,25 +47,9 @@ export interface BenchService {
   cpuProfile(): string | undefined;
 }
 
-/**
- * Builds the service with tools/build.mjs and answers its main.js. `worktree`: the working tree into
- * dist/ (as the e2e tests do); `head`: the last commit only, in a scratch copy, so figures do not
- * depend on uncommitted work in a shared tree.
- */
-export function buildService(from: 'worktree' | 'head'): string {
-  let root = WORKSPACE_ROOT;
-  if (from === 'head') {
-    root = mkdtempSync(join(tmpdir(), 'bench-encryption-head-'));
-    run('sh', ['-c', `git archive HEAD | tar -x -C '${root}'`], WORKSPACE_ROOT);
-    symlinkSync(join(WORKSPACE_ROOT, 'node_modules'), join(root, 'node_modules'));
-  }
-  run(process.execPath, [join(root, 'tools', 'build.mjs'), 'apps/encryption-service'], root);
-  return join(root, 'dist', 'apps', 'encryption-service', 'main.js');
-}
-
-function run(command: string, args: string[], cwd: string): void {
-  const done = spawnSync(command, args, { cwd, encoding: 'utf8' });
-  if (done.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${done.stdout}${done.stderr}`);
+/** Builds encryption-service (the last commit, or the working tree) and answers its main.js. */
+export function buildService(from: 'head' | 'worktree'): string {
+  return buildServiceMain('encryption-service', from);
 }
 
 /** The first port from `from` up to 4499 nobody listens on. */
