@@ -530,6 +530,28 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     expect(steppedTokens.claims()).toMatchObject({ acr: 'urn:traceo:acr:mfa', amr: ['pwd', 'otp'] });
   });
 
+  it('puts the sign-in acr, amr and auth_time in user access tokens (RFC 9068), also in those a refresh issues', async () => {
+    const frank: TestUser = { username: 'frank', password: 'frank signs in with two factors' };
+    await auth.createAccount(tenant, frank.username, frank.password, ['end-user']);
+    const signedIn = await signIn(config, auth.origin, frank, { redirectUri: REDIRECT, extra: { acr_values: 'urn:traceo:acr:mfa' } });
+    const tokens = await oidc.authorizationCodeGrant(config, signedIn.callback, {
+      pkceCodeVerifier: signedIn.verifier,
+      expectedState: signedIn.state,
+      expectedNonce: signedIn.nonce,
+    });
+    const authTime = tokens.claims()!.auth_time;
+    expect(authTime).toEqual(expect.any(Number));
+    const authentication = { acr: 'urn:traceo:acr:mfa', amr: ['pwd', 'otp'], auth_time: authTime };
+    expect(decodeJwt(tokens.access_token)).toMatchObject(authentication);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // a later iat than auth_time
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    const refreshedClaims = decodeJwt(refreshed.access_token);
+    expect(refreshedClaims).toMatchObject(authentication);
+    expect(refreshedClaims.iat).toBeGreaterThan(authTime!);
+    // A password-only sign-in says so.
+    expect(decodeJwt((await exchange(await login())).access_token)).toMatchObject({ acr: 'urn:traceo:acr:pwd', amr: ['pwd'] });
+  });
+
   it('records the sign-in and the token issue as audit records on Kafka', async () => {
     await exchange(await login());
     await auth.event(

@@ -167,13 +167,21 @@ export function createProvider(deps: ProviderDependencies): Provider {
       }
       const accountId = (token as { accountId?: string }).accountId;
       if (!accountId) return undefined;
+      // How and when the user signed in (RFC 9068 §2.2.1), as in the ID token: from the authorization
+      // code or refresh token being exchanged; a rotated refresh token copies the original's values.
+      const grantedBy = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+      const authentication = {
+        ...(grantedBy?.acr ? { acr: grantedBy.acr } : {}),
+        ...(grantedBy?.amr ? { amr: [...grantedBy.amr] } : {}),
+        ...(typeof grantedBy?.authTime === 'number' ? { auth_time: grantedBy.authTime } : {}),
+      };
       // The code and refresh grants loaded (and checked) the account through findAccount moments ago.
       const loaded = ctx.oidc.account;
       if (loaded?.accountId === accountId && typeof loaded['tenantId'] === 'string' && Array.isArray(loaded['roles']))
-        return { tenant_id: loaded['tenantId'], roles: [...(loaded['roles'] as string[])] };
+        return { tenant_id: loaded['tenantId'], roles: [...(loaded['roles'] as string[])], ...authentication };
       const account = await accounts.findById(accountId);
       if (!account) return undefined;
-      return { tenant_id: account.tenantId, roles: [...account.roles] };
+      return { tenant_id: account.tenantId, roles: [...account.roles], ...authentication };
     },
     interactions: { policy: signInPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
