@@ -18,4 +18,6 @@ export { gatewayRequestBlockedV1Schema, type GatewayRequestBlockedV1 } from './g
 export { EventRejectedError, TraceoError, type EventRejectionCode } from './errors';
 export { createEvent, decodeEvent, encodeEvent, validateEvent, type NewEvent, type TypedEvent } from './event-codec';
 export { probeV1Schema, type ProbeV1 } from './probe.v1';
+export { RISK_DECISION_STAGES, riskDecisionRequestV1Schema, type RiskDecisionRequestV1 } from './risk-decision-request.v1';
+export { RISK_DECISIONS, riskDecisionV1Schema, type RiskDecisionV1 } from './risk-decision.v1';
 export { EVENT_SCHEMAS, EventTypes, TOPICS, isEventType, topicFor, type EventData, type EventType, type TopicDefinition } from './registry';

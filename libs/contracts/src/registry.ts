@@ -7,6 +7,8 @@ import { cryptoKeyEventV1Schema } from './crypto-key-event.v1';
 import { deadLetterV1Schema } from './dead-letter.v1';
 import { gatewayRequestBlockedV1Schema } from './gateway-request-blocked.v1';
 import { probeV1Schema } from './probe.v1';
+import { riskDecisionRequestV1Schema } from './risk-decision-request.v1';
+import { riskDecisionV1Schema } from './risk-decision.v1';
 import topicsFile from './topics.json';
 
 export interface TopicDefinition {
@@ -32,6 +34,8 @@ export const EVENT_SCHEMAS = {
   'traceo.gateway.request-blocked.v1': gatewayRequestBlockedV1Schema,
   'traceo.platform.dead-letter.v1': deadLetterV1Schema,
   'traceo.platform.probe.v1': probeV1Schema,
+  'traceo.risk.decision-request.v1': riskDecisionRequestV1Schema,
+  'traceo.risk.decision.v1': riskDecisionV1Schema,
 } as const satisfies Record<string, z.ZodType>;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -46,6 +50,8 @@ export const EventTypes = {
   gatewayRequestBlocked: 'traceo.gateway.request-blocked.v1',
   deadLetter: 'traceo.platform.dead-letter.v1',
   probe: 'traceo.platform.probe.v1',
+  riskDecisionRequest: 'traceo.risk.decision-request.v1',
+  riskDecision: 'traceo.risk.decision.v1',
 } as const satisfies Record<string, EventType>;
 
 export function isEventType(value: string): value is EventType {

@@ -6,3 +6,10 @@ export { MessagingMetrics } from './metrics';
 export { appendToOutbox } from './outbox';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 export { errorCodeOf, isTransient } from './transient-error';
+export {
+  KafkaRequester,
+  KafkaResponder,
+  type KafkaRequesterOptions,
+  type KafkaResponderOptions,
+  type RequestOutcome,
+} from './request-reply';
