@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- tests explore JSON response bodies and audit records loosely */
 import { randomBytes } from 'node:crypto';
 import { PLATFORM_TENANT } from '@traceo/contracts';
 import { decodeJwt } from 'jose';
