@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ipBucket } from '@traceo/rate-limit';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
-import { AccountRepository, normaliseUsername, type Account } from './account.repository';
-import { ACCOUNT_THROTTLE, IP_THROTTLE, LoginThrottle } from './login-throttle';
-import { PasswordHasher } from '../mfa';
+import { AccountRepository, type Account } from './account.repository';
+import { PgLoginAttemptStore } from './login-throttle';
+import { LoginThrottle, PasswordHasher } from '../mfa';
 
 export type SignInResult =
   | { readonly outcome: 'success'; readonly account: Account }
@@ -20,9 +19,11 @@ export interface SignInAttempt {
 }
 
 /**
- * Password sign-in for a tenant's local account, with per-account and per-IP backoff. Unknown
- * names, wrong passwords and disabled accounts give the same answer and cost the same argon2id
- * computation, so the form does not reveal which names exist. Every attempt is an audit record.
+ * Password sign-in for a tenant's local account, with per-account and per-IP backoff and lockout
+ * (src/mfa's LoginThrottle on PostgreSQL). The attempt is charged before the password is checked, so
+ * parallel requests cannot all pass before the first failure lands. Unknown names, wrong passwords
+ * and disabled accounts give the same answer and cost the same argon2id computation, so the form
+ * does not reveal which names exist. Every attempt is an audit record.
  */
 @Injectable()
 export class SignInUseCase {
@@ -34,17 +35,16 @@ export class SignInUseCase {
     private readonly accounts: AccountRepository,
     private readonly publisher: EventPublisher,
   ) {
-    this.throttle = new LoginThrottle(runtime.dataSource);
+    this.throttle = new LoginThrottle(new PgLoginAttemptStore(runtime.dataSource));
   }
 
   async execute(attempt: SignInAttempt): Promise<SignInResult> {
-    const accountKey = `account:${attempt.tenantId}:${normaliseUsername(attempt.username)}`;
-    const ipKey = attempt.ip ? `ip:${ipBucket(attempt.ip, 64)}` : undefined;
-    const keys = ipKey ? [accountKey, ipKey] : [accountKey];
-    const locked = await this.throttle.retryAfter(keys);
-    if (locked > 0) {
-      await this.audit(attempt, 'denied', 'AUTH.LOCKED_OUT', undefined, { retryAfterSeconds: locked });
-      return { outcome: 'locked', retryAfterSeconds: locked };
+    const throttled = { tenantId: attempt.tenantId, login: attempt.username, ip: attempt.ip };
+    const admitted = await this.throttle.admit(throttled);
+    if (!admitted.allowed) {
+      const retryAfterSeconds = admitted.retryAfterSeconds;
+      await this.audit(attempt, 'denied', 'AUTH.LOCKED_OUT', undefined, { retryAfterSeconds });
+      return { outcome: 'locked', retryAfterSeconds };
     }
     const account = await this.accounts.findForSignIn(attempt.tenantId, attempt.username);
     // Unknown names cost the same argon2id work as known ones (src/mfa PasswordHasher.verifyDummy).
@@ -52,23 +52,17 @@ export class SignInUseCase {
       ? await this.passwords.verify(account.passwordHash, attempt.password)
       : await this.passwords.verifyDummy(attempt.password);
     if (account && matches && !account.disabled) {
-      await this.throttle.succeed(accountKey);
+      await this.throttle.succeeded(throttled);
       if (this.passwords.needsRehash(account.passwordHash))
         await this.accounts.updatePasswordHash(account.accountId, await this.passwords.hash(attempt.password));
       await this.audit(attempt, 'success', 'AUTH.SIGNED_IN', account.accountId);
       const { passwordHash: _hash, ...clean } = account;
       return { outcome: 'success', account: clean };
     }
-    const accountLock = await this.throttle.fail(accountKey, ACCOUNT_THROTTLE);
-    const ipLock = ipKey ? await this.throttle.fail(ipKey, IP_THROTTLE) : 0;
+    // Already charged by admit; the audit record says how long this name or address must now wait.
+    const lockedForSeconds = await this.throttle.waitAfterFailure(throttled);
     const code = account?.disabled && matches ? 'AUTH.ACCOUNT_DISABLED' : 'AUTH.INVALID_CREDENTIALS';
-    await this.audit(
-      attempt,
-      'failure',
-      code,
-      account?.accountId,
-      accountLock || ipLock ? { lockedForSeconds: Math.max(accountLock, ipLock) } : {},
-    );
+    await this.audit(attempt, 'failure', code, account?.accountId, lockedForSeconds > 0 ? { lockedForSeconds } : {});
     return { outcome: 'invalid' };
   }
 

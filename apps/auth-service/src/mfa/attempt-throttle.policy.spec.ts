@@ -30,15 +30,15 @@ describe('throttle policy', () => {
       expect(decideAttempt(state, policy, t0)).toEqual({ allowed: true });
       state = chargeAttempt(state, policy, t0);
     }
-    expect(decideAttempt(state, policy, t0)).toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 1 });
+    expect(decideAttempt(state, policy, t0)).toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 30 });
   });
 
   it.each([
-    [5, 1],
-    [6, 2],
-    [7, 4],
-    [8, 8],
-    [9, 16],
+    [5, 30],
+    [6, 60],
+    [7, 120],
+    [8, 240],
+    [9, 480],
   ])('after %i failures makes the next attempt wait %i s', (failures, wait) => {
     const { state, now } = failUntil(failures);
     expect(decideAttempt(state, policy, now)).toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: wait });
@@ -58,8 +58,8 @@ describe('throttle policy', () => {
 
   it('rounds retryAfter up to whole seconds and never below 1', () => {
     const { state, now } = failUntil(6);
-    expect(decideAttempt(state, policy, now + 1)).toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 2 });
-    expect(decideAttempt(state, policy, now + seconds(2) - 1)).toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 1 });
+    expect(decideAttempt(state, policy, now + 1)).toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 60 });
+    expect(decideAttempt(state, policy, now + seconds(60) - 1)).toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 1 });
   });
 
   it('caps the backoff at backoffMaxSeconds', () => {

@@ -18,12 +18,16 @@ export interface ThrottlePolicy {
   readonly forgetAfterSeconds: number;
 }
 
-/** Per login name: 5 free attempts, then 1 s, 2 s, 4 s, 8 s, 16 s between attempts; the 10th locks for 15 minutes. */
+/**
+ * Per login name: 5 free attempts, then 30 s, 60 s, 120 s, 240 s, 480 s between attempts; the 10th
+ * locks for 15 minutes. The 30 s start is the sign-in's original lockout ("locked after 5 failures"),
+ * kept when the two throttles were merged.
+ */
 export const ACCOUNT_THROTTLE_POLICY: ThrottlePolicy = Object.freeze({
   name: 'login-account',
   backoffAfter: 5,
-  backoffBaseSeconds: 1,
-  backoffMaxSeconds: 300,
+  backoffBaseSeconds: 30,
+  backoffMaxSeconds: 900,
   lockAfter: 10,
   lockSeconds: 15 * 60,
   forgetAfterSeconds: 60 * 60,

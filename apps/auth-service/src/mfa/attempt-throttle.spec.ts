@@ -14,7 +14,7 @@ describe('LoginThrottle', () => {
   it('backs off after five failed passwords and reports when to retry', async () => {
     const { throttle } = setup();
     for (let i = 0; i < 5; i++) await expect(throttle.admit(alice)).resolves.toEqual({ allowed: true });
-    await expect(throttle.admit(alice)).resolves.toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 1, scope: 'account' });
+    await expect(throttle.admit(alice)).resolves.toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 30, scope: 'account' });
   });
 
   it('locks the account for 15 minutes at the tenth failure, from any IP', async () => {
@@ -71,6 +71,26 @@ describe('LoginThrottle', () => {
     await expect(store.get(`login-ip:${alice.ip}`)).resolves.toMatchObject({ failures: 3 });
   });
 
+  it('throttles by login name alone when no client address is known', async () => {
+    const { throttle, store } = setup();
+    const noIp = { tenantId: 'acme', login: 'bob' };
+    for (let i = 0; i < 5; i++) await expect(throttle.admit(noIp)).resolves.toEqual({ allowed: true });
+    await expect(throttle.admit(noIp)).resolves.toMatchObject({ allowed: false, scope: 'account' });
+    await throttle.succeeded(noIp);
+    await expect(store.get('login-account:acme:bob')).resolves.toBeUndefined();
+  });
+
+  it('tells after a failure how long the name or the address must now wait', async () => {
+    const { throttle, tick } = setup();
+    for (let i = 0; i < 4; i++) await throttle.admit(alice);
+    await expect(throttle.waitAfterFailure(alice)).resolves.toBe(0);
+    await throttle.admit(alice);
+    await expect(throttle.waitAfterFailure(alice)).resolves.toBe(30);
+    tick(10);
+    await expect(throttle.waitAfterFailure({ ...alice, login: 'someone-else' })).resolves.toBe(0);
+    await expect(throttle.waitAfterFailure(alice)).resolves.toBe(20);
+  });
+
   it('treats one IPv6 /64 as one client', async () => {
     const { throttle } = setup();
     for (let i = 0; i < 20; i++) await throttle.admit({ ...alice, login: `user${i}`, ip: `2001:db8:1:2::${i.toString(16)}` });
@@ -101,8 +121,10 @@ describe('MFA attempts', () => {
     const { store, clock } = setup();
     const mfa = new AttemptThrottle(store, MFA_THROTTLE_POLICY, clock);
     for (let i = 0; i < 5; i++) await mfa.admit('account-1');
-    await expect(mfa.admit('account-1')).resolves.toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 1 });
+    await expect(mfa.admit('account-1')).resolves.toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 30 });
     await expect(store.get('mfa-account:account-1')).resolves.toMatchObject({ failures: 5 });
+    await mfa.charge('account-1'); // counted even in backoff, for callers that count after the check
+    await expect(store.get('mfa-account:account-1')).resolves.toMatchObject({ failures: 6 });
     await mfa.reset('account-1');
     await expect(mfa.peek('account-1')).resolves.toEqual({ allowed: true });
   });

@@ -65,6 +65,12 @@ export class AttemptThrottle {
     return decision;
   }
 
+  /** Counts one attempt whatever the decision, for a caller that counts failures after the check (prefer `admit`). */
+  async charge(id: string): Promise<void> {
+    const now = this.clock();
+    await this.write(id, now, (current) => chargeAttempt(current, this.policy, now));
+  }
+
   /** What `admit` would answer, without charging. For pages that show "try again in …". */
   async peek(id: string): Promise<ThrottleDecision> {
     return decideAttempt(await this.store.get(this.key(id)), this.policy, this.clock());
@@ -97,8 +103,8 @@ export interface LoginAttempt {
   readonly tenantId: string;
   /** The login name as typed; throttled whether or not an account has it, so lockouts do not reveal which exist. */
   readonly login: string;
-  /** Client IP as resolved behind trusted proxies. */
-  readonly ip: string;
+  /** Client IP as resolved behind trusted proxies; without one only the login name is throttled. */
+  readonly ip?: string | undefined;
 }
 
 export type LoginThrottleDecision =
@@ -120,8 +126,10 @@ export class LoginThrottle {
 
   /** The IP is checked first: a blocked address does not get to charge (and so lock) anyone's account. */
   async admit(attempt: LoginAttempt): Promise<LoginThrottleDecision> {
-    const byIp = await this.ip.admit(ipThrottleKey(attempt.ip));
-    if (!byIp.allowed) return { ...byIp, scope: 'ip' };
+    if (attempt.ip !== undefined) {
+      const byIp = await this.ip.admit(ipThrottleKey(attempt.ip));
+      if (!byIp.allowed) return { ...byIp, scope: 'ip' };
+    }
     const byAccount = await this.account.admit(accountKey(attempt));
     return byAccount.allowed ? byAccount : { ...byAccount, scope: 'account' };
   }
@@ -129,7 +137,16 @@ export class LoginThrottle {
   /** Clears the account's failures and lock; gives back only this attempt on the IP, so one good login cannot launder a spray. */
   async succeeded(attempt: LoginAttempt): Promise<void> {
     await this.account.reset(accountKey(attempt));
-    await this.ip.refund(ipThrottleKey(attempt.ip));
+    if (attempt.ip !== undefined) await this.ip.refund(ipThrottleKey(attempt.ip));
+  }
+
+  /** After a failure: seconds until the login name or the IP may try again (0: at once), for the audit record. */
+  async waitAfterFailure(attempt: LoginAttempt): Promise<number> {
+    const decisions = await Promise.all([
+      this.account.peek(accountKey(attempt)),
+      ...(attempt.ip !== undefined ? [this.ip.peek(ipThrottleKey(attempt.ip))] : []),
+    ]);
+    return Math.max(0, ...decisions.map((decision) => (decision.allowed ? 0 : decision.retryAfterSeconds)));
   }
 }
 
