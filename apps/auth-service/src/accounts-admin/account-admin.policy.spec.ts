@@ -1,6 +1,6 @@
 import { PLATFORM_TENANT } from '@traceo/contracts';
 import type { Role } from '@traceo/security';
-import { assertNotSelf, assertPlatformKeepsAnAdmin, rolesAfter, sameRoles, type Caller } from './account-admin.policy';
+import { assertNotSelf, assertPlatformKeepsAnAdmin, currentCaller, rolesAfter, sameRoles, type Caller } from './account-admin.policy';
 
 const admin: Caller = { subject: 'admin-1', roles: ['platform-admin'] };
 /** A caller allowed to manage roles without being a platform-admin (no such role exists today). */
@@ -14,6 +14,26 @@ describe('account administration rules', () => {
 
     it('allows a change of another account', () => {
       expect(() => assertNotSelf(admin, 'someone-else')).not.toThrow();
+    });
+  });
+
+  describe('the calling account as it is now', () => {
+    it('goes on with the account’s current roles, not the token’s', () => {
+      const tokenSaysMore: Caller = { subject: 'admin-1', roles: ['platform-admin', 'auditor'] };
+      expect(currentCaller(tokenSaysMore, { roles: ['platform-admin'], disabled: false }, 'auth:roles:manage').roles).toEqual([
+        'platform-admin',
+      ]);
+    });
+
+    it('refuses with AUTH.CALLER_NOT_ACTIVE an account disabled, demoted or gone since its token was issued', () => {
+      for (const state of [
+        { roles: ['platform-admin'] as Role[], disabled: true },
+        { roles: ['auditor'] as Role[], disabled: false },
+        undefined,
+      ])
+        expect(() => currentCaller(admin, state, 'auth:users:manage')).toThrow(
+          expect.objectContaining({ code: 'AUTH.CALLER_NOT_ACTIVE', status: 403 }),
+        );
     });
   });
 

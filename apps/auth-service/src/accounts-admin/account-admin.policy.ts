@@ -1,6 +1,7 @@
 import { PLATFORM_TENANT } from '@traceo/contracts';
-import { knownRoles, type Role } from '@traceo/security';
+import { knownRoles, permissionsOf, type Permission, type Role } from '@traceo/security';
 import {
+  CallerNotActiveError,
   LastPlatformAdminError,
   PlatformAdminGrantForbiddenError,
   RoleNotGrantableError,
@@ -31,6 +32,17 @@ export interface AccountState {
  */
 export function assertNotSelf(caller: Caller, accountId: string): void {
   if (caller.subject === accountId) throw new SelfChangeForbiddenError('an administrator cannot change their own account');
+}
+
+/**
+ * A calling account must still be enabled and still hold the permission now, not only when its
+ * access token was issued: a demoted or disabled administrator loses this API at once rather than
+ * after up to 15 minutes. Returns the caller with its current roles, which the other rules use.
+ */
+export function currentCaller(caller: Caller, account: AccountState | undefined, permission: Permission): Caller {
+  if (!account || account.disabled || !permissionsOf(account.roles).has(permission))
+    throw new CallerNotActiveError('the calling account is disabled or no longer holds this permission');
+  return { ...caller, roles: account.roles };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface LockedAccount {
   readonly otherActivePlatformAdmins: number;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 interface LockedRow {
   account_id: string;
   roles: Role[];
@@ -66,6 +68,16 @@ export class AccountAdminRepository {
     if (!target) return undefined;
     const others = rows.filter((row) => row.account_id !== accountId && !row.disabled && row.roles.includes('platform-admin'));
     return { roles: target.roles, disabled: target.disabled, otherActivePlatformAdmins: others.length };
+  }
+
+  /** The calling account's current roles and state (read without a lock: its own changes commit before or after). */
+  async callerState(tx: EntityManager, tenantId: string, accountId: string): Promise<{ roles: Role[]; disabled: boolean } | undefined> {
+    if (!UUID.test(accountId)) return undefined;
+    const [row] = await tx.query<LockedRow[]>('SELECT account_id, roles, disabled FROM accounts WHERE tenant_id = $1 AND account_id = $2', [
+      tenantId,
+      accountId,
+    ]);
+    return row ? { roles: row.roles, disabled: row.disabled } : undefined;
   }
 
   async setRoles(tx: EntityManager, tenantId: string, accountId: string, roles: readonly Role[]): Promise<void> {

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Permission } from '@traceo/security';
 import { EventPublisher, SERVICE_RUNTIME, type AuditEntry, type ServiceRuntime } from '@traceo/service-kit';
 import type { EntityManager } from 'typeorm';
 import { RevokeSessionsUseCase } from '../sessions/revoke-sessions.usecase';
 import { AccountNotFoundError } from '../sessions/session.errors';
-import { assertNotSelf, type Caller } from './account-admin.policy';
+import { assertNotSelf, currentCaller, type Caller } from './account-admin.policy';
 import { AccountAdminRepository, type AccountView, type LockedAccount } from './account-admin.repository';
 import { AccountAdminRefusal } from './accounts-admin.errors';
 
@@ -15,7 +16,8 @@ export interface AccountCommand {
   readonly accountId: string;
   /** Why (a ticket, an incident): kept in the audit record. */
   readonly reason: string;
-  readonly caller: Caller & { readonly actor: Actor };
+  /** `tenantId` is the token's (`*` for platform-wide tokens). */
+  readonly caller: Caller & { readonly tenantId: string; readonly actor: Actor };
 }
 
 export interface AccountChangeResult {
@@ -29,7 +31,8 @@ export interface AccountChangeResult {
 /**
  * The frame every administration change runs in: the self-change rule, one transaction holding the
  * account's row lock (and, in the platform tenant, the platform-admins'), 404 for an account not in
- * the tenant, the account as it is after the change. A refusal of the rules is audited as `denied`
+ * the tenant, a calling account checked against its current state and roles (not only its token's),
+ * the account as it is after the change. A refusal of the rules is audited as `denied`
  * (outside the rolled-back transaction) before it reaches the caller.
  */
 @Injectable()
@@ -44,14 +47,20 @@ export class AccountChanges {
   async run(
     command: AccountCommand,
     action: string,
-    change: (tx: EntityManager, locked: LockedAccount) => Promise<{ changed: boolean; revokedEntries: number }>,
+    permission: Permission,
+    change: (tx: EntityManager, locked: LockedAccount, caller: Caller) => Promise<{ changed: boolean; revokedEntries: number }>,
   ): Promise<AccountChangeResult> {
     try {
       assertNotSelf(command.caller, command.accountId);
       return await this.runtime.dataSource.transaction(async (tx) => {
         const locked = await this.accounts.lock(tx, command.tenantId, command.accountId);
         if (!locked) throw new AccountNotFoundError('no such account in this tenant');
-        const outcome = await change(tx, locked);
+        const { caller } = command;
+        const current =
+          caller.actor.type === 'user'
+            ? currentCaller(caller, await this.accounts.callerState(tx, caller.tenantId, caller.subject), permission)
+            : caller;
+        const outcome = await change(tx, locked, current);
         const account = await this.accounts.find(tx, command.tenantId, command.accountId);
         return { ...outcome, account: account! };
       });

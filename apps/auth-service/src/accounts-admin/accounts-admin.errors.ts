@@ -9,6 +9,15 @@ export class SelfChangeForbiddenError extends AccountAdminRefusal {
   readonly status = 403;
 }
 
+/**
+ * The calling account is disabled, or its current roles no longer grant the permission: its access
+ * token (valid up to 15 minutes) still carries what it had when issued, the database says otherwise.
+ */
+export class CallerNotActiveError extends AccountAdminRefusal {
+  readonly code = 'AUTH.CALLER_NOT_ACTIVE';
+  readonly status = 403;
+}
+
 /** Only a caller holding `platform-admin` may grant `platform-admin`. */
 export class PlatformAdminGrantForbiddenError extends AccountAdminRefusal {
   readonly code = 'AUTH.PLATFORM_ADMIN_GRANT_FORBIDDEN';

@@ -30,7 +30,12 @@ function commandOf(request: Request, tenantId: string, accountId: string, body: 
       ? { type: 'api-client' as const, id: principal.subject }
       : // A client-credentials token's subject is its client.
         { type: principal.subject === principal.clientId ? ('service' as const) : ('user' as const), id: principal.subject };
-  return { tenantId, accountId, reason: body.reason, caller: { subject: principal.subject, roles: principal.roles, actor } };
+  return {
+    tenantId,
+    accountId,
+    reason: body.reason,
+    caller: { subject: principal.subject, tenantId: principal.tenantId, roles: principal.roles, actor },
+  };
 }
 
 /** Account administration of a tenant: roles, disabling, MFA reset (docs/auth-accounts.md). */

@@ -185,6 +185,21 @@ describe('account administration API', () => {
     expect(denied['data']).toMatchObject({ actor: { type: 'user', id: ids['root'] }, resultCode: 'AUTH.SELF_CHANGE_FORBIDDEN' });
   });
 
+  it('refuses an administrator disabled or demoted since their token was issued (403 AUTH.CALLER_NOT_ACTIVE)', async () => {
+    const adminToken = (await signInTokens(admin)).access_token;
+    const tryDisable = () => api('POST', account('erin', '/disable'), adminToken, { reason: 'by a former admin' });
+    await api('POST', account('root', '/disable'), opsToken, { reason: 'suspended' });
+    expect(await tryDisable()).toMatchObject({ status: 403, body: { code: 'AUTH.CALLER_NOT_ACTIVE' } });
+    await api('POST', account('root', '/enable'), opsToken, { reason: 'back' });
+    await api('POST', account('root', '/roles/revoke'), opsToken, { roles: ['platform-admin'], reason: 'demoted' });
+    expect(await tryDisable()).toMatchObject({ status: 403, body: { code: 'AUTH.CALLER_NOT_ACTIVE' } });
+    await api('POST', account('root', '/roles/grant'), opsToken, { roles: ['platform-admin'], reason: 'restored' });
+    // The same token works again once the account is an enabled platform-admin again.
+    const noop = await api('POST', account('erin', '/roles/revoke'), adminToken, { roles: ['auditor'], reason: 'nothing to revoke' });
+    expect(noop).toMatchObject({ status: 200, body: { changed: false } });
+    await audit('auth.account.disabled', (data) => data.status === 'denied' && data.resultCode === 'AUTH.CALLER_NOT_ACTIVE');
+  });
+
   it('refuses role changes to callers who are not platform-admins (403 AUTH.FORBIDDEN)', async () => {
     const userToken = (await signInTokens(bob)).access_token;
     const refused = await api('POST', account('erin', '/roles/grant'), userToken, { roles: ['platform-admin'], reason: 'promote' });

@@ -20,8 +20,8 @@ export class ChangeAccountRolesUseCase {
   ) {}
 
   execute(command: AccountCommand & { readonly change: RoleChange }): Promise<AccountChangeResult> {
-    return this.changes.run(command, 'auth.account.roles-changed', async (tx, locked) => {
-      const roles = rolesAfter(locked.roles, command.change, command.caller);
+    return this.changes.run(command, 'auth.account.roles-changed', 'auth:roles:manage', async (tx, locked, caller) => {
+      const roles = rolesAfter(locked.roles, command.change, caller);
       if (sameRoles(roles, locked.roles)) return { changed: false, revokedEntries: 0 };
       assertPlatformKeepsAnAdmin(command.tenantId, locked, { ...locked, roles }, locked.otherActivePlatformAdmins);
       await this.accounts.setRoles(tx, command.tenantId, command.accountId, roles);

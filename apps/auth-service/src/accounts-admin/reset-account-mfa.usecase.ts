@@ -18,7 +18,7 @@ export class ResetAccountMfaUseCase {
   ) {}
 
   execute(command: AccountCommand): Promise<AccountChangeResult> {
-    return this.changes.run(command, 'auth.account.mfa-reset', async (tx, locked) => {
+    return this.changes.run(command, 'auth.account.mfa-reset', 'auth:users:manage', async (tx, locked) => {
       const removed = await this.accounts.deleteSecondFactor(tx, command.tenantId, command.accountId);
       const revokedEntries = await this.changes.endSessions(tx, command, 'MFA reset');
       await this.changes.audit(tx, command, {

@@ -18,7 +18,7 @@ export class SetAccountDisabledUseCase {
 
   execute(command: AccountCommand & { readonly disabled: boolean }): Promise<AccountChangeResult> {
     const action = command.disabled ? 'auth.account.disabled' : 'auth.account.enabled';
-    return this.changes.run(command, action, async (tx, locked) => {
+    return this.changes.run(command, action, 'auth:users:manage', async (tx, locked) => {
       if (locked.disabled === command.disabled) return { changed: false, revokedEntries: 0 };
       assertPlatformKeepsAnAdmin(command.tenantId, locked, { ...locked, disabled: command.disabled }, locked.otherActivePlatformAdmins);
       await this.accounts.setDisabled(tx, command.tenantId, command.accountId, command.disabled);
