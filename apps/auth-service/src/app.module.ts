@@ -3,6 +3,7 @@ import { ServiceKitModule, type ServiceRuntime } from '@traceo/service-kit';
 import { KeyEncryptionKeyModule } from '@traceo/hsm';
 import { AccountsAdminModule } from './accounts-admin/accounts-admin.module';
 import { OidcModule } from './oidc/oidc.module';
+import { SecondFactorModule } from './second-factor/second-factor.module';
 import { ServiceInfoModule } from './service-info/service-info.module';
 import { SessionsModule } from './sessions/sessions.module';
 
@@ -17,6 +18,7 @@ export class AppModule {
         KeyEncryptionKeyModule,
         OidcModule,
         SessionsModule,
+        SecondFactorModule,
         AccountsAdminModule,
       ],
     };
