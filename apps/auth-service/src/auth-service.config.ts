@@ -77,6 +77,22 @@ export const authConfigSchema = baseConfigSchema.extend({
   TRACEO_AUTH_TRUST_PROXY: z.stringbool({ error: 'must be true or false' }).default(false),
   /** Days after which a new ES256 signing key is generated at start-up; the previous stays in the JWKS for verification. */
   TRACEO_AUTH_SIGNING_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * Where risk decisions before token issuance come from (docs/auth-risk.md): `kafka` asks the risk
+   * service (request-reply) and falls back to the local policy at the deadline; `local` only uses the
+   * local policy (no risk service deployed).
+   */
+  TRACEO_AUTH_RISK_DECISIONS: z.enum(['kafka', 'local'], { error: 'must be kafka or local' }).default('kafka'),
+  /** How long a sign-in or refresh waits for the risk service before the local policy decides (milliseconds). */
+  TRACEO_AUTH_RISK_DEADLINE_MS: z.coerce.number().int().min(5).max(5000).default(50),
+  /**
+   * Request header with the client's ISO 3166-1 country code, set by the gateway or CDN (e.g.
+   * `cf-ipcountry`); believed only from TRACEO_TRUSTED_PROXIES. Unset: sessions record no country.
+   */
+  TRACEO_AUTH_COUNTRY_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')
+    .optional(),
   /** The HSM holding the key-encryption key that wraps signing keys, cookie keys and client secrets. */
   ...pkcs11ConfigShape,
 });

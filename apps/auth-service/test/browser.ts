@@ -5,8 +5,19 @@
 export class TestBrowser {
   private readonly cookies = new Map<string, string>();
 
+  /** `headers` go with every request (e.g. a user agent, or the gateway's country header). */
+  constructor(private readonly headers: Record<string, string> = {}) {}
+
+  /** A cookie's current value, if set. */
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
   async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
-    const headers: Record<string, string> = { cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ') };
+    const headers: Record<string, string> = {
+      ...this.headers,
+      cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+    };
     if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
     const response = await fetch(url, {
       method: init.method ?? (init.form ? 'POST' : 'GET'),

@@ -83,11 +83,12 @@ export class AccountChanges {
   }
 
   /** Ends the account's sessions and revokes its grants and refresh tokens, audited, in `tx`. */
-  endSessions(tx: EntityManager, command: AccountCommand, why: string): Promise<number> {
-    return this.sessions.execute(
+  async endSessions(tx: EntityManager, command: AccountCommand, why: string): Promise<number> {
+    const revoked = await this.sessions.execute(
       { tenantId: command.tenantId, accountId: command.accountId, reason: `${why}: ${command.reason}`, requestedBy: command.caller.actor },
       tx,
     );
+    return revoked.revokedEntries;
   }
 
   /** The audit record of a change, in the change's transaction. */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RevokeSessionsUseCase } from '../sessions/revoke-sessions.usecase';
+import { SessionRecordsModule } from '../sessions/session-records.module';
 import { AccountAdminRepository } from './account-admin.repository';
 import { AccountChanges } from './account-changes';
 import { AccountsAdminHttpController } from './accounts-admin.http.controller';
@@ -13,6 +14,7 @@ import { SetAccountDisabledUseCase } from './set-account-disabled.usecase';
  * RevokeSessionsUseCase is stateless; it is provided here too rather than exported from SessionsModule.
  */
 @Module({
+  imports: [SessionRecordsModule],
   controllers: [AccountsAdminHttpController],
   providers: [
     AccountAdminRepository,

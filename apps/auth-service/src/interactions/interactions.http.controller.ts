@@ -18,6 +18,9 @@ import { authenticationContext, type AcrValue } from '../mfa';
 import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
 import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
 import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
+import { RiskDecisions, type RiskVerdict } from '../risk/risk-decisions';
+import type { SignInRecord } from '../risk/token-issuance.hooks';
+import { SignInContextReader, type SignInContext } from '../sessions/sign-in-context';
 import { requestsMfa } from '../oidc/provider-configuration';
 import { PROVIDER_KEYS } from '../oidc/oidc.providers';
 import type { ProviderKeys } from '../oidc/provider-keys';
@@ -49,6 +52,8 @@ export class InteractionsHttpController {
     private readonly upstreamIdps: UpstreamIdps,
     private readonly federationFlows: FederationFlowsRepository,
     private readonly startFederation: StartFederatedSignInUseCase,
+    private readonly contexts: SignInContextReader,
+    private readonly risk: RiskDecisions,
     @Inject(SERVICE_RUNTIME) runtime: ServiceRuntime,
   ) {
     this.address = new ClientAddress(runtime.config.TRACEO_TRUSTED_PROXIES);
@@ -60,7 +65,8 @@ export class InteractionsHttpController {
       const details = await this.details(uid, req, res);
       const client = await this.provider.Client.find(String(details.params['client_id']));
       const clientName = client?.clientName ?? client?.clientId ?? 'an application';
-      if (details.prompt.name === 'login')
+      if (details.prompt.name === 'login') {
+        this.contexts.read(req, res); // gives a browser without one its device cookie before it signs in
         return send(
           res,
           200,
@@ -71,6 +77,7 @@ export class InteractionsHttpController {
             ...this.federationButtons(uid, client?.['tenant_id']),
           }),
         );
+      }
       if (details.prompt.name === 'consent') {
         const missing = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
         return send(
@@ -118,10 +125,14 @@ export class InteractionsHttpController {
         return again(429, `Too many failed attempts. Try again in ${result.retryAfterSeconds} seconds.`);
       }
       if (result.outcome === 'invalid') return again(401, 'The username or password is not correct.');
+      const context = this.contexts.read(req, res);
+      const verdict = await this.decide(result.account, clientId, ['pwd'], details.session?.uid, context);
+      if (verdict.decision === 'deny') return this.refuse(req, res);
       const needed = await this.secondFactor.stepFor(result.account);
-      // Step-up: a client asking for acr urn:traceo:acr:mfa gets a second factor even from a role that does not require one.
-      const step = needed === 'none' && requestsMfa(details.params['acr_values']) ? 'enroll' : needed;
-      if (step === 'none') return this.finishSignIn(req, res, result.account.accountId, authenticationContext(['pwd']));
+      // Step-up: a client asking for acr urn:traceo:acr:mfa, or the risk decision, gets a second factor even from a role that does not require one.
+      const stepUp = requestsMfa(details.params['acr_values']) || verdict.decision === 'step-up';
+      const step = needed === 'none' && stepUp ? 'enroll' : needed;
+      if (step === 'none') return this.finishSignIn(req, res, result.account, clientId, authenticationContext(['pwd']));
       await this.factors.rememberPasswordStep(uid, result.account.accountId);
       return this.secondFactorPage(res, 200, uid, step, result.account, clientName, tenantId);
     });
@@ -155,7 +166,7 @@ export class InteractionsHttpController {
       }
       if (result.ok) {
         await this.factors.forgetPasswordStep(uid);
-        return this.finishSignIn(req, res, account.accountId, await this.secondFactorContext(uid, account.accountId));
+        return this.finishSignIn(req, res, account, clientId, await this.secondFactorContext(uid, account.accountId));
       }
       if (result.reason === 'locked') res.setHeader('retry-after', String(result.retryAfterSeconds ?? 60));
       const message =
@@ -174,11 +185,18 @@ export class InteractionsHttpController {
   @HttpCode(200)
   async continueSignIn(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
-      await this.signInForm(uid, req, res);
+      const { details } = await this.signInForm(uid, req, res);
       const accountId = await this.factors.completedSecondFactorOf(uid);
-      if (!accountId) throw new errors.InvalidRequest('complete the verification step first');
+      const account = accountId ? await this.accounts.findById(accountId) : undefined;
+      if (!account || account.disabled) throw new errors.InvalidRequest('complete the verification step first');
       await this.factors.forgetPasswordStep(uid);
-      await this.finishSignIn(req, res, accountId, await this.secondFactorContext(uid, accountId));
+      await this.finishSignIn(
+        req,
+        res,
+        account,
+        String(details.params['client_id']),
+        await this.secondFactorContext(uid, account.accountId),
+      );
     });
   }
 
@@ -213,13 +231,17 @@ export class InteractionsHttpController {
       if (!verified) throw new FederationError('AUTH.FEDERATION_NOT_COMPLETED');
       const account = await this.accounts.findById(verified.accountId);
       if (!account || account.disabled) throw new FederationError('AUTH.ACCOUNT_DISABLED');
-      // The upstream's own MFA (its amr, as configured per IdP) stands in for Traceo's TOTP; otherwise the same rule as passwords.
-      if (verified.upstreamMfa) return this.finishSignIn(req, res, account.accountId, federatedContext(true, false));
-      const needed = await this.secondFactor.stepFor(account);
-      const step = needed === 'none' && requestsMfa(details.params['acr_values']) ? 'enroll' : needed;
-      if (step === 'none') return this.finishSignIn(req, res, account.accountId, federatedContext(false, false));
-      await this.factors.rememberPasswordStep(uid, account.accountId);
       const clientId = String(details.params['client_id']);
+      const context = this.contexts.read(req, res);
+      const verdict = await this.decide(account, clientId, verified.upstreamMfa ? ['fed', 'mfa'] : ['fed'], details.session?.uid, context);
+      if (verdict.decision === 'deny') return this.refuse(req, res);
+      // The upstream's own MFA (its amr, as configured per IdP) stands in for Traceo's TOTP; otherwise the same rule as passwords.
+      if (verified.upstreamMfa) return this.finishSignIn(req, res, account, clientId, federatedContext(true, false));
+      const needed = await this.secondFactor.stepFor(account);
+      const stepUp = requestsMfa(details.params['acr_values']) || verdict.decision === 'step-up';
+      const step = needed === 'none' && stepUp ? 'enroll' : needed;
+      if (step === 'none') return this.finishSignIn(req, res, account, clientId, federatedContext(false, false));
+      await this.factors.rememberPasswordStep(uid, account.accountId);
       const client = await this.provider.Client.find(clientId);
       return this.secondFactorPage(res, 200, uid, step, account, client?.clientName ?? clientId, account.tenantId);
     });
@@ -273,14 +295,50 @@ export class InteractionsHttpController {
     });
   }
 
+  /**
+   * Hands the signed-in account to oidc-provider, with the sign-in's context for the session record
+   * (`traceo`, read back when the browser resumes the authorization: src/oidc/provider-configuration.ts).
+   */
   private async finishSignIn(
     req: Request,
     res: Response,
-    accountId: string,
+    account: Account,
+    clientId: string,
     { amr, acr }: { amr: readonly string[]; acr: AcrValue },
   ): Promise<void> {
-    const outcome: InteractionResults = { login: { accountId, amr: [...amr], acr } };
+    const traceo: SignInRecord = { tenantId: account.tenantId, clientId, context: this.contexts.read(req, res) };
+    const outcome: InteractionResults = { login: { accountId: account.accountId, amr: [...amr], acr }, traceo };
     await this.provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+  }
+
+  /** The risk decision after the first factor (docs/auth-risk.md); audited by RiskDecisions. */
+  private decide(
+    account: Account,
+    clientId: string,
+    amr: string[],
+    sessionId: string | undefined,
+    context: SignInContext,
+  ): Promise<RiskVerdict> {
+    return this.risk.decide({
+      tenantId: account.tenantId,
+      stage: 'sign-in',
+      accountId: account.accountId,
+      clientId,
+      roles: account.roles,
+      amr,
+      sessionId,
+      context,
+    });
+  }
+
+  /** A denied sign-in returns to the client as `access_denied` (RFC 6749 §4.1.2.1), with nothing about why. */
+  private async refuse(req: Request, res: Response): Promise<void> {
+    await this.provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'the sign-in was refused by the security policy' },
+      { mergeWithLastSubmission: false },
+    );
   }
 
   /** `amr`/`acr` after the TOTP step: the first factor was a password, or this interaction's federated sign-in. */

@@ -5,6 +5,8 @@ import { RegistrationUseCase } from '../admin/registration.usecase';
 import { SignInUseCase } from '../accounts/sign-in.usecase';
 import { ClientRepository } from '../clients/client.repository';
 import { FederationModule } from '../federation/federation.module';
+import { RiskModule } from '../risk/risk.module';
+import { SessionRecordsModule } from '../sessions/session-records.module';
 import { InteractionsHttpController } from '../interactions/interactions.http.controller';
 import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
 import { RecoveryCodesRepository } from '../second-factor/recovery-codes.repository';
@@ -15,7 +17,7 @@ import { ProviderEventsListener } from './provider-events.listener';
 
 /** The OpenID provider (mounted at /oidc), its sign-in and consent pages, and its storage. */
 @Module({
-  imports: [FederationModule],
+  imports: [FederationModule, RiskModule, SessionRecordsModule],
   controllers: [OidcHttpController, InteractionsHttpController, RegistrationHttpController],
   providers: [
     ...OIDC_PROVIDERS,

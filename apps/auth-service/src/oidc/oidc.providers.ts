@@ -9,6 +9,10 @@ import { OIDC_PROVIDER } from './oidc-provider.token';
 import { purgeExpiredOidcModels } from './pg-oidc.adapter';
 import { createProvider } from './provider-configuration';
 import { loadProviderKeys, type ProviderKeys } from './provider-keys';
+import { RiskDecisions } from '../risk/risk-decisions';
+import { tokenIssuanceHooks } from '../risk/token-issuance.hooks';
+import { SessionRecordsRepository } from '../sessions/session-records.repository';
+import { SignInContextReader } from '../sessions/sign-in-context';
 
 export const PROVIDER_KEYS = Symbol('PROVIDER_KEYS');
 
@@ -20,14 +24,36 @@ export const OIDC_PROVIDERS: NestProvider[] = [
       loadProviderKeys(dataSource, kek, config.TRACEO_AUTH_SIGNING_KEY_MAX_AGE_DAYS),
   },
   {
+    provide: SignInContextReader,
+    inject: [SERVICE_RUNTIME, PROVIDER_KEYS],
+    useFactory: ({ config }: ServiceRuntime<AuthConfig>, keys: ProviderKeys) =>
+      new SignInContextReader({
+        trustedProxies: config.TRACEO_TRUSTED_PROXIES ?? [],
+        countryHeader: config.TRACEO_AUTH_COUNTRY_HEADER,
+        key: keys.formKey,
+      }),
+  },
+  {
     provide: OIDC_PROVIDER,
-    inject: [SERVICE_RUNTIME, KEY_ENCRYPTION_KEY, PROVIDER_KEYS, ClientRepository, AccountRepository],
+    inject: [
+      SERVICE_RUNTIME,
+      KEY_ENCRYPTION_KEY,
+      PROVIDER_KEYS,
+      ClientRepository,
+      AccountRepository,
+      RiskDecisions,
+      SessionRecordsRepository,
+      SignInContextReader,
+    ],
     useFactory: (
       runtime: ServiceRuntime<AuthConfig>,
       kek: KeyEncryptionKey,
       keys: ProviderKeys,
       clients: ClientRepository,
       accounts: AccountRepository,
+      risk: RiskDecisions,
+      sessions: SessionRecordsRepository,
+      contexts: SignInContextReader,
     ) =>
       createProvider({
         issuer: runtime.config.TRACEO_AUTH_ISSUER,
@@ -38,6 +64,7 @@ export const OIDC_PROVIDERS: NestProvider[] = [
         clients,
         accounts,
         trustProxy: runtime.config.TRACEO_AUTH_TRUST_PROXY,
+        hooks: tokenIssuanceHooks({ risk, sessions, contexts, dataSource: runtime.dataSource }),
       }),
   },
 ];

@@ -46,10 +46,10 @@ export class PgOidcAdapter implements Adapter {
     const { jti, ...stored } = payload;
     const body = HASH_ONLY.has(this.model) && jti === id ? stored : payload;
     await this.dataSource.query(
-      `INSERT INTO oidc_models (model, id_hash, payload, grant_id, uid, user_code, expires_at, consumed_at, account_id)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7::integer) END, NULL, $8)
+      `INSERT INTO oidc_models (model, id_hash, payload, grant_id, uid, user_code, expires_at, consumed_at, account_id, session_uid)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7::integer) END, NULL, $8, $9)
        ON CONFLICT (model, id_hash) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid,
-         user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at, account_id = EXCLUDED.account_id`,
+         user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at, account_id = EXCLUDED.account_id, session_uid = EXCLUDED.session_uid`,
       [
         this.model,
         idHash(id),
@@ -59,6 +59,7 @@ export class PgOidcAdapter implements Adapter {
         payload.userCode ?? null,
         typeof expiresIn === 'number' ? Math.ceil(expiresIn) : null,
         payload.accountId ?? null,
+        payload.sessionUid ?? null,
       ],
     );
   }
@@ -133,6 +134,23 @@ export async function revokeGrantFamily(executor: SqlExecutor, grantId: string):
 /** Deletes every session, grant, code and stored token of an account; returns how many rows. */
 export async function revokeAccountEntries(executor: SqlExecutor, accountId: string): Promise<number> {
   return affectedRows(executor, 'DELETE FROM oidc_models WHERE account_id = $1', [accountId]);
+}
+
+/**
+ * Ends one browser session: deletes its session entry and every grant (token family: refresh tokens,
+ * codes, the grant) issued through it; returns how many rows. oidc-provider keeps grants per session
+ * (`session.authorizations[clientId].grantId`), so the account's other sessions keep theirs.
+ */
+export async function revokeSessionEntries(executor: SqlExecutor, sessionUid: string): Promise<number> {
+  return affectedRows(
+    executor,
+    `DELETE FROM oidc_models m
+     WHERE (m.model = 'Session' AND m.uid = $1) OR m.session_uid = $1
+        OR m.grant_id IN (SELECT grant_id FROM oidc_models WHERE session_uid = $1 AND grant_id IS NOT NULL)
+        OR (m.model = 'Grant' AND m.id_hash IN (
+              SELECT sha256(convert_to(grant_id, 'UTF8')) FROM oidc_models WHERE session_uid = $1 AND grant_id IS NOT NULL))`,
+    [sessionUid],
+  );
 }
 
 /** Deletes rows that expired more than a minute ago, at most `limit` per call; returns how many. */

@@ -7,6 +7,7 @@ import { errorPage, logoutPage, PAGE_CSP } from '../interactions/pages';
 import { ACR_MFA, ACR_VALUES } from '../mfa';
 import { PgOidcAdapter, revokeGrantFamily } from './pg-oidc.adapter';
 import type { ProviderKeys } from './provider-keys';
+import type { SignInRecord, TokenIssuanceHooks } from '../risk/token-issuance.hooks';
 
 /** Lifetimes (seconds). */
 export const TOKEN_LIFETIMES = Object.freeze({
@@ -36,6 +37,8 @@ export interface ProviderDependencies {
   readonly clients: ClientRepository;
   readonly accounts: AccountRepository;
   readonly trustProxy: boolean;
+  /** Risk decision before a refresh, and the session record after a sign-in (src/risk). */
+  readonly hooks: TokenIssuanceHooks;
 }
 
 /** Whether the authorization request asks for multi-factor authentication (`acr_values`, OpenID Connect Core §3.1.2.1). */
@@ -155,7 +158,12 @@ export function createProvider(deps: ProviderDependencies): Provider {
       Session: TOKEN_LIFETIMES.session,
       PushedAuthorizationRequest: TOKEN_LIFETIMES.pushedAuthorizationRequest,
     },
-    rotateRefreshToken: true,
+    // Called for every refresh grant after the token, client and account were checked and before
+    // anything is consumed or issued: the risk decision refuses here (src/risk), else the token rotates.
+    async rotateRefreshToken(ctx) {
+      await deps.hooks.beforeRefresh(ctx);
+      return true;
+    },
     issueRefreshToken: (_ctx, client) => Promise.resolve(client.grantTypeAllowed('refresh_token')),
     // A refresh token outlives the browser session (30 days); RP-initiated logout revokes the grant.
     expiresWithSession: () => Promise.resolve(false),
@@ -241,6 +249,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
     if (body?.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client')
       koa.body = { ...body, error: 'unauthorized_client' };
   });
+  // A finished sign-in lands here (`resume`): the browser session now exists, so its context, handed
+  // over by the sign-in pages as `traceo` in the interaction result, is recorded against its uid.
+  provider.use(async (koa, next) => {
+    await next();
+    const ctx = koa as KoaContextWithOIDC;
+    if (ctx.oidc?.route !== 'resume') return;
+    const result = ctx.oidc.result as { login?: { accountId: string; acr?: string; amr?: string[] }; traceo?: SignInRecord } | undefined;
+    const sessionId = ctx.oidc.session?.uid;
+    if (result?.login && result.traceo && sessionId) await deps.hooks.signedIn(sessionId, result.login, result.traceo);
+  });
   // Signing out ends what the session authorized: refresh tokens outlive the session (30 days), so
   // oidc-provider would keep their grants; the confirmed logout revokes them before the redirect.
   provider.use(async (koa, next) => {
@@ -249,6 +267,8 @@ export function createProvider(deps: ProviderDependencies): Provider {
     if (ctx.oidc?.route !== 'end_session_confirm' || ctx.status !== 303 || !ctx.oidc.params?.['logout']) return;
     const authorizations: Record<string, { grantId?: string }> = ctx.oidc.session?.authorizations ?? {};
     for (const { grantId } of Object.values(authorizations)) if (grantId) await revokeGrantFamily(dataSource, grantId);
+    const sessionId = ctx.oidc.session?.uid;
+    if (sessionId) await deps.hooks.signedOut(sessionId);
   });
   return provider;
 }

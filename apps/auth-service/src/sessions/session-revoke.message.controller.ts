@@ -11,7 +11,7 @@ export class SessionRevokeMessageController {
 
   @EventPattern(EventTypes.authSessionRevoke)
   async onSessionRevoke(@Payload() event: TypedEvent<'traceo.auth.session-revoke.v1'>, @Ctx() context: unknown): Promise<void> {
-    const { accountId, reason, requestedBy } = event.data;
-    await this.revoke.execute({ tenantId: event.tenantid, accountId, reason, requestedBy }, inboxManagerOf(context));
+    const { accountId, sessionId, reason, requestedBy } = event.data;
+    await this.revoke.execute({ tenantId: event.tenantid, accountId, sessionId, reason, requestedBy }, inboxManagerOf(context));
   }
 }

@@ -1,37 +1,70 @@
-import { Body, Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { isValidTenantId } from '@traceo/contracts';
 import { principalOfRequest, RequirePermissions } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
-import { RevokeSessionsUseCase } from './revoke-sessions.usecase';
+import { RevokeSessionsUseCase, type RevokedSessions } from './revoke-sessions.usecase';
+import { SessionRecordsRepository, type SessionRecord } from './session-records.repository';
 
 const tenantIdSchema = z.string().refine(isValidTenantId, 'must be a tenant id');
 const accountIdSchema = z.uuid();
+const sessionIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a session id');
 const revokeBody = z.strictObject({ reason: z.string().trim().min(1).max(256) });
 
-/** Incident response: end an account's sessions and grants now. */
+function requestedBy(request: Request) {
+  const principal = principalOfRequest(request);
+  return principal?.via === 'jwt'
+    ? { type: 'user' as const, id: principal.subject }
+    : { type: 'system' as const, id: principal?.subject ?? 'unknown' };
+}
+
+/** Incident response: an account's sessions with their sign-in context, and ending one or all of them now. */
 @ApiTags('auth')
 @Controller('v1/auth/tenants/:tenantId/accounts/:accountId/sessions')
 export class SessionsHttpController {
-  constructor(private readonly revoke: RevokeSessionsUseCase) {}
+  constructor(
+    private readonly revoke: RevokeSessionsUseCase,
+    private readonly sessions: SessionRecordsRepository,
+  ) {}
+
+  @RequirePermissions('auth:users:read')
+  @Get()
+  @ApiOkResponse({
+    description: 'The account’s sessions, newest first: sign-in time, acr/amr, IP, country, user agent, device fingerprint, end',
+  })
+  async list(
+    @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: z.infer<typeof tenantIdSchema>,
+    @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: z.infer<typeof accountIdSchema>,
+  ): Promise<{ sessions: SessionRecord[] }> {
+    return { sessions: await this.sessions.list(tenant, account) };
+  }
 
   @RequirePermissions('auth:sessions:revoke')
   @Post('revoke')
   @HttpCode(200)
-  @ApiOkResponse({ description: 'How many sessions, grants and stored tokens were removed' })
-  async revokeAll(
+  @ApiOkResponse({ description: 'How many provider entries were removed and which sessions ended' })
+  revokeAll(
     @Req() request: Request,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: z.infer<typeof tenantIdSchema>,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: z.infer<typeof accountIdSchema>,
     @Body(new ZodValidationPipe(revokeBody)) body: z.infer<typeof revokeBody>,
-  ): Promise<{ revokedEntries: number }> {
-    const principal = principalOfRequest(request);
-    const requestedBy =
-      principal?.via === 'jwt'
-        ? { type: 'user' as const, id: principal.subject }
-        : { type: 'system' as const, id: principal?.subject ?? 'unknown' };
-    return { revokedEntries: await this.revoke.execute({ tenantId: tenant, accountId: account, reason: body.reason, requestedBy }) };
+  ): Promise<RevokedSessions> {
+    return this.revoke.execute({ tenantId: tenant, accountId: account, reason: body.reason, requestedBy: requestedBy(request) });
+  }
+
+  @RequirePermissions('auth:sessions:revoke')
+  @Post(':sessionId/revoke')
+  @HttpCode(200)
+  @ApiOkResponse({ description: 'The session ended and the grants issued through it were revoked' })
+  revokeOne(
+    @Req() request: Request,
+    @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: z.infer<typeof tenantIdSchema>,
+    @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: z.infer<typeof accountIdSchema>,
+    @Param('sessionId', new ZodValidationPipe(sessionIdSchema)) sessionId: z.infer<typeof sessionIdSchema>,
+    @Body(new ZodValidationPipe(revokeBody)) body: z.infer<typeof revokeBody>,
+  ): Promise<RevokedSessions> {
+    return this.revoke.execute({ tenantId: tenant, accountId: account, sessionId, reason: body.reason, requestedBy: requestedBy(request) });
   }
 }

@@ -1,8 +1,13 @@
 import { Module } from '@nestjs/common';
 import { RevokeSessionsUseCase } from './revoke-sessions.usecase';
+import { SessionRecordsModule } from './session-records.module';
 import { SessionRevokeMessageController } from './session-revoke.message.controller';
 import { SessionsHttpController } from './sessions.http.controller';
 
-/** Ending an account's sessions: the Kafka command and the incident-response route. */
-@Module({ controllers: [SessionsHttpController, SessionRevokeMessageController], providers: [RevokeSessionsUseCase] })
+/** An account's sessions: listing them, and ending one or all (the Kafka command and the incident-response routes). */
+@Module({
+  imports: [SessionRecordsModule],
+  controllers: [SessionsHttpController, SessionRevokeMessageController],
+  providers: [RevokeSessionsUseCase],
+})
 export class SessionsModule {}
