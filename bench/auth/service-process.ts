@@ -17,6 +17,8 @@ export interface AuthServiceOptions {
   readonly clients: readonly Record<string, unknown>[];
   /** Writes a V8 CPU profile of the service (node --cpu-prof) into this directory on exit. */
   readonly cpuProfileDir?: string;
+  /** More configuration (e.g. TRACEO_AUTH_RISK_DEADLINE_MS). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface BenchAuthService {
@@ -71,6 +73,7 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
     TRACEO_JWT_JWKS_URL: `${origin}/oidc/jwks`,
     TRACEO_AUTH_RESOURCES: 'urn:traceo:api',
     TRACEO_AUTH_CLIENTS: JSON.stringify(options.clients),
+    ...options.env,
   };
   for (const name of ['TRACEO_PKCS11_MODULE', 'TRACEO_PKCS11_TOKEN_LABEL', 'TRACEO_PKCS11_PIN', 'SOFTHSM2_CONF']) {
     const value = infra.raw[name];

@@ -174,7 +174,7 @@ describe('risk decisions at sign-in and refresh; sessions with device context', 
       country: 'DE',
       details: { source: 'risk-service', reasons: ['TEST.allow'] },
     });
-    const [session] = await sessionsOf(accounts['ana']!);
+    const session = (await sessionsOf(accounts['ana']!))[0]!;
     expect(session).toMatchObject({
       clientId,
       acr: 'urn:traceo:acr:pwd',
@@ -194,7 +194,7 @@ describe('risk decisions at sign-in and refresh; sessions with device context', 
 
   it('asks again at every refresh, with the session; deny revokes the token family', async () => {
     const tokens = await exchange(await login(user('ben'), browserFrom('FR')));
-    const [session] = await sessionsOf(accounts['ben']!);
+    const session = (await sessionsOf(accounts['ben']!))[0]!;
     const first = await refresh(tokens.refresh_token!);
     expect(first.status).toBe(200);
     expect(requests.filter((r) => r.accountId === accounts['ben'] && r.stage === 'refresh').at(-1)).toMatchObject({
@@ -247,7 +247,7 @@ describe('risk decisions at sign-in and refresh; sessions with device context', 
     const sessions = await sessionsOf(accounts['fay']!);
     expect(sessions).toHaveLength(3);
     const byCountry = (country: string) => sessions.filter((s) => s.country === country);
-    const berlin = byCountry('DE')[0];
+    const berlin = byCountry('DE')[0]!;
     const revoked = await api('POST', `/v1/auth/tenants/${tenant}/accounts/${accounts['fay']}/sessions/${berlin.sessionId}/revoke`, {
       reason: 'lost laptop',
     });
