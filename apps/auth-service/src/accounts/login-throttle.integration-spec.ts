@@ -1,10 +1,14 @@
 import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
 import { openServiceDatabase } from '@traceo/persistence';
-import { createScratchSchema, loadInfraEnv } from '@traceo/testing';
+import { createScratchSchema, loadInfraEnv, waitFor } from '@traceo/testing';
 import type { DataSource } from 'typeorm';
+import type { ServiceRuntime } from '@traceo/service-kit';
+import type { AuthConfig } from '../auth-service.config';
+import type { ClientRepository } from '../clients/client.repository';
 import { LoginThrottle as SignInThrottle } from '../mfa';
 import { AUTH_MIGRATIONS } from '../migrations';
-import { ACCOUNT_THROTTLE, LoginThrottle, PgLoginAttemptStore } from './login-throttle';
+import { OidcMaintenance } from '../oidc/oidc.providers';
+import { PgLoginAttemptStore } from './login-throttle';
 
 /** src/mfa's sign-in throttle on the real PostgreSQL store, as every replica shares it. */
 describe('sign-in throttle on PostgreSQL (login_throttle)', () => {
@@ -70,16 +74,64 @@ describe('sign-in throttle on PostgreSQL (login_throttle)', () => {
     });
   });
 
-  it('counts second-factor failures for the former check-then-count API, and clears them on success', async () => {
-    const throttle = new LoginThrottle(dataSource);
-    const key = 'mfa:0b8f8f4e-0000-4000-8000-000000000001';
-    await Promise.all(Array.from({ length: 6 }, () => throttle.fail(key, ACCOUNT_THROTTLE)));
-    const [row] = await dataSource.query<{ failures: number }[]>('SELECT failures FROM login_throttle WHERE key = $1', [
-      'mfa-account:0b8f8f4e-0000-4000-8000-000000000001',
-    ]);
-    expect(row!.failures).toBe(6);
-    expect(await throttle.retryAfter([key])).toBeGreaterThan(30);
-    await throttle.succeed(key);
-    expect(await throttle.retryAfter([key])).toBe(0);
+  it('purges, in the ten-minute maintenance job, counters idle for over an hour that are not locked', async () => {
+    await dataSource.query(
+      `INSERT INTO login_throttle (key, failures, last_failure_at, locked_until) VALUES
+         ('purge:idle', 4, now() - interval '61 minutes', NULL),
+         ('purge:lock-over', 10, now() - interval '2 hours', now() - interval '105 minutes'),
+         ('purge:recent', 4, now() - interval '59 minutes', NULL),
+         ('purge:locked', 10, now() - interval '2 hours', now() + interval '5 minutes')`,
+    );
+    let tick: (() => void) | undefined;
+    let period: number | undefined;
+    const setInterval = jest.spyOn(global, 'setInterval').mockImplementation(((callback: () => void, ms: number) => {
+      tick = callback;
+      period = ms;
+      return { unref: () => undefined };
+    }) as unknown as typeof global.setInterval);
+    const runtime = { dataSource, config: {}, logger: { warn: jest.fn() } } as unknown as ServiceRuntime<AuthConfig>;
+    const maintenance = new OidcMaintenance(runtime, {} as ClientRepository);
+    try {
+      await maintenance.onApplicationBootstrap();
+    } finally {
+      setInterval.mockRestore();
+    }
+    expect(period).toBe(600_000);
+    tick!();
+    const left = () =>
+      dataSource
+        .query<{ key: string }[]>("SELECT key FROM login_throttle WHERE key LIKE 'purge:%' ORDER BY key")
+        .then((rows) => rows.map((row) => row.key));
+    await waitFor(async () => ((await left()).length === 2 ? true : undefined), 'the purge');
+    await expect(left()).resolves.toEqual(['purge:locked', 'purge:recent']);
+    expect(runtime.logger.warn).not.toHaveBeenCalled();
+    maintenance.onApplicationShutdown();
+  });
+
+  it('records an attempt whose row a concurrent success deleted while it waited', async () => {
+    const store = new PgLoginAttemptStore(dataSource);
+    const key = 'race:deleted';
+    await store.update(key, () => ({ failures: 3, lastAttemptAt: Date.now(), lockedUntil: null }));
+    // Hold the row, start a charge (which conflicts on INSERT and waits), then delete the row and release it.
+    const holder = dataSource.createQueryRunner();
+    await holder.connect();
+    await holder.startTransaction();
+    await holder.query('SELECT 1 FROM login_throttle WHERE key = $1 FOR UPDATE', [key]);
+    const charged = store.update(key, (current) => ({
+      failures: (current?.failures ?? 0) + 1,
+      lastAttemptAt: Date.now(),
+      lockedUntil: null,
+    }));
+    await waitFor(async () => {
+      const [waiting] = await dataSource.query<{ n: number }[]>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM login_throttle WHERE key = $1 FOR UPDATE'",
+      );
+      return waiting!.n > 0 ? true : undefined;
+    }, 'the charge to wait for the row lock');
+    await holder.query('DELETE FROM login_throttle WHERE key = $1', [key]);
+    await holder.commitTransaction();
+    await holder.release();
+    await charged;
+    await expect(store.get(key)).resolves.toMatchObject({ failures: 1 });
   });
 });

@@ -1,3 +1,4 @@
+import { ipBucket, normalizeIp } from '@traceo/rate-limit';
 import { MFA_THROTTLE_POLICY } from './attempt-throttle.policy';
 import { AttemptThrottle, InMemoryLoginAttemptStore, ipThrottleKey, LoginThrottle, loginThrottleKey } from './attempt-throttle';
 
@@ -123,8 +124,7 @@ describe('MFA attempts', () => {
     for (let i = 0; i < 5; i++) await mfa.admit('account-1');
     await expect(mfa.admit('account-1')).resolves.toEqual({ allowed: false, reason: 'backoff', retryAfterSeconds: 30 });
     await expect(store.get('mfa-account:account-1')).resolves.toMatchObject({ failures: 5 });
-    await mfa.charge('account-1'); // counted even in backoff, for callers that count after the check
-    await expect(store.get('mfa-account:account-1')).resolves.toMatchObject({ failures: 6 });
+    await expect(store.get('mfa-account:account-1')).resolves.toMatchObject({ failures: 5 }); // a refusal is not charged
     await mfa.reset('account-1');
     await expect(mfa.peek('account-1')).resolves.toEqual({ allowed: true });
   });
@@ -138,12 +138,19 @@ describe('throttle keys', () => {
     ['::ffff:cb00:7107', '203.0.113.7'],
     ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
     ['2001:DB8:0001:0002::1', '2001:db8:1:2::/64'],
-    ['2001:db8::1', '2001:db8:0:0::/64'],
-    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
-    ['::1', '0:0:0:0::/64'],
-    ['not an ip', 'other:not an ip'],
+    ['2001:db8::1', '2001:db8::/64'],
+    ['fe80::1%eth0', 'fe80::/64'],
+    ['::1', '::/64'],
+    ['[2001:db8:1:2::1]:443', '2001:db8:1:2::/64'],
+    ['203.0.113.7:8080', '203.0.113.7'],
+    ['Not An IP', 'other:not an ip'],
   ])('keys IP %j as %j', (ip, key) => {
     expect(ipThrottleKey(ip)).toBe(key);
+  });
+
+  it('buckets an address exactly as the rate limiter does', () => {
+    for (const ip of ['203.0.113.7', '2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8::1'])
+      expect(ipThrottleKey(ip)).toBe(ipBucket(normalizeIp(ip)!, 64));
   });
 
   it('folds case, width and surrounding space of login names', () => {

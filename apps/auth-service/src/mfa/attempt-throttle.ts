@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipBucket, normalizeIp } from '@traceo/rate-limit';
 import {
   ACCOUNT_THROTTLE_POLICY,
   chargeAttempt,
@@ -63,12 +63,6 @@ export class AttemptThrottle {
       return decision.allowed ? chargeAttempt(current, this.policy, now) : current;
     });
     return decision;
-  }
-
-  /** Counts one attempt whatever the decision, for a caller that counts failures after the check (prefer `admit`). */
-  async charge(id: string): Promise<void> {
-    const now = this.clock();
-    await this.write(id, now, (current) => chargeAttempt(current, this.policy, now));
   }
 
   /** What `admit` would answer, without charging. For pages that show "try again in …". */
@@ -160,35 +154,11 @@ export function loginThrottleKey(login: string): string {
 }
 
 /**
- * IPv4 as is; IPv4-mapped IPv6 as IPv4; other IPv6 by its /64, because one subscriber usually holds a
- * whole /64 and could otherwise rotate addresses per attempt. Anything unparseable is its own key.
+ * The client IP as `@traceo/rate-limit` buckets it: IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6
+ * by its /64 (RFC 5952 form, `2001:db8:1:2::/64`), because one subscriber usually holds a whole /64
+ * and could otherwise rotate addresses per attempt. Anything unparseable is its own key.
  */
 export function ipThrottleKey(ip: string): string {
-  const address = ip.trim().replace(/%.*$/, '').toLowerCase();
-  const version = isIP(address);
-  if (version === 4) return address;
-  if (version !== 6) return `other:${address}`;
-  const hextets = expandIpv6(address);
-  if (hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff) {
-    return [hextets[6]! >> 8, hextets[6]! & 0xff, hextets[7]! >> 8, hextets[7]! & 0xff].join('.');
-  }
-  return `${hextets
-    .slice(0, 4)
-    .map((h) => h.toString(16))
-    .join(':')}::/64`;
-}
-
-/** Eight 16-bit groups of a valid IPv6 address (`isIP` has already validated it). */
-function expandIpv6(address: string): number[] {
-  let text = address;
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4 !== null) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((h) => Number.parseInt(h, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  const address = normalizeIp(ip);
+  return address === undefined ? `other:${ip.trim().toLowerCase()}` : ipBucket(address, 64);
 }

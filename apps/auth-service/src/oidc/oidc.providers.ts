@@ -87,6 +87,11 @@ export class OidcMaintenance implements OnApplicationBootstrap, OnApplicationShu
         purgeExpiredOidcModels(dataSource),
         affectedRows(dataSource, 'DELETE FROM mfa_pending_sign_ins WHERE expires_at < now()'),
         affectedRows(dataSource, 'DELETE FROM totp_pending WHERE expires_at < now()'),
+        // Sign-in throttle counters the policies have forgotten (an hour without attempts, not locked).
+        affectedRows(
+          dataSource,
+          "DELETE FROM login_throttle WHERE last_failure_at < now() - interval '1 hour' AND (locked_until IS NULL OR locked_until < now())",
+        ),
       ]).catch((error: unknown) => this.runtime.logger.warn({ err: error }, 'could not purge expired provider entries'));
     }, 600_000);
     this.timer.unref();

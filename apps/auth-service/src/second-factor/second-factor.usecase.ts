@@ -1,15 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { Account } from '../accounts/account.repository';
-import { ACCOUNT_THROTTLE, LoginThrottle } from '../accounts/login-throttle';
+import { PgLoginAttemptStore } from '../accounts/login-throttle';
 import {
+  AttemptThrottle,
   buildOtpauthUri,
   confirmTotpEnrollment,
   DEFAULT_TOTP_PARAMETERS,
+  MFA_THROTTLE_POLICY,
   mfaRequiredForRoles,
   RecoveryCodes,
   startTotpEnrollment,
   TotpVerifier,
+  type ThrottleDecision,
 } from '../mfa';
 import { RecoveryCodesRepository } from './recovery-codes.repository';
 import { TotpFactorsRepository } from './totp-factors.repository';
@@ -27,13 +30,15 @@ export type SecondFactorResult =
  * The TOTP step of sign-in, on src/mfa's building blocks (RFC 6238 with a ±1 step drift window and
  * replay protection, enrollment confirmed by a first code). An account with a factor always uses it;
  * an account whose roles require MFA (src/mfa MFA_REQUIRED_BY_ROLE) and has none enrolls first.
- * Failed codes count towards the account's backoff like failed passwords (key `mfa:<account>`).
+ * Every code, TOTP or recovery, is charged to the account's `MFA_THROTTLE_POLICY` counter before it is
+ * checked (key `mfa-account:<account>`), so parallel wrong codes cannot outrun the limit; a right code
+ * clears the counter.
  */
 @Injectable()
 export class SecondFactorUseCase {
   private readonly verifier: TotpVerifier;
   private readonly recovery: RecoveryCodes;
-  private readonly throttle: LoginThrottle;
+  private readonly throttle: AttemptThrottle;
 
   constructor(
     @Inject(SERVICE_RUNTIME) runtime: ServiceRuntime,
@@ -43,7 +48,7 @@ export class SecondFactorUseCase {
   ) {
     this.verifier = new TotpVerifier(factors);
     this.recovery = new RecoveryCodes(recoveryCodes);
-    this.throttle = new LoginThrottle(runtime.dataSource);
+    this.throttle = new AttemptThrottle(new PgLoginAttemptStore(runtime.dataSource), MFA_THROTTLE_POLICY);
   }
 
   async stepFor(account: Account): Promise<SecondFactorStep> {
@@ -63,32 +68,29 @@ export class SecondFactorUseCase {
   }
 
   async submit(account: Account, code: string, meta: { clientId: string; ip?: string | undefined }): Promise<SecondFactorResult> {
-    const key = `mfa:${account.accountId}`;
-    const locked = await this.throttle.retryAfter([key]);
-    if (locked > 0) return this.audited(account, meta, 'verify', { ok: false, reason: 'locked', retryAfterSeconds: locked });
     const factor = await this.factors.find(account.accountId);
-    let result: SecondFactorResult;
-    let action: 'enroll' | 'verify' = 'verify';
+    const pending = factor ? undefined : await this.factors.findPending(account.accountId);
+    let action: 'enroll' | 'verify';
+    let check: () => Promise<SecondFactorResult>;
     if (factor) {
-      const checked = await this.verifier.verify(factor, code);
-      result = checked.ok ? { ok: true } : { ok: false, reason: checked.reason };
-    } else {
+      action = 'verify';
+      check = async () => {
+        const checked = await this.verifier.verify(factor, code);
+        return checked.ok ? { ok: true } : { ok: false, reason: checked.reason };
+      };
+    } else if (pending) {
       action = 'enroll';
-      const pending = await this.factors.findPending(account.accountId);
-      if (!pending) return { ok: false, reason: 'expired' };
-      const confirmed = confirmTotpEnrollment(
-        { secret: pending.secret, parameters: DEFAULT_TOTP_PARAMETERS, uri: '', expiresAt: pending.expiresAt },
-        code,
-        Date.now(),
-      );
-      if (confirmed.ok) await this.factors.activate(account.accountId, confirmed.secret, confirmed.parameters, confirmed.lastUsedStep);
-      // A new factor comes with a new set of recovery codes, shown once.
-      result = confirmed.ok
-        ? { ok: true, recoveryCodes: await this.recovery.issue(account.accountId) }
-        : { ok: false, reason: confirmed.reason };
+      check = () => this.confirmEnrollment(account, pending, code);
+    } else {
+      // No code to check against, so nothing is charged; a throttled account still hears that first.
+      const decision = await this.throttle.peek(account.accountId);
+      return decision.allowed ? { ok: false, reason: 'expired' } : this.audited(account, meta, 'verify', lockedResult(decision));
     }
-    if (result.ok) await this.throttle.succeed(key);
-    else await this.throttle.fail(key, ACCOUNT_THROTTLE);
+    // Charged before the check: of a burst of parallel wrong codes, only the policy's allowance gets checked.
+    const admitted = await this.throttle.admit(account.accountId);
+    if (!admitted.allowed) return this.audited(account, meta, 'verify', lockedResult(admitted));
+    const result = await check();
+    if (result.ok) await this.throttle.reset(account.accountId);
     return this.audited(account, meta, action, result);
   }
 
@@ -98,18 +100,32 @@ export class SecondFactorUseCase {
     input: string,
     meta: { clientId: string; ip?: string | undefined },
   ): Promise<SecondFactorResult> {
-    const key = `mfa:${account.accountId}`;
-    const locked = await this.throttle.retryAfter([key]);
-    if (locked > 0) return this.audited(account, meta, 'recover', { ok: false, reason: 'locked', retryAfterSeconds: locked });
+    const admitted = await this.throttle.admit(account.accountId);
+    if (!admitted.allowed) return this.audited(account, meta, 'recover', lockedResult(admitted));
     const redeemed = await this.recovery.redeem(account.accountId, input);
-    if (redeemed.ok) await this.throttle.succeed(key);
-    else await this.throttle.fail(key, ACCOUNT_THROTTLE);
+    if (redeemed.ok) await this.throttle.reset(account.accountId);
     return this.audited(
       account,
       meta,
       'recover',
       redeemed.ok ? { ok: true, remainingRecoveryCodes: redeemed.remaining } : { ok: false, reason: redeemed.reason },
     );
+  }
+
+  private async confirmEnrollment(
+    account: Account,
+    pending: { secret: string; expiresAt: number },
+    code: string,
+  ): Promise<SecondFactorResult> {
+    const confirmed = confirmTotpEnrollment(
+      { secret: pending.secret, parameters: DEFAULT_TOTP_PARAMETERS, uri: '', expiresAt: pending.expiresAt },
+      code,
+      Date.now(),
+    );
+    if (!confirmed.ok) return { ok: false, reason: confirmed.reason };
+    await this.factors.activate(account.accountId, confirmed.secret, confirmed.parameters, confirmed.lastUsedStep);
+    // A new factor comes with a new set of recovery codes, shown once.
+    return { ok: true, recoveryCodes: await this.recovery.issue(account.accountId) };
   }
 
   private async audited(
@@ -137,4 +153,9 @@ export class SecondFactorUseCase {
     );
     return result;
   }
+}
+
+/** Backoff and lock alike are shown as "locked" with the wait, as before the throttle was merged. */
+function lockedResult(decision: Extract<ThrottleDecision, { allowed: false }>): SecondFactorResult {
+  return { ok: false, reason: 'locked', retryAfterSeconds: decision.retryAfterSeconds };
 }
