@@ -11,19 +11,18 @@
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, parseApiKeys, RequirePermissions, TokenVerifier } from '@traceo/security';
-import { WORKSPACE_ROOT } from '@traceo/testing';
+import { freePort, WORKSPACE_ROOT } from '@traceo/testing';
 import { importJWK, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { signIn } from '../../apps/auth-service/test/flows';
 import { coresUsed, cpuSnapshot, formatCores, type CpuSnapshot } from '../encryption/cpu';
-import { basicCredentials, runLoad, TokenClient, type LoadResult, type TokenAnswer } from './http-load';
+import { basicCredentials, postJson, runLoad, TokenClient, type LoadResult, type TokenAnswer } from './http-load';
 import { BENCH_RATE_LIMIT_RULES, buildAuthService, startAuthService, type BenchAuthService } from './service-process';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
@@ -48,17 +47,6 @@ const USER = { username: 'bench-user@example.com', password: randomBytes(12).toS
 
 function commit(): string {
   return execFileSync('git', ['log', '-1', '--format=%h %cI'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' }).trim();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface Line {
@@ -102,17 +90,6 @@ async function startBaseline(): Promise<{ pid: number; url: string; stop: () => 
     child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));
   });
   return { pid: child.pid!, url: `http://127.0.0.1:${port}/token`, stop: () => child.kill('SIGTERM') };
-}
-
-async function postJson(url: string, token: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const answer = (await response.json()) as Record<string, unknown>;
-  if (response.status !== 201) throw new Error(`${url}: ${response.status} ${JSON.stringify(answer)}`);
-  return answer;
 }
 
 /** The bench's confidential client and its end-user, registered through the service's API by a platform admin. */

@@ -124,3 +124,15 @@ export async function runLoad(
     ...(firstFailure ? { firstFailure } : {}),
   };
 }
+
+/** POST JSON with a bearer token; the answer, which must be 201 Created. */
+export async function postJson(url: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as Record<string, unknown>;
+  if (response.status !== 201) throw new Error(`${url}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}

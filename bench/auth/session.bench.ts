@@ -12,17 +12,16 @@
 //
 //   npm run bench:auth:session -- [--sessions 20] [--refreshes 200] [--worktree]
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent, encodeEvent, EventTypes, type TypedEvent } from '@traceo/contracts';
 import { createKafka, KafkaRequester, KafkaResponder } from '@traceo/messaging';
-import { loadInfraEnv, withClient } from '@traceo/testing';
+import { freePort, loadInfraEnv, withClient } from '@traceo/testing';
 import * as oidc from 'openid-client';
 import { TestBrowser } from '../../apps/auth-service/test/browser';
 import { signIn } from '../../apps/auth-service/test/flows';
-import { basicCredentials, TokenClient } from './http-load';
+import { basicCredentials, postJson, TokenClient } from './http-load';
 import { buildAuthService, startAuthService } from './service-process';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
@@ -40,30 +39,10 @@ const APP = { id: `bench-app-${RUN}`, secret: randomBytes(24).toString('hex') };
 const REDIRECT = 'https://bench.traceo.test/callback';
 const USER = { username: 'bench-user@example.com', password: randomBytes(12).toString('hex') };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function stats(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
   return `p50 ${at(50).toFixed(1)} ms, p95 ${at(95).toFixed(1)} ms, p99 ${at(99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (n=${sorted.length})`;
-}
-
-async function postJson(url: string, token: string, body: unknown): Promise<void> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (response.status !== 201) throw new Error(`${url}: ${response.status} ${await response.text()}`);
 }
 
 /** Prometheus text: the sum of a metric's samples whose labels contain every given pair. */

@@ -1,5 +1,4 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests explore JSON response bodies loosely */
-import { createServer } from 'node:net';
 import type { Role } from '@traceo/security';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -8,7 +7,7 @@ import { ensureTopics, MESSAGING_MIGRATIONS } from '@traceo/messaging';
 import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
 import { assembleServiceRuntime, InboxTransport, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
-import { createScratchSchema, loadInfraEnv, startGroupAtEnd, waitFor } from '@traceo/testing';
+import { createScratchSchema, freePort, loadInfraEnv, startGroupAtEnd, waitFor } from '@traceo/testing';
 import { AccountRepository } from '../src/accounts/account.repository';
 import { AppModule } from '../src/app.module';
 import { authConfigSchema, type AuthConfig } from '../src/auth-service.config';
@@ -17,17 +16,6 @@ import type { ClientRegistrationInput } from '../src/clients/client-policy';
 
 /** The API key the test service accepts (test configuration only). */
 export const TEST_API_KEY = 'auth-test-key-0000000000000000000000000';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningService {
   readonly app: INestApplication;

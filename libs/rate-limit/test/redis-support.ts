@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 // Test-only: a util lib's integration specs read the infrastructure settings through the shared
 // helper rather than duplicating where tools/infra writes them.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadInfraEnv } from '@traceo/testing';
+import { freePort, loadInfraEnv } from '@traceo/testing';
 import type { Redis } from 'ioredis';
 import { createRateLimitRedis } from '../src';
 
@@ -30,16 +29,6 @@ export async function deleteByPrefix(client: Redis, prefix: string): Promise<voi
     if (keys.length > 0) await client.del(...keys);
     cursor = next;
   } while (cursor !== '0');
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /**

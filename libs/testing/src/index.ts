@@ -3,3 +3,4 @@ export { consumerLag, startGroupAtEnd, waitFor } from './kafka-helpers';
 export { createScratchSchema, withClient } from './scratch-schema';
 export { startProcess, startTsProcess, type RunningProcess } from './child-process';
 export { TestTokenIssuer, type JwksServer, type TestTokenAlgorithm, type TestTokenRequest } from './test-token-issuer';
+export { freePort } from './free-port';
