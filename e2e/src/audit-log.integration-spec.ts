@@ -2,7 +2,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { verifyConsistency, verifyInclusion, leafHash } from '@traceo/merkle';
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient, type RunningProcess } from '@traceo/testing';
-import { bearer, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+import { MachineClients, newRunId, serviceEnv, startAuthService, startBuiltService, waitForReady } from './services';
 
 interface Checkpoint {
   treeSize: number;
@@ -17,11 +17,11 @@ const ENCRYPTION_PORT = 4312;
 const base = `http://127.0.0.1:${PORT}`;
 const b = (value: string) => Buffer.from(value, 'base64');
 
-/** An auditor (platform-wide): the role that reads the audit log. */
+/** An auditor of the platform tenant, whose log holds the services' own records: the role that reads the audit log. */
 let AUDITOR: Record<string, string> = {};
 
-async function json<T>(path: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(base + path, { headers: AUDITOR });
+async function json<T>(path: string, headers = AUDITOR): Promise<{ status: number; body: T }> {
+  const response = await fetch(base + path, { headers });
   return { status: response.status, body: (await response.json()) as T };
 }
 
@@ -40,11 +40,19 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     ...serviceEnv('audit-service', PORT, run, `http://127.0.0.1:${ENCRYPTION_PORT}`),
     TRACEO_AUDIT_CHECKPOINT_INTERVAL_MS: '1500',
   };
+  const emptyTenant = `nobody-${run}`;
+  const clients = new MachineClients({
+    auditor: { tenant: 'platform', roles: ['auditor'] },
+    // An auditor of a tenant that has no audit log (yet).
+    'empty-tenant-auditor': { tenant: emptyTenant, roles: ['auditor'] },
+  });
   let service: RunningProcess;
   let encryption: RunningProcess;
+  let auth: { process: RunningProcess; schema: string } | undefined;
 
   beforeAll(async () => {
-    AUDITOR = await bearer(['auditor']);
+    auth = await startAuthService(run, clients);
+    AUDITOR = await clients.bearer('auditor');
     await startGroupAtEnd(
       createKafka({ brokers: infra.kafkaBrokers, clientId: 'e2e-audit' }),
       env.TRACEO_KAFKA_CONSUMER_GROUP!,
@@ -58,13 +66,15 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
   afterAll(async () => {
     await service?.stop('SIGKILL');
     await encryption?.stop('SIGKILL');
+    await auth?.process.stop('SIGKILL');
     await withClient(infra.databaseUrl, async (client) => {
-      for (const schema of [env.TRACEO_DATABASE_SCHEMA!, encryptionEnv.TRACEO_DATABASE_SCHEMA!])
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      for (const schema of [env.TRACEO_DATABASE_SCHEMA!, encryptionEnv.TRACEO_DATABASE_SCHEMA!, auth?.schema])
+        if (schema) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     });
   });
 
   const latest = () => json<Checkpoint>('/v1/audit/tenants/platform/checkpoint');
+  const search = (query: string) => `/v1/audit/tenants/platform/records/search?${query}`;
 
   it('loses nothing when killed between append and checkpoint, and the next checkpoint is consistent with the last', async () => {
     const first = await waitFor(
@@ -78,15 +88,13 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     // Records appended after the first checkpoint; the process dies before the next one.
     for (let i = 0; i < 5; i += 1) await fetch(`${base}/v1/audit/info`);
     await waitFor(
-      async () =>
-        (await json<{ records: unknown[] }>('/v1/audit/records?action=api.request&limit=500')).body.records.length >= 5 || undefined,
+      async () => (await json<{ records: unknown[] }>(search('action=api.request&limit=500'))).body.records.length >= 5 || undefined,
       'the API calls to reach the log',
       10000,
       50,
     );
-    const { body: listed } = await json<{ records: { eventId: string; tenantId: string }[] }>('/v1/audit/records?limit=500');
     // The services' own records go to the platform tenant's log; other tenants' may share the topic.
-    const before = { records: listed.records.filter((r) => r.tenantId === 'platform') };
+    const { body: before } = await json<{ records: { eventId: string }[] }>(search('limit=500'));
     expect((await latest()).body.treeSize).toBe(first.treeSize);
     expect((await service.stop('SIGKILL')).signal).toBe('SIGKILL');
 
@@ -167,8 +175,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
       body: { code: 'AUDIT.INVALID_CURSOR' },
     });
     await waitFor(
-      async () =>
-        (await json<{ records: unknown[] }>('/v1/audit/records?action=audit.exported&limit=5')).body.records.length > 0 || undefined,
+      async () => (await json<{ records: unknown[] }>(search('action=audit.exported&limit=5'))).body.records.length > 0 || undefined,
       'the export to be audited',
       10000,
       100,
@@ -176,11 +183,14 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
   });
 
   it('answers bad proof requests with problem+json codes', async () => {
+    // A malformed tenant id in the path is refused before it is validated (400) unless the caller is
+    // platform-wide (tenant `*`), which auth-service's tokens never are: every token names one valid
+    // tenant, so the guard answers 403 for any other. Still problem+json with a stable code.
     expect(await json('/v1/audit/tenants/Not_A_Tenant/checkpoint')).toMatchObject({
-      status: 400,
-      body: { code: 'REQUEST.VALIDATION_FAILED' },
+      status: 403,
+      body: { code: 'AUTH.TENANT_MISMATCH' },
     });
-    expect(await json('/v1/audit/tenants/nobody-here/checkpoint')).toMatchObject({
+    expect(await json(`/v1/audit/tenants/${emptyTenant}/checkpoint`, await clients.bearer('empty-tenant-auditor'))).toMatchObject({
       status: 404,
       body: { code: 'AUDIT.CHECKPOINT_NOT_FOUND' },
     });

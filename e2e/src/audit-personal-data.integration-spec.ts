@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createEvent, EventTypes, encodeEvent, type AuditRecordV1 } from '@traceo/contracts';
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, startProcess, waitFor, withClient, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
-import { bearer, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+import { MachineClients, newRunId, serviceEnv, startAuthService, startBuiltService, waitForReady } from './services';
 
 const ENCRYPTION_PORT = 4341;
 const AUDIT_PORT = 4342;
@@ -24,8 +24,14 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
   const tenant = `pd-${run}`;
   const encryptionEnv = serviceEnv('encryption-service', ENCRYPTION_PORT, run);
   const auditEnv = serviceEnv('audit-service', AUDIT_PORT, run, encryption);
+  // The auditor and the compliance officer handling the erasure request act in the tenant under test.
+  const clients = new MachineClients({
+    auditor: { tenant, roles: ['auditor'] },
+    'compliance-officer': { tenant, roles: ['compliance-officer'] },
+  });
   let encryptionService: RunningProcess;
   let auditService: RunningProcess;
+  let auth: { process: RunningProcess; schema: string } | undefined;
 
   beforeAll(async () => {
     // Start the consumer at the topic's end: the records this test publishes, not the topic's history.
@@ -36,20 +42,26 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
     );
     encryptionService = startBuiltService('encryption-service', encryptionEnv);
     auditService = startBuiltService('audit-service', auditEnv);
-    await Promise.all([waitForReady(encryption, encryptionService), waitForReady(audit, auditService)]);
+    [auth] = await Promise.all([
+      startAuthService(run, clients),
+      waitForReady(encryption, encryptionService),
+      waitForReady(audit, auditService),
+    ]);
   });
 
   afterAll(async () => {
     await auditService?.stop('SIGKILL');
     await encryptionService?.stop('SIGKILL');
+    await auth?.process.stop('SIGKILL');
     await withClient(infra.databaseUrl, async (client) => {
-      for (const env of [encryptionEnv, auditEnv]) await client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`);
+      for (const schema of [encryptionEnv.TRACEO_DATABASE_SCHEMA!, auditEnv.TRACEO_DATABASE_SCHEMA!, auth?.schema])
+        if (schema) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     });
   });
 
   const search = async (): Promise<SearchPage> => {
     const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/records/search?limit=50&action=account.email-changed`, {
-      headers: await bearer(['auditor']),
+      headers: await clients.bearer('auditor'),
     });
     expect(response.status).toBe(200);
     return (await response.json()) as SearchPage;
@@ -124,7 +136,7 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
     // Erase Ada: one call, to encryption-service's subject keyring, by a compliance officer handling her erasure request.
     const shred = await fetch(`${encryption}/v1/encryption/tenants/${tenant}/keyrings/subjects/subjects/ada/shred`, {
       method: 'POST',
-      headers: await bearer(['compliance-officer']),
+      headers: await clients.bearer('compliance-officer'),
     });
     expect(shred.status).toBe(200);
     const after = new Map((await search()).records.map((r) => [r.record.actor.id, r]));
@@ -156,7 +168,7 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
     // The log, which hashed the ciphertexts, still verifies end to end with the verifier command.
     await waitFor(
       async () => {
-        const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/checkpoint`, { headers: await bearer(['auditor']) });
+        const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/checkpoint`, { headers: await clients.bearer('auditor') });
         return response.status === 200 && ((await response.json()) as { treeSize: number }).treeSize > lateView.leafIndex
           ? true
           : undefined;

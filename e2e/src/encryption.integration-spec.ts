@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RunningProcess } from '@traceo/testing';
 import { loadInfraEnv, withClient } from '@traceo/testing';
-import { AUTHORIZED, bearer, newRunId, serviceEnv, startBuiltService, waitForReady } from './services';
+import { AUTHORIZED, MachineClients, newRunId, serviceEnv, startAuthService, startBuiltService, waitForReady } from './services';
 
 const PORT = 4331;
 const base = `http://127.0.0.1:${PORT}`;
@@ -12,16 +12,22 @@ describe('encryption-service: envelope encryption over HTTP with the KEK in Soft
   const env = serviceEnv('encryption-service', PORT, run);
   const tenant = `tenant-${run}`;
   const keyrings = `${base}/v1/encryption/tenants/${tenant}/keyrings`;
+  const clients = new MachineClients({ 'key-admin': { tenant, roles: ['key-admin'] } });
   let service: RunningProcess;
+  let auth: { process: RunningProcess; schema: string } | undefined;
 
   beforeAll(async () => {
     service = startBuiltService('encryption-service', env);
-    await waitForReady(base, service);
+    [auth] = await Promise.all([startAuthService(run, clients), waitForReady(base, service)]);
   });
 
   afterAll(async () => {
     await service?.stop('SIGKILL');
-    await withClient(infra.databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`));
+    await auth?.process.stop('SIGKILL');
+    await withClient(infra.databaseUrl, async (client) => {
+      for (const schema of [env.TRACEO_DATABASE_SCHEMA!, auth?.schema])
+        if (schema) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    });
   });
 
   const post = (url: string, body: unknown, headers: Record<string, string> = AUTHORIZED) =>
@@ -29,7 +35,7 @@ describe('encryption-service: envelope encryption over HTTP with the KEK in Soft
 
   it('creates a keyring, encrypts a field and decrypts it back; the wrong record is a 422 problem', async () => {
     const keyringId = `customers-${randomBytes(3).toString('hex')}`;
-    const keyAdmin = await bearer(['key-admin']);
+    const keyAdmin = await clients.bearer('key-admin');
     expect((await post(keyrings, { keyringId }, keyAdmin)).status).toBe(201);
     expect((await post(keyrings, { keyringId }, keyAdmin)).status).toBe(409);
     // The platform API key is a service: it may use keys, not create them.
@@ -58,7 +64,7 @@ describe('encryption-service: envelope encryption over HTTP with the KEK in Soft
   it('requires the API key and rejects unknown body fields', async () => {
     const keyringId = `orders-${randomBytes(3).toString('hex')}`;
     expect((await post(keyrings, { keyringId }, {})).status).toBe(401);
-    const keyAdmin = await bearer(['key-admin']);
+    const keyAdmin = await clients.bearer('key-admin');
     expect((await post(keyrings, { keyringId, colour: 'blue' }, keyAdmin)).status).toBe(400);
     expect((await post(`${keyrings}/missing-${run}/rotate`, {}, keyAdmin)).status).toBe(404);
   });

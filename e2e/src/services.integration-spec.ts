@@ -1,9 +1,11 @@
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient } from '@traceo/testing';
 import {
+  AUTH_PORT,
   AUTHORIZED,
-  bearer,
+  authServiceEnv,
   DOMAIN,
+  MachineClients,
   newRunId,
   SERVICES,
   serviceEnv,
@@ -15,9 +17,7 @@ import {
 
 interface AuditRecordView {
   source: string;
-  action: string;
-  status: string;
-  resource: { type: string; id: string | null };
+  record: { action: string; status: string; resource: { type: string; id: string | null } };
 }
 
 describe('the five services, built and running against real PostgreSQL and Kafka', () => {
@@ -25,18 +25,33 @@ describe('the five services, built and running against real PostgreSQL and Kafka
   const run = newRunId();
   const services = new Map<ServiceName, StartedService>();
   const url = (name: ServiceName) => services.get(name)!.url;
+  // The services' own records (service.started, api.request) are written to the platform tenant's log.
+  const clients = new MachineClients({ auditor: { tenant: 'platform', roles: ['auditor'] } });
+  // auth-service listens where every service expects the token issuer; the others follow it.
+  const port = (name: ServiceName) => (name === 'auth-service' ? AUTH_PORT : 4301 + SERVICES.indexOf(name));
+  /** The platform log's records matching these filters (newest first), as an auditor reads them. */
+  const platformRecords = async (filters: Record<string, string>): Promise<AuditRecordView[]> => {
+    const query = new URLSearchParams({ ...filters, limit: '1000' });
+    const response = await fetch(`${url('audit-service')}/v1/audit/tenants/platform/records/search?${query.toString()}`, {
+      headers: await clients.bearer('auditor'),
+    });
+    return ((await response.json()) as { records: AuditRecordView[] }).records;
+  };
 
   beforeAll(async () => {
     const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'e2e' });
     await startGroupAtEnd(kafka, `e2e-audit-service-${run}`, 'traceo.audit.record.v1');
     await Promise.all(
-      SERVICES.map(async (name, index) => {
+      SERVICES.map(async (name) => {
         // audit-service seals personal data through the encryption-service started beside it.
-        const env = serviceEnv(name, 4301 + index, run, `http://127.0.0.1:${4301 + SERVICES.indexOf('encryption-service')}`);
+        const env =
+          name === 'auth-service'
+            ? authServiceEnv(run, clients)
+            : serviceEnv(name, port(name), run, `http://127.0.0.1:${port('encryption-service')}`);
         const process = startBuiltService(name, env);
         const started = {
           name,
-          url: `http://127.0.0.1:${4301 + index}`,
+          url: `http://127.0.0.1:${port(name)}`,
           schema: env.TRACEO_DATABASE_SCHEMA!,
           group: env.TRACEO_KAFKA_CONSUMER_GROUP!,
           process,
@@ -98,7 +113,7 @@ describe('the five services, built and running against real PostgreSQL and Kafka
   });
 
   it('answers bad input with problem+json and a stable code, never a 500', async () => {
-    const invalid = await fetch(`${url('audit-service')}/v1/audit/records?limit=0`, { headers: await bearer(['auditor']) });
+    const invalid = await fetch(`${url('audit-service')}/v1/audit/records?limit=0`, { headers: await clients.bearer('auditor') });
     expect(invalid.status).toBe(400);
     expect(invalid.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await invalid.json()) as { code: string }).code).toBe('REQUEST.VALIDATION_FAILED');
@@ -115,12 +130,9 @@ describe('the five services, built and running against real PostgreSQL and Kafka
     expect(wrong.status).toBe(401);
     await waitFor(
       async () => {
-        // Only audit-service's own records: other services' traffic on a shared Kafka must not push it out of the page.
-        const response = await fetch(`${url('audit-service')}/v1/audit/records?action=api.request&source=/traceo/audit-service&limit=500`, {
-          headers: await bearer(['auditor']),
-        });
-        const { records } = (await response.json()) as { records: AuditRecordView[] };
-        return records.some((record) => record.status === 'denied' && record.resource.id === 'GET /v1/audit/records') || undefined;
+        // Only audit-service's own records: other services' traffic on a shared Kafka may call the same route.
+        const records = await platformRecords({ action: 'api.request', resourceType: 'http-route', resourceId: 'GET /v1/audit/records' });
+        return records.some((entry) => entry.source === '/traceo/audit-service' && entry.record.status === 'denied') || undefined;
       },
       'the denied call in the audit log',
       30000,
@@ -131,25 +143,35 @@ describe('the five services, built and running against real PostgreSQL and Kafka
   it('records every start-up and every API call in the audit log, through each outbox and Kafka', async () => {
     for (const name of SERVICES) expect((await fetch(`${url(name)}/v1/${DOMAIN[name]}/info`)).status).toBe(200);
     const sources = SERVICES.map((name) => `/traceo/${name}`).sort();
-    // Asked source by source, so one busy service (or other processes on a shared Kafka) cannot push
-    // another's records out of the page.
-    const recorded = async (action: string, check: (record: AuditRecordView) => boolean) => {
+    // Asked service by service (by resource), so one busy service (or other processes on a shared Kafka)
+    // cannot push another's records out of the page.
+    const recorded = async (filtersOf: (name: ServiceName) => Record<string, string>, check: (status: string) => boolean) => {
       const found: string[] = [];
-      for (const source of sources) {
-        const response = await fetch(`${url('audit-service')}/v1/audit/records?action=${action}&source=${source}&limit=500`, {
-          headers: await bearer(['auditor']),
-        });
-        const { records } = (await response.json()) as { records: AuditRecordView[] };
-        if (records.some(check)) found.push(source);
+      for (const name of SERVICES) {
+        const records = await platformRecords(filtersOf(name));
+        if (records.some((entry) => entry.source === `/traceo/${name}` && check(entry.record.status))) found.push(`/traceo/${name}`);
       }
-      return found.length === sources.length ? found : undefined;
+      return found.length === sources.length ? found.sort() : undefined;
     };
-    expect(await waitFor(() => recorded('service.started', () => true), 'service.started from all five services', 30000, 250)).toEqual(
-      sources,
-    );
     expect(
       await waitFor(
-        () => recorded('api.request', (record) => record.status === 'success' && /^GET \/v1\/[a-z]+\/info$/.test(record.resource.id ?? '')),
+        () =>
+          recorded(
+            (name) => ({ action: 'service.started', resourceType: 'service', resourceId: name }),
+            () => true,
+          ),
+        'service.started from all five services',
+        30000,
+        250,
+      ),
+    ).toEqual(sources);
+    expect(
+      await waitFor(
+        () =>
+          recorded(
+            (name) => ({ action: 'api.request', resourceType: 'http-route', resourceId: `GET /v1/${DOMAIN[name]}/info` }),
+            (status) => status === 'success',
+          ),
         'api.request records from all five services',
         30000,
         250,

@@ -1,6 +1,6 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { Role } from '@traceo/security';
 import { loadInfraEnv, startProcess, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
 
 export const SERVICES = ['auth-service', 'encryption-service', 'audit-service', 'risk-service', 'compliance-service'] as const;
@@ -97,30 +97,90 @@ export async function waitForReady(url: string, process: RunningProcess, timeout
 }
 
 /**
- * The e2e run's token issuer, standing in for auth-service: services trust its public key
- * (TRACEO_JWT_JWKS), and `tokenFor` mints access tokens with the roles a test needs.
+ * auth-service is the token issuer every e2e service trusts (itself included), as in production: they
+ * verify its access tokens against its JWKS. Spec files run one at a time (maxWorkers 1), each with
+ * an auth-service of its own on this port, so the services' configuration does not depend on the spec.
  */
-const E2E_ISSUER = 'https://issuer.e2e.traceo.invalid';
-const E2E_AUDIENCE = 'traceo';
-const issuerKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const JWT_ENV = {
-  TRACEO_JWT_ISSUER: E2E_ISSUER,
-  TRACEO_JWT_AUDIENCE: E2E_AUDIENCE,
-  TRACEO_JWT_JWKS: JSON.stringify({ keys: [{ ...issuerKeys.publicKey.export({ format: 'jwk' }), kid: 'e2e', alg: 'ES256', use: 'sig' }] }),
-};
+export const AUTH_PORT = 4300;
+export const AUTH_URL = `http://127.0.0.1:${AUTH_PORT}`;
+const ISSUER = `${AUTH_URL}/oidc`;
+const AUDIENCE = 'urn:traceo:api';
+const JWT_ENV = { TRACEO_JWT_ISSUER: ISSUER, TRACEO_JWT_AUDIENCE: AUDIENCE, TRACEO_JWT_JWKS_URL: `${ISSUER}/jwks` };
 
-export async function tokenFor(roles: string[], tenantId = '*'): Promise<string> {
-  return new SignJWT({ tenant_id: tenantId, roles })
-    .setProtectedHeader({ alg: 'ES256', kid: 'e2e', typ: 'at+jwt' })
-    .setIssuer(E2E_ISSUER)
-    .setAudience(E2E_AUDIENCE)
-    .setSubject(`e2e-${roles.join('+')}`)
-    .setIssuedAt()
-    .setExpirationTime('15m')
-    .sign(issuerKeys.privateKey);
+/** A principal a test acts as: a client_credentials client of one tenant, whose tokens carry its roles. */
+export interface MachineClient {
+  readonly tenant: string;
+  readonly roles: readonly Role[];
 }
 
-/** Authorization headers for a token with these roles. */
-export async function bearer(roles: string[], tenantId = '*'): Promise<{ authorization: string }> {
-  return { authorization: `Bearer ${await tokenFor(roles, tenantId)}` };
+/**
+ * A spec's principals, registered with its auth-service through TRACEO_AUTH_CLIENTS (secrets generated per
+ * run). Tokens come from the token endpoint (client_credentials) and are reused until shortly before they
+ * expire, so polling tests do not hit the token endpoint's per-IP rate limit.
+ *
+ * Tokens of auth-service always name one tenant (`tenant_id` is the client's): a platform-wide principal
+ * (tenant `*`) cannot be expressed, so tests read the services' own records from the `platform` tenant's log.
+ */
+export class MachineClients<Name extends string> {
+  private readonly secrets = new Map<Name, string>();
+  private readonly tokens = new Map<Name, { token: string; renewAt: number }>();
+
+  constructor(private readonly clients: Readonly<Record<Name, MachineClient>>) {
+    for (const name of this.names()) this.secrets.set(name, randomBytes(32).toString('base64url'));
+  }
+
+  /** TRACEO_AUTH_CLIENTS of the auth-service that issues their tokens. */
+  registrations(): string {
+    return JSON.stringify(
+      this.names().map((name) => ({
+        client_id: clientId(name),
+        tenant_id: this.clients[name].tenant,
+        client_secret: this.secrets.get(name),
+        grant_types: ['client_credentials'],
+        roles: this.clients[name].roles,
+      })),
+    );
+  }
+
+  /** Authorization headers with an access token of this client. */
+  async bearer(name: Name): Promise<{ authorization: string }> {
+    const cached = this.tokens.get(name);
+    if (cached && cached.renewAt > Date.now()) return { authorization: `Bearer ${cached.token}` };
+    const basic = Buffer.from(`${clientId(name)}:${this.secrets.get(name)!}`).toString('base64');
+    const response = await fetch(`${ISSUER}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: AUDIENCE }),
+    });
+    const body = (await response.json()) as { access_token?: string; expires_in?: number };
+    if (response.status !== 200 || !body.access_token) throw new Error(`no token for ${name}: ${response.status} ${JSON.stringify(body)}`);
+    this.tokens.set(name, { token: body.access_token, renewAt: Date.now() + ((body.expires_in ?? 60) - 60) * 1000 });
+    return { authorization: `Bearer ${body.access_token}` };
+  }
+
+  private names(): Name[] {
+    return Object.keys(this.clients) as Name[];
+  }
+}
+
+function clientId(name: string): string {
+  return `e2e-${name}`;
+}
+
+/** Environment of the spec's auth-service: the issuer, on AUTH_PORT, with the spec's clients. */
+export function authServiceEnv(run: string, clients: MachineClients<string>): Record<string, string> {
+  return { ...serviceEnv('auth-service', AUTH_PORT, run), TRACEO_AUTH_CLIENTS: clients.registrations() };
+}
+
+/** Starts the spec's auth-service and waits until it is ready; drop `schema` afterwards. */
+export async function startAuthService(run: string, clients: MachineClients<string>): Promise<{ process: RunningProcess; schema: string }> {
+  const env = authServiceEnv(run, clients);
+  const process = startBuiltService('auth-service', env);
+  try {
+    await waitForReady(AUTH_URL, process);
+  } catch (error) {
+    await process.stop('SIGKILL');
+    throw error;
+  }
+  return { process, schema: env.TRACEO_DATABASE_SCHEMA! };
 }
