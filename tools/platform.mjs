@@ -4,12 +4,11 @@
 // (migrations run at start-up), waits until every one is ready, prints their URLs, runs a short
 // demo, and keeps running until Ctrl-C (SIGTERM/SIGINT), when it stops the services gracefully.
 import { spawn, spawnSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PATH = `${join(root, 'node_modules', '.bin')}:${process.env.PATH}`;
@@ -48,35 +47,43 @@ const auditCursorKey = readFileSync(auditCursorKeyFile, 'utf8').trim();
 const apiKeyFile = join(root, '.infra', 'api-key');
 if (!existsSync(apiKeyFile)) writeFileSync(apiKeyFile, randomBytes(24).toString('hex'), { mode: 0o600 });
 const apiKey = readFileSync(apiKeyFile, 'utf8').trim();
-const authorized = { headers: { authorization: `Bearer ${apiKey}` } };
-// Development token issuer, standing in for auth-service until it issues tokens: the services trust its
-// public key (TRACEO_JWT_JWKS) and the demo mints short-lived access tokens for the roles it acts in.
-const DEV_ISSUER = 'https://dev-issuer.traceo.invalid';
-const DEV_AUDIENCE = 'traceo';
-const issuerKeyFile = join(root, '.infra', 'dev-issuer-key.json');
-if (!existsSync(issuerKeyFile)) {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  writeFileSync(issuerKeyFile, JSON.stringify(privateKey.export({ format: 'jwk' })), { mode: 0o600 });
+// auth-service is the token issuer of every service, itself included: they verify its RFC 9068 access
+// tokens against its JWKS. The demo acts through client_credentials clients registered at start-up
+// (TRACEO_AUTH_CLIENTS); their secrets are generated once and kept with the local state.
+const authService = services.find((s) => s.name === 'auth-service');
+const ISSUER = `http://127.0.0.1:${authService.port}/oidc`;
+const AUDIENCE = 'urn:traceo:api';
+const jwtEnv = { TRACEO_JWT_ISSUER: ISSUER, TRACEO_JWT_AUDIENCE: AUDIENCE, TRACEO_JWT_JWKS_URL: `${ISSUER}/jwks` };
+// A client's token carries the client's tenant: the encryption demo works in tenant `demo`, while the
+// services' own audit records (api.request, service.started) are written to the `platform` tenant's log.
+const demoClients = [
+  { client_id: 'demo-key-admin', tenant_id: 'demo', roles: ['key-admin'] },
+  { client_id: 'demo-compliance-officer', tenant_id: 'demo', roles: ['compliance-officer'] },
+  { client_id: 'demo-service', tenant_id: 'demo', roles: ['service'] },
+  { client_id: 'demo-auditor', tenant_id: 'platform', roles: ['auditor'] },
+];
+const clientSecretsFile = join(root, '.infra', 'demo-client-secrets.json');
+const clientSecrets = existsSync(clientSecretsFile) ? JSON.parse(readFileSync(clientSecretsFile, 'utf8')) : {};
+if (demoClients.some((c) => !clientSecrets[c.client_id])) {
+  for (const c of demoClients) clientSecrets[c.client_id] ??= randomBytes(32).toString('base64url');
+  writeFileSync(clientSecretsFile, JSON.stringify(clientSecrets, null, 2), { mode: 0o600 });
 }
-const issuerKey = createPrivateKey({ key: JSON.parse(readFileSync(issuerKeyFile, 'utf8')), format: 'jwk' });
-const jwtEnv = {
-  TRACEO_JWT_ISSUER: DEV_ISSUER,
-  TRACEO_JWT_AUDIENCE: DEV_AUDIENCE,
-  TRACEO_JWT_JWKS: JSON.stringify({
-    keys: [{ ...createPublicKey(issuerKey).export({ format: 'jwk' }), kid: 'dev', alg: 'ES256', use: 'sig' }],
-  }),
-};
-/** Authorization headers for a 15-minute access token with these roles (every tenant). */
-const as = async (...roles) => ({
-  authorization: `Bearer ${await new SignJWT({ tenant_id: '*', roles })
-    .setProtectedHeader({ alg: 'ES256', kid: 'dev', typ: 'at+jwt' })
-    .setIssuer(DEV_ISSUER)
-    .setAudience(DEV_AUDIENCE)
-    .setSubject(`demo-${roles.join('+')}`)
-    .setIssuedAt()
-    .setExpirationTime('15m')
-    .sign(issuerKey)}`,
-});
+const authClients = demoClients.map((c) => ({ ...c, client_secret: clientSecrets[c.client_id], grant_types: ['client_credentials'] }));
+/** A 15-minute access token of this demo client from auth-service's token endpoint (client_credentials). */
+async function clientToken(clientId) {
+  const credentials = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecrets[clientId])}`).toString('base64');
+  const response = await fetch(`${ISSUER}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${credentials}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: AUDIENCE }),
+  });
+  const body = await response.json();
+  if (response.status !== 200) throw new Error(`token for ${clientId}: ${response.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+/** Authorization headers acting as this demo client. */
+const as = async (clientId) => ({ authorization: `Bearer ${await clientToken(clientId)}` });
+const decodePart = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 
 console.log('\n== build');
 run('nx', ['run-many', '-t', 'build', '--outputStyle=static']);
@@ -109,8 +116,9 @@ const children = services.map((service) => {
     ...(service.name === 'auth-service'
       ? {
           // The OpenID provider answers under /oidc (discovery: <issuer>/.well-known/openid-configuration).
-          TRACEO_AUTH_ISSUER: `http://127.0.0.1:${service.port}/oidc`,
-          TRACEO_AUTH_RESOURCES: 'urn:traceo:api',
+          TRACEO_AUTH_ISSUER: ISSUER,
+          TRACEO_AUTH_RESOURCES: AUDIENCE,
+          TRACEO_AUTH_CLIENTS: JSON.stringify(authClients),
         }
       : {}),
     // auth-service wraps its signing keys, cookie keys and client secrets with the HSM key-encryption key.
@@ -189,6 +197,7 @@ try {
 
 console.log('\nTraceo is running:');
 for (const s of children) console.log(`  ${s.name.padEnd(19)} ${s.url}   (OpenAPI ${s.url}/docs-json, metrics ${s.url}/metrics)`);
+console.log(`  token issuer ${ISSUER} (audience ${AUDIENCE}); demo clients' secrets: ${clientSecretsFile}`);
 console.log(`  API key for calls (Authorization: Bearer …): ${apiKeyFile}`);
 console.log(`  PostgreSQL 127.0.0.1:${pg.port}  Kafka ${infra.TRACEO_KAFKA_BROKERS}  SoftHSM2 token ${infra.TRACEO_PKCS11_TOKEN_LABEL}`);
 
@@ -199,11 +208,35 @@ for (const s of children) {
   console.log(`GET ${s.url}/v1/${s.domain}/info -> ${info.service}${info.esmLibraries ? ' ' + JSON.stringify(info.esmLibraries) : ''}`);
 }
 {
+  // auth-service: the OpenID provider whose access tokens every service verifies against its JWKS.
+  const discovery = await (await fetch(`${ISSUER}/.well-known/openid-configuration`)).json();
+  console.log(`GET ${ISSUER}/.well-known/openid-configuration -> issuer ${discovery.issuer}, jwks ${discovery.jwks_uri}`);
+  const token = await clientToken('demo-key-admin');
+  const [header, claims] = token.split('.').slice(0, 2).map(decodePart);
+  console.log(
+    `POST ${discovery.token_endpoint} (client_credentials, demo-key-admin) -> ${header.alg} ${header.typ}, ` +
+      `exp-iat ${claims.exp - claims.iat} s, aud ${claims.aud}, tenant_id ${claims.tenant_id}, roles ${JSON.stringify(claims.roles)}`,
+  );
+  // The same claims, unsigned (alg none): refused before any key is looked up.
+  const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${token.split('.')[1]}.`;
+  const refused = await fetch(`${children.find((c) => c.name === 'encryption-service').url}/v1/encryption/tenants/demo/keyrings`, {
+    headers: { authorization: `Bearer ${unsigned}` },
+  });
+  const problem = await refused.json();
+  console.log(
+    `  the same token with alg none -> encryption-service ${refused.status} ${refused.headers.get('content-type')} ${problem.code}`,
+  );
+}
+{
   // encryption-service: HSM-rooted keys, post-quantum wrapping, searchable tokens, rotation + rewrap, crypto-shredding.
   const enc = children.find((c) => c.name === 'encryption-service');
   const keyrings = `${enc.url}/v1/encryption/tenants/demo/keyrings`;
-  const [keyAdmin, complianceOfficer] = [await as('key-admin'), await as('compliance-officer')];
-  const call = async (method, url, body, headers = authorized.headers) => {
+  const [keyAdmin, complianceOfficer, service] = [
+    await as('demo-key-admin'),
+    await as('demo-compliance-officer'),
+    await as('demo-service'),
+  ];
+  const call = async (method, url, body, headers = service) => {
     const response = await fetch(url, {
       method,
       headers: { ...headers, 'content-type': 'application/json' },
@@ -213,7 +246,7 @@ for (const s of children) {
   };
   const run = Date.now().toString(36);
   const [customers, emails, people] = [`customers-${run}`, `customers-email-${run}`, `people-${run}`];
-  // A key custodian (key-admin) creates the keyrings; the platform API key (role service) uses them.
+  // A key custodian (key-admin) creates the keyrings; a machine client (role service) uses them.
   await call('POST', keyrings, { keyringId: customers, wrapping: 'hybrid-pq', rotationPeriodSeconds: 90 * 86_400 }, keyAdmin);
   await call('POST', keyrings, { keyringId: emails, purpose: 'blind-index' }, keyAdmin);
   console.log(
@@ -248,26 +281,32 @@ for (const s of children) {
   });
   console.log(`  shred subject user-ada, then decrypt her name -> ${shredded.status} ${shredded.body.code}`);
 }
-// The audit log is read by auditors.
-const auditor = { headers: await as('auditor') };
-const bad = await fetch(`${children[2].url}/v1/audit/records?limit=100000`, auditor);
-console.log(`GET /v1/audit/records?limit=100000 -> ${bad.status} ${bad.headers.get('content-type')} ${JSON.stringify(await bad.json())}`);
+// The audit log is read by auditors; the services' own records are in the platform tenant's log.
+const auditor = { headers: await as('demo-auditor') };
+const platformRecords = `${children.find((c) => c.name === 'audit-service').url}/v1/audit/tenants/platform/records/search`;
+const bad = await fetch(`${platformRecords}?limit=100000`, auditor);
+console.log(
+  `GET /v1/audit/tenants/platform/records/search?limit=100000 -> ${bad.status} ${bad.headers.get('content-type')} ${JSON.stringify(await bad.json())}`,
+);
 // Each service's API call travels outbox -> Kafka -> audit-service's inbox into the Merkle log.
 console.log('audit-service records of those API calls, delivered outbox -> Kafka -> inbox:');
-for (const s of children) {
-  let record;
-  for (let i = 0; i < 150 && !record; i += 1) {
-    const query = `action=api.request&source=${encodeURIComponent(`/traceo/${s.name}`)}&limit=1`;
-    [record] = (await (await fetch(`${children[2].url}/v1/audit/records?${query}`, auditor)).json()).records;
-    // Only this run's calls count (the log keeps earlier runs' records).
-    if (record && Date.parse(record.occurredAt) < demoStartedAt) record = undefined;
-    if (!record) await sleep(200);
+{
+  // Only this run's calls count (the log keeps earlier runs' records).
+  const query = `action=api.request&from=${encodeURIComponent(new Date(demoStartedAt).toISOString())}&limit=1000`;
+  const newest = new Map();
+  for (let i = 0; i < 150 && newest.size < children.length; i += 1) {
+    if (i > 0) await sleep(200);
+    const { records } = await (await fetch(`${platformRecords}?${query}`, auditor)).json();
+    for (const entry of records) if (!newest.has(entry.source)) newest.set(entry.source, entry);
   }
-  console.log(
-    record
-      ? `  #${record.seq} ${record.occurredAt} ${record.source.padEnd(27)} ${record.action} ${record.resource.id} ${record.status}`
-      : `  ${s.name}: not in the log yet`,
-  );
+  for (const s of children) {
+    const entry = newest.get(`/traceo/${s.name}`);
+    console.log(
+      entry
+        ? `  #${entry.leafIndex} ${entry.occurredAt} ${entry.source.padEnd(27)} ${entry.record.action} ${entry.record.resource.id} ${entry.record.status}`
+        : `  ${s.name}: not in the log yet`,
+    );
+  }
 }
 
 if (demoOnly) await stop(0);
