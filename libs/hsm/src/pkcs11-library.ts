@@ -3,6 +3,18 @@ import { HsmUnavailableError } from './hsm.errors';
 
 const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 const CKR_USER_ALREADY_LOGGED_IN = 0x100;
+const CKR_GENERAL_ERROR = 0x5;
+/**
+ * SoftHSM2 keeps a token in files that other processes rewrite while they create objects; reading one
+ * mid-write answers CKR_GENERAL_ERROR (seen when several services start together). Opening is retried
+ * this many times, waiting 50, 100, 200, 400 ms; any other error fails at once.
+ */
+const OPEN_ATTEMPTS = 5;
+
+/** Blocks the thread (start-up only: opening a session is synchronous, like the PKCS#11 calls themselves). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 
 export interface Pkcs11Options {
   /** Path of the PKCS#11 library: SoftHSM2 in development, AWS CloudHSM's client library in production. */
@@ -81,32 +93,40 @@ export function openTokenSession(options: Pkcs11Options): TokenSession {
   } catch (error) {
     throw new HsmUnavailableError(`cannot load the PKCS#11 module: ${describe(error)}`);
   }
-  let session: Buffer | undefined;
-  try {
-    const slot = pkcs11.C_GetSlotList(true).find((candidate) => pkcs11.C_GetTokenInfo(candidate).label.trim() === options.tokenLabel);
-    if (!slot) throw new HsmUnavailableError(`no PKCS#11 token labelled ${options.tokenLabel}`);
-    session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
+  let opened: Buffer | undefined;
+  for (let attempt = 1; !opened; attempt += 1) {
+    let session: Buffer | undefined;
     try {
-      pkcs11.C_Login(session, pkcs11js.CKU_USER, options.pin);
+      const slot = pkcs11.C_GetSlotList(true).find((candidate) => pkcs11.C_GetTokenInfo(candidate).label.trim() === options.tokenLabel);
+      if (!slot) throw new HsmUnavailableError(`no PKCS#11 token labelled ${options.tokenLabel}`);
+      session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
+      try {
+        pkcs11.C_Login(session, pkcs11js.CKU_USER, options.pin);
+      } catch (error) {
+        if (returnValue(error) !== CKR_USER_ALREADY_LOGGED_IN) throw error;
+      }
+      opened = session;
     } catch (error) {
-      if (returnValue(error) !== CKR_USER_ALREADY_LOGGED_IN) throw error;
+      if (session) pkcs11.C_CloseSession(session);
+      if (returnValue(error) === CKR_GENERAL_ERROR && attempt < OPEN_ATTEMPTS) {
+        pause(50 * 2 ** (attempt - 1));
+        continue;
+      }
+      releaseLibrary(options.modulePath);
+      if (error instanceof HsmUnavailableError) throw error;
+      throw new HsmUnavailableError(`cannot open a session on the PKCS#11 token: ${describe(error)}`);
     }
-  } catch (error) {
-    if (session) pkcs11.C_CloseSession(session);
-    releaseLibrary(options.modulePath);
-    if (error instanceof HsmUnavailableError) throw error;
-    throw new HsmUnavailableError(`cannot open a session on the PKCS#11 token: ${describe(error)}`);
   }
-  const opened = session;
+  const session = opened;
   let closed = false;
   return {
     pkcs11,
-    session: opened,
+    session,
     close: () => {
       if (closed) return;
       closed = true;
       try {
-        pkcs11.C_CloseSession(opened);
+        pkcs11.C_CloseSession(session);
       } finally {
         releaseLibrary(options.modulePath);
       }
