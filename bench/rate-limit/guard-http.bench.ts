@@ -1,29 +1,40 @@
-// bench/rate-limit/guard-http — HTTP throughput of a minimal service on the full ServiceKit stack
-// (startService: config, PostgreSQL schema and outbox relay, Kafka, the AuthGuard with API keys, the
-// HTTP audit middleware writing one audit record per call to the outbox, problem+json, pino) with the
-// RateLimitGuard on (counters in the shared Redis of tools/infra, exact per request; in memory; and the
-// opt-in approximate mode that decides locally and syncs with Redis every 100 ms) and off
-// (TRACEO_RATE_LIMIT_ENABLED=false). Each variant is its own Node process, started once; the load
-// generator (closed loop, keep-alive node:http) takes turns on them in short rounds, rotating the
-// order, waiting after each turn until that service's outbox is drained, and each variant reports its median round, so drift on the shared 2-core machine hits all
-// of them alike. The loss is also taken per round (each variant against the guard-off run of the
-// same round, minutes apart at most) and reported as the median of those paired losses, which is
-// steadier than the ratio of medians when the neighbours' load swings between rounds. The service
-// process's CPU time per request does not depend on the neighbours at all. The limits are set far above the offered load: every request is admitted and
-// counted, the guard's expensive path. Not a test: nothing is asserted beyond every answer being 200.
+// bench/rate-limit/guard-http — HTTP throughput and CPU cost of a minimal service on the full ServiceKit
+// stack (startService: config, PostgreSQL schema and outbox relay, Kafka, the AuthGuard with API keys,
+// the HTTP audit middleware writing one audit record per call to the outbox, problem+json, pino) with
+// the RateLimitGuard off (TRACEO_RATE_LIMIT_ENABLED=false) and on: counters in the shared Redis of
+// tools/infra (exact, one script per request), in memory, and the opt-in approximate mode that decides
+// locally and syncs with Redis every 100 ms. Each variant is its own Node process, started once; the
+// load generator (closed loop, keep-alive node:http) takes turns on them in short rounds, rotating the
+// order and waiting after each turn until that service's outbox is drained.
+//
+// Two comparisons, because identical processes differ by several per cent here (`--variants
+// off,off-2,…` adds a second guard-off process as the control):
+// - in-process (the figure to quote): every process also serves the same route under
+//   @SkipRateLimit(), measured in the turn next to the limited one, so the guard's cost is taken
+//   within one process; in the guard-off process both routes are the same code path (the noise floor);
+// - across processes, each variant against the guard-off process of the same round.
+// CPU is counted to the end of the drain, so the outbox relay's work is charged to the turn that
+// caused it, and for the service process, its own PostgreSQL backends and Redis ("own CPU"): a Redis
+// round trip per request changes how many audit records share one group-commit transaction (reported
+// per turn), which moves cost from the service into PostgreSQL, where only counting both shows it.
+// The limits are set far above the offered load: every request is admitted and counted, the guard's
+// expensive path. Not a test: nothing is asserted beyond every answer being 200.
 //
 //   npm run bench:rate-limit:http -- [--seconds 3] [--rounds 15] [--warmup 3] [--concurrency 32] [--clients 16]
+//     [--variants off,redis,memory,synced] (also off-2) [--json rounds.json]
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Controller, Get, Module } from '@nestjs/common';
 import { RequirePermissions } from '@traceo/security';
-import { baseConfigSchema, ServiceKitModule, startService, type ServiceRuntime } from '@traceo/service-kit';
+import { baseConfigSchema, ServiceKitModule, SkipRateLimit, startService, type ServiceRuntime } from '@traceo/service-kit';
 import { createRateLimitRedis } from '@traceo/rate-limit';
-import { loadInfraEnv, startTsProcess, withClient, type RunningProcess } from '@traceo/testing';
+import { loadInfraEnv, startTsProcess, type RunningProcess } from '@traceo/testing';
 import type { Redis } from 'ioredis';
+import { Client as PgClient, type Client } from 'pg';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
 const SECONDS = Number(args.get('seconds') ?? 3);
@@ -39,6 +50,18 @@ class PingController {
   @RequirePermissions()
   @Get('ping')
   ping(): { ok: true } {
+    return { ok: true };
+  }
+
+  /**
+   * The same route exempt from the guard (the guard returns after a metadata lookup; no decision, no
+   * headers), audited alike (`GET /v1/bench/free` has the length of `GET /v1/bench/ping`): the guard's
+   * cost measured against it runs in one process, so placement, JIT and heap state are shared.
+   */
+  @RequirePermissions()
+  @SkipRateLimit()
+  @Get('free')
+  free(): { ok: true } {
     return { ok: true };
   }
 }
@@ -67,10 +90,28 @@ interface Variant {
 
 interface Round {
   readonly perSecond: number;
-  /** CPU time of the service process per answered request, µs (does not depend on the neighbours' load). */
+  /** CPU time of the service process per answered request during the load, µs (as before: excludes the drain). */
   readonly cpuMicros: number;
+  /** The same from the start of the load until its outbox had drained: all the work the round's requests caused. */
+  readonly cpuDrainedMicros: number;
+  /** CPU time of the service's own PostgreSQL backends per request, load and drain, µs. */
+  readonly pgMicros: number;
+  /** CPU time of the Kafka broker per request, load and drain, µs (shared with the neighbours). */
+  readonly kafkaMicros: number;
   /** CPU time of the shared Redis per answered request, µs (includes whatever else used it meanwhile). */
   readonly redisMicros: number;
+  /** CPU time of this process (the load generator) per request, during the load, µs. */
+  readonly clientMicros: number;
+  /** Requests answered per time the service's event loop woke from sleep, during the load. */
+  readonly requestsPerWakeup: number;
+  /** Share of the machine's CPU time (all cores) that was busy during the load: below 1, the cores had idle time. */
+  readonly busy: number;
+  /** Of the service CPU to the drain: garbage collection (main thread pauses), µs per request. */
+  readonly gcMicros: number;
+  /** Audit records per outbox transaction of the EventPublisher's group commit. */
+  readonly writesPerCommit: number;
+  /** Outbox rows left when the load stopped (the relay's lag, drained before the next turn). */
+  readonly backlog: number;
   readonly p50: number;
   readonly p99: number;
   readonly failures: number;
@@ -122,15 +163,110 @@ async function redisCpuMicros(redis: Redis): Promise<number> {
   return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
 }
 
+/**
+ * How often the service's main thread (its event loop) went to sleep because it had nothing to do
+ * (voluntary context switches): fewer per request means more requests handled per wake-up.
+ */
+function sleepsOf(pid: number): number {
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+}
+
+/** Busy and total CPU time of the whole machine, in clock ticks (/proc/stat); idle and iowait are not busy. */
+function machineCpu(): { busy: number; total: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const total = ticks.reduce((sum, value) => sum + value, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
+
+/** CPU time of the Kafka broker (the JVM running kafka.Kafka), µs; NaN when it is not a local process. */
+function kafkaCpuMicros(): number {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('kafka.Kafka')) return cpuMicros(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return NaN;
+}
+
+/** Local ports of the TCP connections the process holds to `remotePort` (its PostgreSQL pool). */
+function localPortsTo(pid: number, remotePort: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || !inodes.has(fields[9]!)) continue;
+      if (parseInt(fields[2]!.split(':')[1]!, 16) === remotePort) ports.add(parseInt(fields[1]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
+}
+
+/** CPU time of each PostgreSQL backend serving the process's connections, µs, by backend pid (ports from /proc, pids from pg_stat_activity). */
+async function postgresCpuMicros(client: Client, pid: number, postgresPort: number): Promise<Map<number, number>> {
+  const ports = localPortsTo(pid, postgresPort);
+  const { rows } = await client.query<{ pid: number; port: number }>(
+    'SELECT pid, client_port AS port FROM pg_stat_activity WHERE client_port = ANY($1::int[])',
+    [[...ports]],
+  );
+  const perBackend = new Map<number, number>();
+  for (const row of rows) {
+    try {
+      perBackend.set(row.pid, cpuMicros(row.pid));
+    } catch {
+      /* the backend exited meanwhile */
+    }
+  }
+  return perBackend;
+}
+
+/**
+ * From the service's /metrics: the group-commit counters (transactions and the callers they carried)
+ * and the time spent in garbage collection (prom-client's default metrics, all kinds), µs.
+ */
+async function scrape(metricsUrl: URL): Promise<{ transactions: number; writes: number; gcMicros: number }> {
+  const agent = new Agent({ keepAlive: false });
+  try {
+    const { body } = await get(agent, metricsUrl, '');
+    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(body)?.[1] ?? NaN);
+    let gcSeconds = 0;
+    for (const match of body.matchAll(/^nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)$/gm)) gcSeconds += Number(match[1]);
+    return {
+      transactions: value('traceo_event_publisher_group_commits_total'),
+      writes: value('traceo_event_publisher_group_commit_writes_total'),
+      gcMicros: gcSeconds * 1e6,
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
+interface Load {
+  readonly answered: number;
+  readonly seconds: number;
+  readonly latencies: readonly number[];
+  readonly failures: number;
+  readonly firstFailure?: string;
+}
+
 /** `CONCURRENCY` clients, each sending its next request when the previous one is answered, API keys round-robin. */
-async function load(url: URL, keys: readonly string[], seconds: number, pid: number, redis: Redis): Promise<Round> {
+async function load(url: URL, keys: readonly string[], seconds: number): Promise<Load> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const latencies: number[] = [];
   let failures = 0;
   let firstFailure: string | undefined;
   let next = 0;
-  const cpuBefore = cpuMicros(pid);
-  const redisBefore = await redisCpuMicros(redis);
   const started = performance.now();
   const end = started + seconds * 1000;
   const client = async () => {
@@ -146,34 +282,95 @@ async function load(url: URL, keys: readonly string[], seconds: number, pid: num
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, client));
   const elapsed = (performance.now() - started) / 1000;
-  const cpu = cpuMicros(pid) - cpuBefore;
-  const redisCpu = (await redisCpuMicros(redis)) - redisBefore;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return {
-    perSecond: latencies.length / elapsed,
-    cpuMicros: cpu / latencies.length,
-    redisMicros: redisCpu / latencies.length,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    failures,
-    ...(firstFailure ? { firstFailure } : {}),
-  };
+  return { answered: latencies.length, seconds: elapsed, latencies, failures, ...(firstFailure ? { firstFailure } : {}) };
+}
+
+async function outboxRows(client: Client, schema: string): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".outbox`);
+  return rows[0]!.n;
 }
 
 /**
  * Waits until the relay has published every audit record the last round wrote, so its Kafka and
  * PostgreSQL work is not done during (and charged to) the next variant's round.
  */
-async function drained(databaseUrl: string, schema: string): Promise<void> {
-  await withClient(databaseUrl, async (client) => {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
-      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".outbox`);
-      if (rows[0]!.n === 0) return;
+async function drained(client: Client, schema: string): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    if ((await outboxRows(client, schema)) === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      return;
     }
-    throw new Error(`the outbox of ${schema} did not drain within 60 s`);
-  });
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the outbox of ${schema} did not drain within 60 s`);
+}
+
+interface Service {
+  readonly variant: Variant;
+  readonly process: RunningProcess;
+  /** The limited route, and the same route under @SkipRateLimit(). */
+  readonly url: URL;
+  readonly freeUrl: URL;
+  readonly metricsUrl: URL;
+  readonly schema: string;
+  readonly pid: number;
+}
+
+interface Probes {
+  readonly pg: Client;
+  readonly postgresPort: number;
+  readonly redis: Redis;
+}
+
+/**
+ * One turn on one service: the load, then the drain of its outbox. The CPU figures other than
+ * `cpuMicros` run to the end of the drain, so work a variant's requests leave behind (the relay's lag)
+ * is charged to that variant and not hidden between the turns.
+ */
+async function turn(service: Service, url: URL, keys: readonly string[], seconds: number, probes: Probes): Promise<Round> {
+  const { pid, schema } = service;
+  const commitsBefore = await scrape(service.metricsUrl);
+  const pgBefore = await postgresCpuMicros(probes.pg, pid, probes.postgresPort);
+  const kafkaBefore = kafkaCpuMicros();
+  const redisBefore = await redisCpuMicros(probes.redis);
+  const machineBefore = machineCpu();
+  const clientBefore = process.cpuUsage();
+  const sleepsBefore = sleepsOf(pid);
+  const cpuBefore = cpuMicros(pid);
+  const result = await load(url, keys, seconds);
+  const cpuLoaded = cpuMicros(pid);
+  const sleeps = sleepsOf(pid) - sleepsBefore;
+  const client = process.cpuUsage(clientBefore);
+  const machineAfter = machineCpu();
+  const redisCpu = (await redisCpuMicros(probes.redis)) - redisBefore;
+  const backlog = await outboxRows(probes.pg, schema);
+  await drained(probes.pg, schema);
+  const cpuDrained = cpuMicros(pid);
+  let pgCpu = 0;
+  // A backend opened during the turn counts from its start.
+  for (const [backend, cpu] of await postgresCpuMicros(probes.pg, pid, probes.postgresPort)) pgCpu += cpu - (pgBefore.get(backend) ?? 0);
+  const kafkaCpu = kafkaCpuMicros() - kafkaBefore;
+  const commitsAfter = await scrape(service.metricsUrl);
+  const n = result.answered;
+  return {
+    perSecond: n / result.seconds,
+    cpuMicros: (cpuLoaded - cpuBefore) / n,
+    cpuDrainedMicros: (cpuDrained - cpuBefore) / n,
+    pgMicros: pgCpu / n,
+    kafkaMicros: kafkaCpu / n,
+    redisMicros: redisCpu / n,
+    clientMicros: (client.user + client.system) / n,
+    requestsPerWakeup: n / sleeps,
+    busy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
+    gcMicros: (commitsAfter.gcMicros - commitsBefore.gcMicros) / n,
+    writesPerCommit: (commitsAfter.writes - commitsBefore.writes) / (commitsAfter.transactions - commitsBefore.transactions),
+    backlog,
+    p50: percentile(result.latencies, 0.5),
+    p99: percentile(result.latencies, 0.99),
+    failures: result.failures,
+    ...(result.firstFailure ? { firstFailure: result.firstFailure } : {}),
+  };
 }
 
 async function bench(): Promise<void> {
@@ -193,15 +390,25 @@ async function bench(): Promise<void> {
     TRACEO_RATE_LIMIT_IDENTIFIER_KEY: randomBytes(32).toString('base64'),
     BENCH_GUARD_ROLE: 'service',
   };
-  const variants: Variant[] = [
-    { name: 'guard off (TRACEO_RATE_LIMIT_ENABLED=false)', env: { TRACEO_RATE_LIMIT_ENABLED: 'false' } },
-    { name: 'guard on, counters in Redis', env: { TRACEO_REDIS_URL: infra.redisUrl } },
-    { name: 'guard on, in-memory store', env: {} },
+  const all: Record<string, Variant> = {
+    off: { name: 'guard off (TRACEO_RATE_LIMIT_ENABLED=false)', env: { TRACEO_RATE_LIMIT_ENABLED: 'false' } },
+    // Control: the same configuration in a second process. How far it lands from `off` is what the
+    // processes themselves differ by (placement, JIT, heap), not the guard.
+    'off-2': { name: 'guard off, second process (control)', env: { TRACEO_RATE_LIMIT_ENABLED: 'false' } },
+    redis: { name: 'guard on, counters in Redis', env: { TRACEO_REDIS_URL: infra.redisUrl } },
+    memory: { name: 'guard on, in-memory store', env: {} },
     // Opt-in and approximate across instances (TRACEO_RATE_LIMIT_SYNC_MS): no round trip per request.
-    { name: 'guard on, Redis synced every 100 ms', env: { TRACEO_REDIS_URL: infra.redisUrl, TRACEO_RATE_LIMIT_SYNC_MS: '100' } },
-  ];
-  const started: { variant: Variant; process: RunningProcess; url: URL; schema: string; pid: number }[] = [];
+    synced: { name: 'guard on, Redis synced every 100 ms', env: { TRACEO_REDIS_URL: infra.redisUrl, TRACEO_RATE_LIMIT_SYNC_MS: '100' } },
+  };
+  const chosen = (args.get('variants') ?? 'off,redis,memory,synced').split(',');
+  if (chosen[0] !== 'off' || chosen.some((id) => all[id] === undefined))
+    throw new Error(`--variants: a comma-separated list starting with off, of ${Object.keys(all).join(', ')}`);
+  const variants = chosen.map((id) => all[id]!);
+  const started: Service[] = [];
   const redis = createRateLimitRedis(infra.redisUrl, { commandTimeout: 5000 });
+  const pg = new PgClient({ connectionString: infra.databaseUrl });
+  await pg.connect();
+  const probes: Probes = { pg, redis, postgresPort: Number(new URL(infra.databaseUrl).port || 5432) };
   try {
     for (const [i, variant] of variants.entries()) {
       const port = await freePort();
@@ -213,77 +420,207 @@ async function bench(): Promise<void> {
         TRACEO_DATABASE_SCHEMA: schema,
         TRACEO_KAFKA_CONSUMER_GROUP: `bench-rate-limit-http-${i}-${run}`,
       });
-      started.push({ variant, process: child, url: new URL(`http://127.0.0.1:${port}/v1/bench/ping`), schema, pid: child.child.pid! });
+      started.push({
+        variant,
+        process: child,
+        url: new URL(`http://127.0.0.1:${port}/v1/bench/ping`),
+        freeUrl: new URL(`http://127.0.0.1:${port}/v1/bench/free`),
+        metricsUrl: new URL(`http://127.0.0.1:${port}/metrics`),
+        schema,
+        pid: child.child.pid!,
+      });
       await child.ready;
     }
     const line = (text = '') => process.stdout.write(`${text}\n`);
-    line(`Node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}, ${CONCURRENCY} concurrent clients, ${CLIENTS} API keys`);
+    line(`Node ${process.versions.node}, ${new Date().toISOString()}, ${CONCURRENCY} concurrent clients, ${CLIENTS} API keys`);
     line(`${ROUNDS} rounds of ${SECONDS} s per variant (order rotated each round) after ${WARMUP} s of warm-up each`);
-    for (const { url, pid, schema } of started) {
-      await load(url, keys, WARMUP, pid, redis);
-      await drained(infra.databaseUrl, schema);
+    line(
+      `load average at start: ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}`,
+    );
+    for (const service of started) {
+      await turn(service, service.url, keys, WARMUP, probes);
+      await turn(service, service.freeUrl, keys, WARMUP, probes);
     }
 
     const rounds = new Map<string, Round[]>(variants.map((variant) => [variant.name, []]));
+    const freeRounds = new Map<string, Round[]>(variants.map((variant) => [variant.name, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
       // Rotated, and reversed every other round, so no variant always follows the same one.
       const rotated = started.map((_, i) => started[(i + round) % started.length]!);
       const order = Math.floor(round / started.length) % 2 === 1 ? rotated.reverse() : rotated;
       const results: string[] = [];
-      for (const { variant, url, pid, schema } of order) {
-        const result = await load(url, keys, SECONDS, pid, redis);
-        await drained(infra.databaseUrl, schema);
-        rounds.get(variant.name)!.push(result);
-        if (result.failures > 0) throw new Error(`${variant.name}: ${result.failures} answers were not 200, e.g. ${result.firstFailure}`);
-        results.push(`${variant.name.split(' (')[0]} ${Math.round(result.perSecond)}/s`);
+      for (const service of order) {
+        // The limited route and the exempt one back to back, in alternating order.
+        const free = round % 2 === 0 ? [false, true] : [true, false];
+        const { name } = service.variant;
+        const short = `${name.split(/ \(|,/)[0]}${name.includes('control') ? ' 2' : name.includes(',') ? ` ${name.split(', ')[1]!.split(' ')[0]}` : ''}`;
+        const pair: string[] = [];
+        for (const exempt of free) {
+          const result = await turn(service, exempt ? service.freeUrl : service.url, keys, SECONDS, probes);
+          (exempt ? freeRounds : rounds).get(name)!.push(result);
+          if (result.failures > 0) throw new Error(`${name}: ${result.failures} answers were not 200, e.g. ${result.firstFailure}`);
+          pair.push(
+            `${exempt ? 'exempt' : 'limited'} ${Math.round(result.perSecond)}/s ${Math.round(ownCpu(result))} µs ${result.writesPerCommit.toFixed(0)}/commit`,
+          );
+        }
+        results.push(`${short}: ${pair.join(', ')}`);
       }
-      line(`  round ${round + 1}: ${results.join(', ')}`);
+      line(`  round ${round + 1}: ${results.join('; ')}`);
     }
-
-    const summary = variants.map((variant) => {
-      const samples = rounds.get(variant.name)!;
-      return {
-        name: variant.name,
-        perSecond: median(samples.map((sample) => sample.perSecond)),
-        p50: median(samples.map((sample) => sample.p50)),
-        p99: median(samples.map((sample) => sample.p99)),
-        cpuMicros: median(samples.map((sample) => sample.cpuMicros)),
-        redisMicros: median(samples.map((sample) => sample.redisMicros)),
-      };
-    });
-    const baseline = summary[0]!.perSecond;
-    const off = rounds.get(variants[0]!.name)!;
-    /** Median over rounds of 1 - variant/off, each pair measured in the same round. */
-    const pairedLoss = (name: string) => median(rounds.get(name)!.map((sample, i) => 1 - sample.perSecond / off[i]!.perSecond));
-    line();
     line(
-      '| variant                                      |   req/s | p50 ms | p99 ms | service CPU per request | Redis CPU per request | throughput vs off |',
+      `load average at end: ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}`,
     );
-    line(
-      '| -------------------------------------------- | ------: | -----: | -----: | ----------------------: | --------------------: | ----------------: |',
-    );
-    for (const row of summary) {
-      const change = row === summary[0] ? 'baseline' : `${(((row.perSecond - baseline) / baseline) * 100).toFixed(1)} %`;
-      line(
-        `| ${row.name.padEnd(44)} | ${Math.round(row.perSecond).toLocaleString('en-US').padStart(7)} | ${row.p50.toFixed(2).padStart(6)} | ${row.p99.toFixed(2).padStart(6)} | ${`${Math.round(row.cpuMicros)} µs`.padStart(23)} | ${`${row.redisMicros.toFixed(1)} µs`.padStart(21)} | ${change.padStart(17)} |`,
+    if (args.has('json'))
+      writeFileSync(
+        args.get('json')!,
+        JSON.stringify({ limited: Object.fromEntries(rounds), exempt: Object.fromEntries(freeRounds) }, null, 1),
       );
-    }
-    line();
-    for (const row of summary.slice(1)) {
-      const ofMedians = ((baseline - row.perSecond) / baseline) * 100;
-      const cpu = ((row.cpuMicros - summary[0]!.cpuMicros) / summary[0]!.cpuMicros) * 100;
-      line(
-        `loss with ${row.name}: ${(pairedLoss(row.name) * 100).toFixed(1)} % (median of paired rounds; ${ofMedians.toFixed(1)} % between medians; service CPU per request ${cpu >= 0 ? '+' : ''}${cpu.toFixed(1)} %)`,
-      );
-    }
-    line('target ≤ 10 %; Kong reports -12 % for its rate-limiting plugin');
+    report(variants, rounds, freeRounds, line);
   } finally {
     redis.disconnect();
     for (const { process: child } of started) await child.stop('SIGTERM');
-    await withClient(infra.databaseUrl, async (client) => {
-      for (const { schema } of started) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    });
+    for (const { schema } of started) await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pg.end();
   }
+}
+
+/** Service CPU (to the end of the drain) + its PostgreSQL backends + Redis, per request, µs: what the request costs this machine. */
+function ownCpu(round: Round): number {
+  return round.cpuDrainedMicros + round.pgMicros + round.redisMicros;
+}
+
+function report(
+  variants: readonly Variant[],
+  rounds: ReadonlyMap<string, readonly Round[]>,
+  freeRounds: ReadonlyMap<string, readonly Round[]>,
+  line: (text?: string) => void,
+): void {
+  const off = rounds.get(variants[0]!.name)!;
+  /** Median over rounds of `of(variant) / of(off) - 1`, each pair measured in the same round. */
+  const paired = (name: string, of: (round: Round) => number) => median(rounds.get(name)!.map((sample, i) => of(sample) / of(off[i]!) - 1));
+  const mid = (name: string, of: (round: Round) => number) => median(rounds.get(name)!.map(of));
+  const micros = (value: number) => `${Math.round(value)} µs`;
+  const percent = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} %`;
+  const table = (header: readonly string[], rows: readonly (readonly string[])[]) => {
+    line(`| ${header.join(' | ')} |`);
+    line(`| ${header.map((cell, i) => (i === 0 ? '-'.repeat(cell.length) : `${'-'.repeat(cell.length - 1)}:`)).join(' | ')} |`);
+    for (const row of rows)
+      line(`| ${row.map((cell, i) => (i === 0 ? cell.padEnd(header[i]!.length) : cell.padStart(header[i]!.length))).join(' | ')} |`);
+  };
+  line();
+  table(
+    [
+      'variant                                    ',
+      '  req/s',
+      'p50 ms',
+      'p99 ms',
+      'audit records per commit',
+      'outbox left at end',
+      'requests per event-loop wake-up',
+      'machine busy',
+      'load generator CPU per request',
+    ],
+    variants.map(({ name }) => [
+      name,
+      Math.round(mid(name, (r) => r.perSecond)).toLocaleString('en-US'),
+      mid(name, (r) => r.p50).toFixed(2),
+      mid(name, (r) => r.p99).toFixed(2),
+      mid(name, (r) => r.writesPerCommit).toFixed(1),
+      String(Math.round(mid(name, (r) => r.backlog))),
+      mid(name, (r) => r.requestsPerWakeup).toFixed(1),
+      `${(mid(name, (r) => r.busy) * 100).toFixed(0)} %`,
+      micros(mid(name, (r) => r.clientMicros)),
+    ]),
+  );
+  line();
+  line('CPU per request (medians over rounds; "to drain" runs until the outbox is empty, so the relay\'s work is in it):');
+  table(
+    [
+      'variant                                    ',
+      'service, load only',
+      'service, to drain',
+      'of which GC',
+      'its PostgreSQL',
+      'Redis',
+      'own total',
+      'Kafka (shared)',
+    ],
+    variants.map(({ name }) => [
+      name,
+      micros(mid(name, (r) => r.cpuMicros)),
+      micros(mid(name, (r) => r.cpuDrainedMicros)),
+      micros(mid(name, (r) => r.gcMicros)),
+      micros(mid(name, (r) => r.pgMicros)),
+      `${mid(name, (r) => r.redisMicros).toFixed(1)} µs`,
+      micros(mid(name, ownCpu)),
+      micros(mid(name, (r) => r.kafkaMicros)),
+    ]),
+  );
+  line();
+  line("Against guard off, paired by round (median of each round's ratio):");
+  table(
+    [
+      'variant                                    ',
+      'throughput loss',
+      'own CPU per request',
+      'service CPU to drain',
+      'service CPU, load only',
+    ],
+    variants
+      .slice(1)
+      .map(({ name }) => [
+        name,
+        percent(-paired(name, (r) => r.perSecond)),
+        percent(paired(name, ownCpu)),
+        percent(paired(name, (r) => r.cpuDrainedMicros)),
+        percent(paired(name, (r) => r.cpuMicros)),
+      ]),
+  );
+  line();
+  line('The limited route against the same route under @SkipRateLimit() in the same process, paired by round (adjacent turns):');
+  /** Median over rounds of `of(limited) / of(exempt) - 1` within one process. */
+  const inProcess = (name: string, of: (round: Round) => number) =>
+    median(rounds.get(name)!.map((sample, i) => of(sample) / of(freeRounds.get(name)![i]!) - 1));
+  const pairsBelow = (name: string) =>
+    rounds.get(name)!.filter((sample, i) => sample.perSecond < freeRounds.get(name)![i]!.perSecond).length;
+  const added = (name: string, of: (round: Round) => number) =>
+    micros(median(rounds.get(name)!.map((sample, i) => of(sample) - of(freeRounds.get(name)![i]!))));
+  const both = (name: string, of: (round: Round) => number, digits: number) =>
+    `${mid(name, of).toFixed(digits)} vs ${median(freeRounds.get(name)!.map(of)).toFixed(digits)}`;
+  table(
+    [
+      'variant                                    ',
+      'throughput loss',
+      'rounds slower',
+      'own CPU per request',
+      'own CPU added',
+      'service',
+      'PostgreSQL',
+      'Redis',
+      'load generator',
+      'audit records per commit',
+      'requests per wake-up',
+    ],
+    variants.map(({ name }) => [
+      name,
+      percent(-inProcess(name, (r) => r.perSecond)),
+      `${pairsBelow(name)} of ${rounds.get(name)!.length}`,
+      percent(inProcess(name, ownCpu)),
+      added(name, ownCpu),
+      added(name, (r) => r.cpuDrainedMicros),
+      added(name, (r) => r.pgMicros),
+      added(name, (r) => r.redisMicros),
+      added(name, (r) => r.clientMicros),
+      both(name, (r) => r.writesPerCommit, 0),
+      both(name, (r) => r.requestsPerWakeup, 1),
+    ]),
+  );
+  line('(guard off: both routes are the same code path, so its row is the noise floor)');
+  line('target ≤ 10 % loss; Kong reports -12 % for its rate-limiting plugin');
 }
 
 if (process.env.BENCH_GUARD_ROLE === 'service') {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createEvent, PLATFORM_TENANT, type AuditRecordV1, type EventData, type EventType, type TypedEvent } from '@traceo/contracts';
 import { appendToOutbox } from '@traceo/messaging';
+import { Counter, type Registry } from 'prom-client';
 import type { EntityManager } from 'typeorm';
 import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
 
@@ -30,8 +31,12 @@ export class EventPublisher {
   private readonly inFlight = new Set<Promise<unknown>>();
   private queued: QueuedWrite[] = [];
   private flushing = false;
+  /** Monotonic counts of the group commits, read at scrape time (nothing more is done per request). */
+  private readonly grouped = { transactions: 0, writes: 0, events: 0 };
 
-  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
+  constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {
+    registerGroupCommitMetrics(runtime.metrics, this.grouped);
+  }
 
   event<T extends EventType>(
     type: T,
@@ -77,13 +82,12 @@ export class EventPublisher {
   private async flushQueued(): Promise<void> {
     while (this.queued.length > 0) {
       const writes = this.queued.splice(0, MAX_WRITES_PER_TRANSACTION);
+      const events = writes.flatMap((w) => w.events);
       try {
-        await this.runtime.dataSource.transaction((manager) =>
-          appendToOutbox(
-            manager,
-            writes.flatMap((w) => w.events),
-          ),
-        );
+        await this.runtime.dataSource.transaction((manager) => appendToOutbox(manager, events));
+        this.grouped.transactions += 1;
+        this.grouped.writes += writes.length;
+        this.grouped.events += events.length;
         for (const write of writes) write.resolve();
       } catch (error) {
         if (writes.length === 1) {
@@ -108,4 +112,36 @@ export class EventPublisher {
   async settle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
   }
+}
+
+/**
+ * `traceo_event_publisher_group_commits_total`, `…_group_commit_writes_total` (callers) and
+ * `…_group_commit_events_total`: how many callers and events share one outbox transaction, on average.
+ * Registered once per registry (test fakes may have none).
+ */
+function registerGroupCommitMetrics(
+  registry: Registry | undefined,
+  grouped: { readonly [K in 'transactions' | 'writes' | 'events']: number },
+): void {
+  if (registry === undefined || registry.getSingleMetric('traceo_event_publisher_group_commits_total') !== undefined) return;
+  const counter = (name: string, help: string, read: () => number) => {
+    let seen = 0;
+    const metric: Counter = new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read();
+        metric.inc(Math.max(0, value - seen));
+        seen = value;
+      },
+    });
+  };
+  counter(
+    'traceo_event_publisher_group_commits_total',
+    'Outbox transactions of group-committed events (no caller transaction)',
+    () => grouped.transactions,
+  );
+  counter('traceo_event_publisher_group_commit_writes_total', 'Callers whose events were group-committed', () => grouped.writes);
+  counter('traceo_event_publisher_group_commit_events_total', 'Events group-committed', () => grouped.events);
 }
