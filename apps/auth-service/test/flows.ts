@@ -37,9 +37,9 @@ export async function signIn(
   config: oidc.Configuration,
   origin: string,
   user: TestUser,
-  options: { redirectUri: string; scope?: string; extra?: Record<string, string>; browser?: TestBrowser },
+  options: { redirectUri: string; scope?: string; extra?: Record<string, string>; browser?: TestBrowser; verifier?: string },
 ): Promise<SignedIn> {
-  const verifier = oidc.randomPKCECodeVerifier();
+  const verifier = options.verifier ?? oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(config, {

@@ -156,6 +156,34 @@ describe('auth-service refuses bad input with the specified errors', () => {
       return signIn(web, auth.origin, user, { redirectUri: REDIRECT });
     }
 
+    it('accepts the RFC 7636 Appendix B verifier for its challenge, and the same verifier one character off is invalid_grant', async () => {
+      // RFC 7636 Appendix B: S256 of this verifier is E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM.
+      const RFC_VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+      const signedIn = await signIn(web, auth.origin, user, {
+        redirectUri: REDIRECT,
+        verifier: RFC_VERIFIER,
+        extra: { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' },
+      });
+      const exchange = (verifier: string, code: string) =>
+        tokenRequest(
+          tokenEndpoint,
+          { id: webId, secret: WEB_SECRET },
+          { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier },
+        );
+      const offByOne = await signIn(web, auth.origin, user, {
+        redirectUri: REDIRECT,
+        verifier: RFC_VERIFIER,
+        extra: { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' },
+      });
+      expect(await exchange(`${RFC_VERIFIER.slice(0, -1)}j`, offByOne.callback.searchParams.get('code')!)).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_grant' },
+      });
+      const accepted = await exchange(RFC_VERIFIER, signedIn.callback.searchParams.get('code')!);
+      expect(accepted.status).toBe(200);
+      expect(accepted.body['access_token']).toEqual(expect.any(String));
+    });
+
     it('refuses a wrong code_verifier and a missing one with invalid_grant', async () => {
       const signedIn = await code();
       const codeValue = signedIn.callback.searchParams.get('code')!;
