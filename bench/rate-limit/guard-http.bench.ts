@@ -104,6 +104,8 @@ interface Round {
   readonly clientMicros: number;
   /** Requests answered per time the service's event loop woke from sleep, during the load. */
   readonly requestsPerWakeup: number;
+  /** The same for the load generator's event loop (this process). */
+  readonly clientRequestsPerWakeup: number;
   /** Share of the machine's CPU time (all cores) that was busy during the load: below 1, the cores had idle time. */
   readonly busy: number;
   /** Of the service CPU to the drain: garbage collection (main thread pauses), µs per request. */
@@ -337,10 +339,12 @@ async function turn(service: Service, url: URL, keys: readonly string[], seconds
   const machineBefore = machineCpu();
   const clientBefore = process.cpuUsage();
   const sleepsBefore = sleepsOf(pid);
+  const clientSleepsBefore = sleepsOf(process.pid);
   const cpuBefore = cpuMicros(pid);
   const result = await load(url, keys, seconds);
   const cpuLoaded = cpuMicros(pid);
   const sleeps = sleepsOf(pid) - sleepsBefore;
+  const clientSleeps = sleepsOf(process.pid) - clientSleepsBefore;
   const client = process.cpuUsage(clientBefore);
   const machineAfter = machineCpu();
   const redisCpu = (await redisCpuMicros(probes.redis)) - redisBefore;
@@ -362,6 +366,7 @@ async function turn(service: Service, url: URL, keys: readonly string[], seconds
     redisMicros: redisCpu / n,
     clientMicros: (client.user + client.system) / n,
     requestsPerWakeup: n / sleeps,
+    clientRequestsPerWakeup: n / clientSleeps,
     busy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
     gcMicros: (commitsAfter.gcMicros - commitsBefore.gcMicros) / n,
     writesPerCommit: (commitsAfter.writes - commitsBefore.writes) / (commitsAfter.transactions - commitsBefore.transactions),
@@ -604,6 +609,7 @@ function report(
       'load generator',
       'audit records per commit',
       'requests per wake-up',
+      'load generator: per wake-up',
     ],
     variants.map(({ name }) => [
       name,
@@ -617,6 +623,7 @@ function report(
       added(name, (r) => r.clientMicros),
       both(name, (r) => r.writesPerCommit, 0),
       both(name, (r) => r.requestsPerWakeup, 1),
+      both(name, (r) => r.clientRequestsPerWakeup, 1),
     ]),
   );
   line('(guard off: both routes are the same code path, so its row is the noise floor)');
