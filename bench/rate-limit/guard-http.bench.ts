@@ -104,6 +104,8 @@ interface Round {
   readonly clientMicros: number;
   /** Requests answered per time the service's event loop woke from sleep, during the load. */
   readonly requestsPerWakeup: number;
+  /** Times the service's main thread was preempted, per 1,000 requests, during the load. */
+  readonly preemptionsPerThousand: number;
   /** The same for the load generator's event loop (this process). */
   readonly clientRequestsPerWakeup: number;
   /** Share of the machine's CPU time (all cores) that was busy during the load: below 1, the cores had idle time. */
@@ -171,6 +173,11 @@ async function redisCpuMicros(redis: Redis): Promise<number> {
  */
 function sleepsOf(pid: number): number {
   return Number(/^voluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+}
+
+/** How often the main thread was taken off a core while it still had work (involuntary context switches). */
+function preemptionsOf(pid: number): number {
+  return Number(/^nonvoluntary_ctxt_switches:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 }
 
 /** Busy and total CPU time of the whole machine, in clock ticks (/proc/stat); idle and iowait are not busy. */
@@ -339,11 +346,13 @@ async function turn(service: Service, url: URL, keys: readonly string[], seconds
   const machineBefore = machineCpu();
   const clientBefore = process.cpuUsage();
   const sleepsBefore = sleepsOf(pid);
+  const preemptionsBefore = preemptionsOf(pid);
   const clientSleepsBefore = sleepsOf(process.pid);
   const cpuBefore = cpuMicros(pid);
   const result = await load(url, keys, seconds);
   const cpuLoaded = cpuMicros(pid);
   const sleeps = sleepsOf(pid) - sleepsBefore;
+  const preemptions = preemptionsOf(pid) - preemptionsBefore;
   const clientSleeps = sleepsOf(process.pid) - clientSleepsBefore;
   const client = process.cpuUsage(clientBefore);
   const machineAfter = machineCpu();
@@ -366,6 +375,7 @@ async function turn(service: Service, url: URL, keys: readonly string[], seconds
     redisMicros: redisCpu / n,
     clientMicros: (client.user + client.system) / n,
     requestsPerWakeup: n / sleeps,
+    preemptionsPerThousand: (preemptions / n) * 1000,
     clientRequestsPerWakeup: n / clientSleeps,
     busy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
     gcMicros: (commitsAfter.gcMicros - commitsBefore.gcMicros) / n,
@@ -610,6 +620,7 @@ function report(
       'audit records per commit',
       'requests per wake-up',
       'load generator: per wake-up',
+      'service preempted per 1k requests',
     ],
     variants.map(({ name }) => [
       name,
@@ -624,6 +635,7 @@ function report(
       both(name, (r) => r.writesPerCommit, 0),
       both(name, (r) => r.requestsPerWakeup, 1),
       both(name, (r) => r.clientRequestsPerWakeup, 1),
+      both(name, (r) => r.preemptionsPerThousand, 0),
     ]),
   );
   line('(guard off: both routes are the same code path, so its row is the noise floor)');
