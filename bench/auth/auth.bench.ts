@@ -7,7 +7,10 @@
 // the shared guard's TokenVerifier (and AuthGuard.canActivate) vs raw jose.jwtVerify with the same
 // public key, on access tokens the service issued, every token new and tokens reused. Not a test.
 //
-//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--profile] [--worktree]
+// With --replicas N the service runs as N processes on the same schema and issuer (as replicas behind a
+// load balancer do) and the clients are spread over them; CPU columns add the replicas up.
+//
+//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--replicas 1] [--profile] [--worktree]
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +36,7 @@ const CONCURRENCIES = (args.get('concurrency') ?? '16,32').split(',').map(Number
 const MAX_CONCURRENCY = Math.max(...CONCURRENCIES);
 const PROFILE = process.argv.includes('--profile');
 const BUILD_FROM = process.argv.includes('--worktree') ? 'worktree' : 'head';
+const REPLICAS = Number(args.get('replicas') ?? 1);
 const VERIFY_SECONDS = 1.5;
 const VERIFY_TOKENS = 2000;
 /** Cores used by processes outside the measurement above which a line is marked disturbed. */
@@ -60,10 +64,10 @@ interface Line {
   readonly disturbed: string;
 }
 
-async function measured(what: string, servicePid: number, load: () => Promise<LoadResult>): Promise<Line> {
-  const before: CpuSnapshot = cpuSnapshot(servicePid);
+async function measured(what: string, servicePids: number | readonly number[], load: () => Promise<LoadResult>): Promise<Line> {
+  const before: CpuSnapshot = cpuSnapshot(servicePids);
   const result = await load();
-  const cores = coresUsed(before, cpuSnapshot(servicePid));
+  const cores = coresUsed(before, cpuSnapshot(servicePids));
   const other = cores.get('other') ?? 0;
   const perRequest = (cores: number) => (result.ok > 0 ? (cores * 1000) / result.perSecond : Number.NaN);
   return {
@@ -225,12 +229,34 @@ async function main(): Promise<void> {
     ],
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
   });
+  // Further replicas start once the first has migrated the schema and created the keys.
+  const replicas = [auth];
+  for (let n = 1; n < REPLICAS; n += 1)
+    replicas.push(
+      await startAuthService(main, {
+        port: await freePort(),
+        run: RUN,
+        clients: [
+          {
+            client_id: ADMIN.id,
+            tenant_id: TENANT,
+            client_secret: ADMIN.secret,
+            grant_types: ['client_credentials'],
+            roles: ['platform-admin'],
+          },
+        ],
+        replicaOf: auth.origin,
+        ...(cpuProfileDir ? { cpuProfileDir } : {}),
+      }),
+    );
+  const servicePids = replicas.map((replica) => replica.pid);
   const baseline = await startBaseline();
   let stopping = false;
   const cleanup = async () => {
     if (stopping) return;
     stopping = true;
     baseline.stop();
+    for (const replica of replicas.slice(1)) await replica.stop();
     await auth.stop();
     // The scratch copy a `head` build was made in.
     const scratch = join(main, '..', '..', '..', '..');
@@ -243,23 +269,26 @@ async function main(): Promise<void> {
   try {
     await register(auth);
     const refreshTokens = await initialRefreshTokens(auth, MAX_CONCURRENCY);
-    const tokenUrl = `${auth.issuer}/token`;
-    const app = new TokenClient(tokenUrl, basicCredentials(APP.id, APP.secret), MAX_CONCURRENCY);
+    const apps = replicas.map(
+      (replica) => new TokenClient(`${replica.origin}/oidc/token`, basicCredentials(APP.id, APP.secret), MAX_CONCURRENCY),
+    );
+    /** Client `worker`'s replica: round-robin, so a chain stays on one replica. */
+    const appFor = (worker: number) => apps[worker % apps.length]!;
     const floor = new TokenClient(
       baseline.url,
       basicCredentials('baseline-client', 'baseline-secret-00000000000000000000'),
       MAX_CONCURRENCY,
     );
     const accessTokens: string[] = [];
-    const clientCredentials = async (): Promise<TokenAnswer> => {
-      const answer = await app.post({ grant_type: 'client_credentials', scope: 'api' });
+    const clientCredentials = async (worker: number): Promise<TokenAnswer> => {
+      const answer = await appFor(worker).post({ grant_type: 'client_credentials', scope: 'api' });
       if (answer.status === 200 && accessTokens.length < VERIFY_TOKENS) accessTokens.push(String(answer.body['access_token']));
       return answer;
     };
     const refresh = async (worker: number): Promise<TokenAnswer | 'stop'> => {
       const current = refreshTokens[worker];
       if (!current) return 'stop';
-      const answer = await app.post({ grant_type: 'refresh_token', refresh_token: current });
+      const answer = await appFor(worker).post({ grant_type: 'refresh_token', refresh_token: current });
       // The next request of this chain presents the rotated token; a refused chain stops.
       refreshTokens[worker] = answer.status === 200 ? String(answer.body['refresh_token']) : '';
       return answer;
@@ -278,11 +307,11 @@ async function main(): Promise<void> {
               runLoad(SECONDS, n, () => floor.post({ grant_type: 'client_credentials' })),
             ),
           ),
-          row(await measured(`auth-service client_credentials${tag}`, auth.pid, () => runLoad(SECONDS, n, clientCredentials)), 500),
-          row(await measured(`auth-service refresh_token (rotating)${tag}`, auth.pid, () => runLoad(SECONDS, n, refresh)), 500),
+          row(await measured(`auth-service client_credentials${tag}`, servicePids, () => runLoad(SECONDS, n, clientCredentials)), 500),
+          row(await measured(`auth-service refresh_token (rotating)${tag}`, servicePids, () => runLoad(SECONDS, n, refresh)), 500),
         );
       }
-    app.close();
+    for (const app of apps) app.close();
     floor.close();
     const jwks = (await (await fetch(`${auth.issuer}/jwks`)).json()) as JSONWebKeySet;
     await cleanup();
@@ -292,7 +321,7 @@ async function main(): Promise<void> {
       `\nbench/auth on Node ${process.version}, ${availableParallelism()} CPUs, ${new Date().toISOString()}, load average ${loadavg()
         .map((value) => value.toFixed(1))
         .join(' ')}\n` +
-        `auth-service built from ${BUILD_FROM === 'head' ? `the last commit (${commit()})` : 'the working tree'} by tools/build.mjs, real PostgreSQL, Kafka (outbox relay on) and SoftHSM2; ` +
+        `auth-service built from ${BUILD_FROM === 'head' ? `the last commit (${commit()})` : 'the working tree'} by tools/build.mjs, real PostgreSQL, Kafka (outbox relay on) and SoftHSM2; ${REPLICAS === 1 ? 'one process' : `${REPLICAS} replicas (processes) on one schema and issuer, clients spread round-robin`}; ` +
         `${CONCURRENCIES.join(' and ')} keep-alive clients (one socket each), ${ROUNDS} interleaved rounds of ${SECONDS}s; client_secret_basic; service defaults otherwise (database pool 10, log level warn); ` +
         `rate limiter ON with the anonymous rule raised to 1,000,000/s per IP (TRACEO_RATE_LIMIT_RULES=${BENCH_RATE_LIMIT_RULES}).\n` +
         `CPU: cores used during the line by the measured server ("service"), PostgreSQL, Kafka, this bench process, and everything else; ` +

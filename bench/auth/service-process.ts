@@ -19,6 +19,11 @@ export interface AuthServiceOptions {
   readonly cpuProfileDir?: string;
   /** More configuration (e.g. TRACEO_AUTH_RISK_DEADLINE_MS). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * A further replica: the first replica's origin, whose issuer (and schema, already migrated) it
+   * shares, as replicas behind one load balancer do; it leaves the schema to the first replica to drop.
+   */
+  readonly replicaOf?: string;
 }
 
 export interface BenchAuthService {
@@ -57,6 +62,7 @@ export const BENCH_RATE_LIMIT_RULES = JSON.stringify({
 
 function serviceEnv(options: AuthServiceOptions, schema: string, origin: string): Record<string, string> {
   const infra = loadInfraEnv();
+  const issuerOrigin = options.replicaOf ?? origin;
   const env: Record<string, string> = {
     TRACEO_HTTP_PORT: String(options.port),
     TRACEO_HTTP_HOST: '127.0.0.1',
@@ -67,10 +73,10 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
     TRACEO_LOG_LEVEL: 'warn',
     TRACEO_API_KEYS: `bench:bench-auth-api-key-${options.run}-000000000000`,
     TRACEO_RATE_LIMIT_RULES: BENCH_RATE_LIMIT_RULES,
-    TRACEO_AUTH_ISSUER: `${origin}/oidc`,
-    TRACEO_JWT_ISSUER: `${origin}/oidc`,
+    TRACEO_AUTH_ISSUER: `${issuerOrigin}/oidc`,
+    TRACEO_JWT_ISSUER: `${issuerOrigin}/oidc`,
     TRACEO_JWT_AUDIENCE: 'urn:traceo:api',
-    TRACEO_JWT_JWKS_URL: `${origin}/oidc/jwks`,
+    TRACEO_JWT_JWKS_URL: `${issuerOrigin}/oidc/jwks`,
     TRACEO_AUTH_RESOURCES: 'urn:traceo:api',
     TRACEO_AUTH_CLIENTS: JSON.stringify(options.clients),
     ...options.env,
@@ -103,14 +109,15 @@ export async function startAuthService(main: string, options: AuthServiceOptions
   const service: BenchAuthService = {
     pid: child.pid!,
     origin,
-    issuer: `${origin}/oidc`,
+    issuer: `${options.replicaOf ?? origin}/oidc`,
     schema,
     logFile,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await withClient(loadInfraEnv().databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+      if (!options.replicaOf)
+        await withClient(loadInfraEnv().databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
     },
     cpuProfile() {
       if (!options.cpuProfileDir) return undefined;

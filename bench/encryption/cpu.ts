@@ -12,7 +12,9 @@ export interface CpuSnapshot {
   readonly ticks: Map<string, { group: CpuGroup; ticks: number }>;
 }
 
-export function cpuSnapshot(servicePid: number | undefined): CpuSnapshot {
+/** `service`: the measured server's pid, or the pids of its replicas (their CPU is added up). */
+export function cpuSnapshot(service: number | readonly number[] | undefined): CpuSnapshot {
+  const servicePids = new Set(service === undefined ? [] : typeof service === 'number' ? [service] : service);
   const ticks = new Map<string, { group: CpuGroup; ticks: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -28,16 +30,15 @@ export function cpuSnapshot(servicePid: number | undefined): CpuSnapshot {
     // After the comm: state is field 3, utime 14 and stime 15 (1-based, see proc(5)).
     const used = Number(fields[11]) + Number(fields[12]);
     const pid = Number(entry);
-    const group: CpuGroup =
-      pid === servicePid
-        ? 'service'
-        : pid === process.pid
-          ? 'bench client'
-          : comm === 'postgres'
-            ? 'postgres'
-            : comm === 'java'
-              ? 'kafka'
-              : 'other';
+    const group: CpuGroup = servicePids.has(pid)
+      ? 'service'
+      : pid === process.pid
+        ? 'bench client'
+        : comm === 'postgres'
+          ? 'postgres'
+          : comm === 'java'
+            ? 'kafka'
+            : 'other';
     // Keyed by pid and start time, so a pid reused during the run is not mistaken for the same process.
     ticks.set(`${entry}:${fields[19]}`, { group, ticks: used });
   }
