@@ -1,4 +1,4 @@
-import { ipBucket, resolveClientIp, TrustedProxies } from '@traceo/rate-limit';
+import { ipBucket, normalizeIp, resolveClientIp, TrustedProxies } from '@traceo/rate-limit';
 import type { IncomingMessage } from 'node:http';
 
 /**
@@ -18,6 +18,12 @@ export class ClientAddress {
     // The socket can be gone once a response was sent early (a refused body); the address is then unknown.
     const socket = req.socket as IncomingMessage['socket'] | null;
     return resolveClientIp(socket?.remoteAddress, req.headers['x-forwarded-for'], this.trusted);
+  }
+
+  /** Whether the socket peer is one of the trusted proxies, whose headers (X-Forwarded-For, a country header) are believed. */
+  fromTrustedProxy(req: IncomingMessage): boolean {
+    const peer = normalizeIp((req.socket as IncomingMessage['socket'] | null)?.remoteAddress);
+    return peer !== undefined && this.trusted.has(peer);
   }
 
   /** The backoff key part: the IPv4 address, or the IPv6 /64 (one host usually holds a whole /64). */

@@ -2,7 +2,6 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@traceo/security';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { Request, Response } from 'express';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
@@ -15,7 +14,7 @@ import { sendFederationError } from '../federation/federation-pages';
 import { StartFederatedSignInUseCase } from '../federation/start-federated-sign-in.usecase';
 import { UpstreamIdps } from '../federation/upstream-idps';
 import { authenticationContext, type AcrValue } from '../mfa';
-import { SecondFactorUseCase } from '../second-factor/second-factor.usecase';
+import { SecondFactorUseCase, type SecondFactorStep } from '../second-factor/second-factor.usecase';
 import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
 import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
 import { RiskDecisions, type RiskVerdict } from '../risk/risk-decisions';
@@ -40,8 +39,6 @@ const UID = /^[A-Za-z0-9_-]{1,64}$/;
 @Public()
 @Controller('interaction')
 export class InteractionsHttpController {
-  private readonly address: ClientAddress;
-
   constructor(
     @Inject(OIDC_PROVIDER) private readonly provider: Provider,
     @Inject(PROVIDER_KEYS) private readonly keys: ProviderKeys,
@@ -54,10 +51,8 @@ export class InteractionsHttpController {
     private readonly startFederation: StartFederatedSignInUseCase,
     private readonly contexts: SignInContextReader,
     private readonly risk: RiskDecisions,
-    @Inject(SERVICE_RUNTIME) runtime: ServiceRuntime,
-  ) {
-    this.address = new ClientAddress(runtime.config.TRACEO_TRUSTED_PROXIES);
-  }
+    private readonly address: ClientAddress,
+  ) {}
 
   @Get(':uid')
   async show(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -109,7 +104,8 @@ export class InteractionsHttpController {
       const username = (form.get('username') ?? '').slice(0, 256);
       const password = form.get('password') ?? '';
       const clientName = client.clientName ?? client.clientId;
-      const ip = this.address.of(req);
+      const context = this.contexts.read(req, res);
+      const { ip } = context;
       const result = await this.signIn.execute({
         tenantId,
         username,
@@ -125,14 +121,10 @@ export class InteractionsHttpController {
         return again(429, `Too many failed attempts. Try again in ${result.retryAfterSeconds} seconds.`);
       }
       if (result.outcome === 'invalid') return again(401, 'The username or password is not correct.');
-      const context = this.contexts.read(req, res);
       const verdict = await this.decide(result.account, clientId, ['pwd'], details.session?.uid, context);
       if (verdict.decision === 'deny') return this.refuse(req, res);
-      const needed = await this.secondFactor.stepFor(result.account);
-      // Step-up: a client asking for acr urn:traceo:acr:mfa, or the risk decision, gets a second factor even from a role that does not require one.
-      const stepUp = requestsMfa(details.params['acr_values']) || verdict.decision === 'step-up';
-      const step = needed === 'none' && stepUp ? 'enroll' : needed;
-      if (step === 'none') return this.finishSignIn(req, res, result.account, clientId, authenticationContext(['pwd']));
+      const step = await this.secondFactorStep(result.account, details.params['acr_values'], verdict);
+      if (step === 'none') return this.finishSignIn(req, res, result.account, clientId, authenticationContext(['pwd']), context);
       await this.factors.rememberPasswordStep(uid, result.account.accountId);
       return this.secondFactorPage(res, 200, uid, step, result.account, clientName, tenantId);
     });
@@ -236,11 +228,9 @@ export class InteractionsHttpController {
       const verdict = await this.decide(account, clientId, verified.upstreamMfa ? ['fed', 'mfa'] : ['fed'], details.session?.uid, context);
       if (verdict.decision === 'deny') return this.refuse(req, res);
       // The upstream's own MFA (its amr, as configured per IdP) stands in for Traceo's TOTP; otherwise the same rule as passwords.
-      if (verified.upstreamMfa) return this.finishSignIn(req, res, account, clientId, federatedContext(true, false));
-      const needed = await this.secondFactor.stepFor(account);
-      const stepUp = requestsMfa(details.params['acr_values']) || verdict.decision === 'step-up';
-      const step = needed === 'none' && stepUp ? 'enroll' : needed;
-      if (step === 'none') return this.finishSignIn(req, res, account, clientId, federatedContext(false, false));
+      if (verified.upstreamMfa) return this.finishSignIn(req, res, account, clientId, federatedContext(true, false), context);
+      const step = await this.secondFactorStep(account, details.params['acr_values'], verdict);
+      if (step === 'none') return this.finishSignIn(req, res, account, clientId, federatedContext(false, false), context);
       await this.factors.rememberPasswordStep(uid, account.accountId);
       const client = await this.provider.Client.find(clientId);
       return this.secondFactorPage(res, 200, uid, step, account, client?.clientName ?? clientId, account.tenantId);
@@ -305,10 +295,20 @@ export class InteractionsHttpController {
     account: Account,
     clientId: string,
     { amr, acr }: { amr: readonly string[]; acr: AcrValue },
+    context: SignInContext = this.contexts.read(req, res),
   ): Promise<void> {
-    const traceo: SignInRecord = { tenantId: account.tenantId, clientId, context: this.contexts.read(req, res) };
+    const traceo: SignInRecord = { tenantId: account.tenantId, clientId, context };
     const outcome: InteractionResults = { login: { accountId: account.accountId, amr: [...amr], acr }, traceo };
     await this.provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+  }
+
+  /**
+   * The second factor a sign-in needs: the account's own (verify, or enroll for a role that requires
+   * MFA), or enrollment when the client asks for acr urn:traceo:acr:mfa or the risk decision says step-up.
+   */
+  private async secondFactorStep(account: Account, acrValues: unknown, verdict: RiskVerdict): Promise<SecondFactorStep> {
+    const needed = await this.secondFactor.stepFor(account);
+    return needed === 'none' && (requestsMfa(acrValues) || verdict.decision === 'step-up') ? 'enroll' : needed;
   }
 
   /** The risk decision after the first factor (docs/auth-risk.md); audited by RiskDecisions. */

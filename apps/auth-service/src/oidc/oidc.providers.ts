@@ -13,6 +13,7 @@ import { RiskDecisions } from '../risk/risk-decisions';
 import { tokenIssuanceHooks } from '../risk/token-issuance.hooks';
 import { SessionRecordsRepository } from '../sessions/session-records.repository';
 import { SignInContextReader } from '../sessions/sign-in-context';
+import { ClientAddress } from '../interactions/client-address';
 
 export const PROVIDER_KEYS = Symbol('PROVIDER_KEYS');
 
@@ -24,11 +25,16 @@ export const OIDC_PROVIDERS: NestProvider[] = [
       loadProviderKeys(dataSource, kek, config.TRACEO_AUTH_SIGNING_KEY_MAX_AGE_DAYS),
   },
   {
+    provide: ClientAddress,
+    inject: [SERVICE_RUNTIME],
+    useFactory: ({ config }: ServiceRuntime<AuthConfig>) => new ClientAddress(config.TRACEO_TRUSTED_PROXIES),
+  },
+  {
     provide: SignInContextReader,
-    inject: [SERVICE_RUNTIME, PROVIDER_KEYS],
-    useFactory: ({ config }: ServiceRuntime<AuthConfig>, keys: ProviderKeys) =>
+    inject: [SERVICE_RUNTIME, PROVIDER_KEYS, ClientAddress],
+    useFactory: ({ config }: ServiceRuntime<AuthConfig>, keys: ProviderKeys, address: ClientAddress) =>
       new SignInContextReader({
-        trustedProxies: config.TRACEO_TRUSTED_PROXIES ?? [],
+        address,
         countryHeader: config.TRACEO_AUTH_COUNTRY_HEADER,
         key: keys.formKey,
       }),

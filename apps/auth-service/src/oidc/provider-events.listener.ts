@@ -22,15 +22,12 @@ const REUSED: ReadonlyMap<string, 'refresh_token' | 'authorization_code'> = new 
  */
 @Injectable()
 export class ProviderEventsListener implements OnModuleInit {
-  private readonly address: ClientAddress;
-
   constructor(
     @Inject(OIDC_PROVIDER) private readonly provider: Provider,
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly publisher: EventPublisher,
-  ) {
-    this.address = new ClientAddress(runtime.config.TRACEO_TRUSTED_PROXIES);
-  }
+    private readonly address: ClientAddress,
+  ) {}
 
   onModuleInit(): void {
     const emitter = this.provider as unknown as { on(event: string, listener: (...args: never[]) => void): void };

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ClientAddress } from '../interactions/client-address';
 import { cookieValue, DEVICE_COOKIE, SignInContextReader } from './sign-in-context';
 
 const key = Buffer.alloc(32, 7);
@@ -14,7 +15,7 @@ function response() {
 }
 
 describe('SignInContextReader', () => {
-  const reader = new SignInContextReader({ trustedProxies: ['10.0.0.0/8'], countryHeader: 'X-Client-Country', key });
+  const reader = new SignInContextReader({ address: new ClientAddress(['10.0.0.0/8']), countryHeader: 'X-Client-Country', key });
 
   it('believes the country header only from a trusted proxy', () => {
     expect(reader.read(request('10.1.2.3', { 'x-client-country': 'de', 'x-forwarded-for': '198.51.100.9' }))).toMatchObject({
@@ -28,7 +29,7 @@ describe('SignInContextReader', () => {
 
   it('ignores a malformed country and records none without a configured header', () => {
     expect(reader.read(request('10.0.0.1', { 'x-client-country': 'Germany' })).country).toBeUndefined();
-    const noHeader = new SignInContextReader({ trustedProxies: ['10.0.0.0/8'], key });
+    const noHeader = new SignInContextReader({ address: new ClientAddress(['10.0.0.0/8']), key });
     expect(noHeader.read(request('10.0.0.1', { 'x-client-country': 'DE' })).country).toBeUndefined();
   });
 
@@ -57,7 +58,7 @@ describe('SignInContextReader', () => {
     const second = reader.read(request('10.0.0.1', { cookie: forged }), edited.res);
     expect(second.deviceFingerprint).not.toBe(first.deviceFingerprint);
     expect(edited.cookies).toHaveLength(1);
-    const otherKey = new SignInContextReader({ trustedProxies: [], key: Buffer.alloc(32, 8) });
+    const otherKey = new SignInContextReader({ address: new ClientAddress([]), key: Buffer.alloc(32, 8) });
     expect(otherKey.read(request('10.0.0.1', { cookie: `${DEVICE_COOKIE}=${id}.${mac}` })).deviceFingerprint).toBeUndefined();
   });
 });

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { normalizeIp, TrustedProxies } from '@traceo/rate-limit';
-import { ClientAddress } from '../interactions/client-address';
+import type { ClientAddress } from '../interactions/client-address';
 
 /** Where and on what a person signs in, as recorded on the session and sent to the risk service. */
 export interface SignInContext {
@@ -20,8 +19,8 @@ const COOKIE_VALUE = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
 const COUNTRY = /^[A-Za-z]{2}$/;
 
 export interface SignInContextOptions {
-  /** TRACEO_TRUSTED_PROXIES: only these peers' X-Forwarded-For and country header are believed. */
-  readonly trustedProxies: readonly string[];
+  /** The service's client-address resolution (TRACEO_TRUSTED_PROXIES): only those peers' X-Forwarded-For and country header are believed. */
+  readonly address: ClientAddress;
   /** The request header carrying the client's country (set by the gateway or CDN), if any. */
   readonly countryHeader?: string | undefined;
   /** Server secret for the device cookie's MAC and the fingerprint (provider keys' form key). */
@@ -35,12 +34,10 @@ export interface SignInContextOptions {
  */
 export class SignInContextReader {
   private readonly address: ClientAddress;
-  private readonly proxies: TrustedProxies;
   private readonly countryHeader: string | undefined;
 
   constructor(private readonly options: SignInContextOptions) {
-    this.address = new ClientAddress(options.trustedProxies);
-    this.proxies = new TrustedProxies(options.trustedProxies);
+    this.address = options.address;
     this.countryHeader = options.countryHeader?.toLowerCase();
   }
 
@@ -58,9 +55,7 @@ export class SignInContextReader {
   }
 
   private country(req: IncomingMessage): string | undefined {
-    if (!this.countryHeader) return undefined;
-    const peer = normalizeIp((req.socket as IncomingMessage['socket'] | null)?.remoteAddress);
-    if (!peer || !this.proxies.has(peer)) return undefined;
+    if (!this.countryHeader || !this.address.fromTrustedProxy(req)) return undefined;
     const value = req.headers[this.countryHeader];
     const text = Array.isArray(value) ? value[0] : value;
     return text && COUNTRY.test(text.trim()) ? text.trim().toUpperCase() : undefined;
