@@ -107,7 +107,6 @@ export class RiskDecisions implements OnApplicationBootstrap, OnApplicationShutd
     if (!this.requester) return this.local(question, 'local', started);
     if (!this.circuit.allowsRequest()) return this.local(question, 'fallback-circuit-open', started);
     const now = Date.now();
-    const { context } = question;
     const request = createEvent({
       type: EventTypes.riskDecisionRequest,
       source: `traceo/${this.runtime.name}`,
@@ -122,10 +121,7 @@ export class RiskDecisions implements OnApplicationBootstrap, OnApplicationShutd
         roles: question.roles.slice(0, 16),
         amr: question.amr.slice(0, 8),
         ...(question.sessionId ? { sessionId: question.sessionId } : {}),
-        ...(context.ip ? { ip: context.ip } : {}),
-        ...(context.country ? { country: context.country } : {}),
-        ...(context.userAgent ? { userAgent: context.userAgent } : {}),
-        ...(context.deviceFingerprint ? { deviceFingerprint: context.deviceFingerprint } : {}),
+        ...question.context, // ip, country, userAgent, deviceFingerprint: the contract's names
       },
     });
     const outcome = await this.requester.request(EventTypes.riskDecisionRequest, request, question.accountId, this.deadlineMs);
@@ -152,7 +148,6 @@ export class RiskDecisions implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async audit(question: RiskQuestion, verdict: RiskVerdict): Promise<void> {
-    const { context } = question;
     await this.publisher.audit(
       {
         actor: { type: 'user', id: question.accountId },
@@ -162,10 +157,7 @@ export class RiskDecisions implements OnApplicationBootstrap, OnApplicationShutd
         status: verdict.decision === 'deny' ? 'denied' : 'success',
         resultCode: `AUTH.RISK_${verdict.decision.toUpperCase().replace('-', '_')}`,
         ...(question.sessionId ? { sessionId: question.sessionId } : {}),
-        ...(context.ip ? { ip: context.ip } : {}),
-        ...(context.country ? { country: context.country } : {}),
-        ...(context.userAgent ? { userAgent: context.userAgent } : {}),
-        ...(context.deviceFingerprint ? { deviceFingerprint: context.deviceFingerprint } : {}),
+        ...question.context, // the audit record's names too
         ...(verdict.score !== undefined ? { riskScore: verdict.score } : {}),
         details: {
           stage: question.stage,
