@@ -1,12 +1,13 @@
 /* eslint-disable no-console -- a bench prints its figures */
 // Shared pieces of bench/audit: arguments, the two record mixes, statistics, tables, and who used the
 // machine's cores while a figure was measured (the development machines are small and shared).
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { EventTypes, TOPICS, type AuditRecordV1 } from '@traceo/contracts';
 import { Partitioners } from 'kafkajs';
+import { localTcpPorts } from '../tcp-ports';
 
 export function parseArgs(argv: readonly string[]): { value(name: string, fallback: string): string; flag(name: string): boolean } {
   const values = new Map<string, string>();
@@ -171,38 +172,9 @@ function read(path: string): string | undefined {
   }
 }
 
-/** Local TCP ports of the sockets these processes hold. */
-function localPortsOf(pids: readonly number[]): Set<number> {
-  const inodes = new Set<string>();
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of (read(table) ?? '').split('\n').slice(1)) {
-      const columns = line.trim().split(/\s+/);
-      if (columns.length > 9 && inodes.has(columns[9]!)) ports.add(parseInt(columns[1]!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
-}
-
 /** CPU ticks of every process, grouped (see CpuGroup). */
 export function cpuSnapshot(encryptionServicePid?: number): CpuSnapshot {
-  const ours = localPortsOf(encryptionServicePid ? [process.pid, encryptionServicePid] : [process.pid]);
+  const ours = localTcpPorts(encryptionServicePid ? [process.pid, encryptionServicePid] : [process.pid]);
   const ticks = new Map<string, { group: CpuGroup; ticks: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

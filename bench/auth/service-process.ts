@@ -2,13 +2,8 @@
 // process with the environment its integration tests give it (test/auth-test-service.ts: signing keys
 // and client secrets wrapped by the KEK on the project's SoftHSM2 token, real PostgreSQL and Kafka),
 // on a scratch schema dropped at the end. Its log goes to a file, not through a pipe to the bench.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { loadInfraEnv, WORKSPACE_ROOT, withClient } from '@traceo/testing';
-import { buildServiceMain } from '../built-service';
+import { loadInfraEnv } from '@traceo/testing';
+import { buildServiceMain, pkcs11Env, startBuiltService } from '../built-service';
 
 export interface AuthServiceOptions {
   readonly port: number;
@@ -63,7 +58,7 @@ export const BENCH_RATE_LIMIT_RULES = JSON.stringify({
 function serviceEnv(options: AuthServiceOptions, schema: string, origin: string): Record<string, string> {
   const infra = loadInfraEnv();
   const issuerOrigin = options.replicaOf ?? origin;
-  const env: Record<string, string> = {
+  return {
     TRACEO_HTTP_PORT: String(options.port),
     TRACEO_HTTP_HOST: '127.0.0.1',
     TRACEO_DATABASE_URL: infra.databaseUrl,
@@ -80,61 +75,30 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
     TRACEO_AUTH_RESOURCES: 'urn:traceo:api',
     TRACEO_AUTH_CLIENTS: JSON.stringify(options.clients),
     ...options.env,
+    ...pkcs11Env(),
   };
-  for (const name of ['TRACEO_PKCS11_MODULE', 'TRACEO_PKCS11_TOKEN_LABEL', 'TRACEO_PKCS11_PIN', 'SOFTHSM2_CONF']) {
-    const value = infra.raw[name];
-    if (!value) throw new Error(`${name} missing from .infra/env.json: run tools/infra up`);
-    env[name] = value;
-  }
-  return env;
 }
 
 export async function startAuthService(main: string, options: AuthServiceOptions): Promise<BenchAuthService> {
   const schema = `bench_auth_${options.run}`;
   const origin = `http://127.0.0.1:${options.port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'bench-auth-'));
-  const logFile = join(dir, 'service.log');
-  const out = openSync(logFile, 'a');
-  const flags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TRACEO_')));
-  const child: ChildProcess = spawn(process.execPath, [...flags, main], {
-    cwd: WORKSPACE_ROOT,
-    // A build outside the workspace finds its third-party packages through NODE_PATH.
-    env: { ...inherited, NODE_PATH: join(WORKSPACE_ROOT, 'node_modules'), ...serviceEnv(options, schema, origin) },
-    stdio: ['ignore', out, out],
+  const service = await startBuiltService({
+    name: 'auth-service',
+    main,
+    port: options.port,
+    env: serviceEnv(options, schema, origin),
+    logDirPrefix: 'bench-auth-',
+    ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
+    // A further replica leaves the schema to the first.
+    ...(options.replicaOf ? {} : { schema }),
   });
-  closeSync(out);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const log = () => readFileSync(logFile, 'utf8');
-  const service: BenchAuthService = {
-    pid: child.pid!,
+  return {
+    pid: service.pid,
     origin,
     issuer: `${options.replicaOf ?? origin}/oidc`,
     schema,
-    logFile,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, sleep(20_000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (!options.replicaOf)
-        await withClient(loadInfraEnv().databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
-    },
-    cpuProfile() {
-      if (!options.cpuProfileDir) return undefined;
-      const file = readdirSync(options.cpuProfileDir).find((name) => name.endsWith('.cpuprofile') && name.includes(`.${child.pid}.`));
-      return file && join(options.cpuProfileDir, file);
-    },
+    logFile: service.logFile,
+    stop: () => service.stop(),
+    cpuProfile: () => service.cpuProfile(),
   };
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`auth-service exited early:\n${log().slice(-3000)}`);
-    try {
-      if ((await fetch(`${origin}/health/ready`)).status === 200) return service;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  await service.stop();
-  throw new Error(`auth-service not ready after 90 s:\n${log().slice(-3000)}`);
 }

@@ -17,8 +17,9 @@ import { closedLoop, post, sequentialLatencies, type LoadResult } from './http-l
 import { fieldCryptoRates, kemRates } from './in-process';
 import { coresUsed, cpuSnapshot, formatCores, type CpuSnapshot } from './cpu';
 import { formatRate, percentile, print } from './measure';
+import { freePortFrom } from '../built-service';
 import { profileRun } from './profile';
-import { API_KEY, buildService, freePort, keyAdminHeaders, startService, type BenchService } from './service-process';
+import { API_KEY, buildService, keyAdminHeaders, startService, type BenchService } from './service-process';
 
 const argv = process.argv.slice(2);
 const flags = new Set(argv.filter((arg) => arg.startsWith('--')));
@@ -213,10 +214,10 @@ async function rawBaseline(port: number, bodies: readonly Buffer[]): Promise<Map
 
 async function http(): Promise<void> {
   const run = randomBytes(4).toString('hex');
-  const port = await freePort(PORT);
+  const port = await freePortFrom(PORT);
   const main = serviceMain();
   const encryptBodyPool = encryptBodies(64, BATCH);
-  const baseline = await rawBaseline(await freePort(port + 1), encryptBodyPool);
+  const baseline = await rawBaseline(await freePortFrom(port + 1), encryptBodyPool);
   const service = await startService({ port, run, logLevel: LOG_LEVEL, main });
   try {
     const keyring = await createKeyring(service, `tenant-${run}`, 'customers');
@@ -292,7 +293,7 @@ function outboxStatus(service: BenchService): string {
 async function main(): Promise<void> {
   const started = new Date().toISOString();
   if (flags.has('--profile')) {
-    const port = await freePort(PORT);
+    const port = await freePortFrom(PORT);
     await profileRun({
       main: serviceMain(),
       port,

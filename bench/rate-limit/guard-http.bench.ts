@@ -23,18 +23,18 @@
 //   npm run bench:rate-limit:http -- [--seconds 3] [--rounds 15] [--warmup 3] [--concurrency 32] [--clients 16]
 //     [--variants off,redis,memory,synced] (also off-2) [--json rounds.json]
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Controller, Get, Module } from '@nestjs/common';
 import { RequirePermissions } from '@traceo/security';
 import { baseConfigSchema, ServiceKitModule, SkipRateLimit, startService, type ServiceRuntime } from '@traceo/service-kit';
 import { createRateLimitRedis } from '@traceo/rate-limit';
-import { loadInfraEnv, startTsProcess, type RunningProcess } from '@traceo/testing';
+import { freePort, loadInfraEnv, startTsProcess, type RunningProcess } from '@traceo/testing';
 import type { Redis } from 'ioredis';
 import { Client as PgClient, type Client } from 'pg';
+import { localTcpPorts } from '../tcp-ports';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
 const SECONDS = Number(args.get('seconds') ?? 3);
@@ -122,14 +122,6 @@ interface Round {
   readonly firstFailure?: string;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function get(agent: Agent, url: URL, authorization: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent, method: 'GET', headers: { authorization, 'user-agent': 'traceo-bench/1.0' } }, (res) => {
@@ -200,31 +192,9 @@ function kafkaCpuMicros(): number {
   return NaN;
 }
 
-/** Local ports of the TCP connections the process holds to `remotePort` (its PostgreSQL pool). */
-function localPortsTo(pid: number, remotePort: number): Set<number> {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      if (target.startsWith('socket:[')) inodes.add(target.slice(8, -1));
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10 || !inodes.has(fields[9]!)) continue;
-      if (parseInt(fields[2]!.split(':')[1]!, 16) === remotePort) ports.add(parseInt(fields[1]!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
-}
-
 /** CPU time of each PostgreSQL backend serving the process's connections, µs, by backend pid (ports from /proc, pids from pg_stat_activity). */
 async function postgresCpuMicros(client: Client, pid: number, postgresPort: number): Promise<Map<number, number>> {
-  const ports = localPortsTo(pid, postgresPort);
+  const ports = localTcpPorts([pid], postgresPort);
   const { rows } = await client.query<{ pid: number; port: number }>(
     'SELECT pid, client_port AS port FROM pg_stat_activity WHERE client_port = ANY($1::int[])',
     [[...ports]],
