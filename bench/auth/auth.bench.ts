@@ -16,17 +16,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard, parseApiKeys, RequirePermissions, TokenVerifier } from '@traceo/security';
+import { AuthGuard, parseApiKeys, TokenVerifier } from '@traceo/security';
 import { freePort, WORKSPACE_ROOT } from '@traceo/testing';
 import { importJWK, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { signIn } from '../../apps/auth-service/test/flows';
 import { coresUsed, cpuSnapshot, formatCores, type CpuSnapshot } from '../encryption/cpu';
-import { basicCredentials, postJson, runLoad, TokenClient, type LoadResult, type TokenAnswer } from './http-load';
+import { basicCredentials, runLoad, TokenClient, type LoadResult, type TokenAnswer } from './http-load';
 import { BENCH_RATE_LIMIT_RULES, buildAuthService, startAuthService, type BenchAuthService } from './service-process';
+import { adminClients, benchTenant, registerAppAndUser } from './tenant';
+import { contextFor, verificationsPerSecond } from './verify-load';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
 const SECONDS = Number(args.get('seconds') ?? 5);
@@ -43,11 +43,8 @@ const VERIFY_TOKENS = 2000;
 const NOISY_CORES = 0.25;
 
 const RUN = randomBytes(3).toString('hex');
-const TENANT = `bench-${RUN}`;
-const ADMIN = { id: `bench-admin-${RUN}`, secret: randomBytes(24).toString('hex') };
-const APP = { id: `bench-app-${RUN}`, secret: randomBytes(24).toString('hex') };
-const REDIRECT = 'https://bench.traceo.test/callback';
-const USER = { username: 'bench-user@example.com', password: randomBytes(12).toString('hex') };
+const TENANT = benchTenant(RUN);
+const APP = TENANT.app;
 
 function commit(): string {
   return execFileSync('git', ['log', '-1', '--format=%h %cI'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' }).trim();
@@ -96,31 +93,17 @@ async function startBaseline(): Promise<{ pid: number; url: string; stop: () => 
   return { pid: child.pid!, url: `http://127.0.0.1:${port}/token`, stop: () => child.kill('SIGTERM') };
 }
 
-/** The bench's confidential client and its end-user, registered through the service's API by a platform admin. */
-async function register(auth: BenchAuthService): Promise<void> {
-  const admin = new TokenClient(`${auth.issuer}/token`, basicCredentials(ADMIN.id, ADMIN.secret), 1);
-  const granted = await admin.post({ grant_type: 'client_credentials' });
-  admin.close();
-  if (granted.status !== 200) throw new Error(`admin token: ${granted.status} ${JSON.stringify(granted.body)}`);
-  const token = String(granted.body['access_token']);
-  const base = `${auth.origin}/v1/auth/tenants/${TENANT}`;
-  await postJson(`${base}/clients`, token, {
-    client_id: APP.id,
-    client_name: 'bench app',
-    client_secret: APP.secret,
-    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
-    redirect_uris: [REDIRECT],
-    roles: ['service'],
-  });
-  await postJson(`${base}/accounts`, token, { username: USER.username, password: USER.password, roles: ['end-user'] });
-}
-
 /** One refresh token per chain, each from its own code + PKCE sign-in (its own grant). */
 async function initialRefreshTokens(auth: BenchAuthService, count: number): Promise<string[]> {
   const config = await oidc.discovery(new URL(auth.issuer), APP.id, APP.secret, undefined, { execute: [oidc.allowInsecureRequests] });
   const tokens: string[] = [];
   for (let n = 0; n < count; n += 1) {
-    const signedIn = await signIn(config, auth.origin, { ...USER }, { redirectUri: REDIRECT, scope: 'openid offline_access api' });
+    const signedIn = await signIn(
+      config,
+      auth.origin,
+      { ...TENANT.user },
+      { redirectUri: TENANT.redirect, scope: 'openid offline_access api' },
+    );
     const granted = await oidc.authorizationCodeGrant(config, signedIn.callback, {
       pkceCodeVerifier: signedIn.verifier,
       expectedState: signedIn.state,
@@ -130,38 +113,6 @@ async function initialRefreshTokens(auth: BenchAuthService, count: number): Prom
     tokens.push(granted.refresh_token);
   }
   return tokens;
-}
-
-class BenchController {
-  @RequirePermissions('crypto:decrypt')
-  decrypt(): void {}
-}
-
-function contextFor(authorization: string): ExecutionContext {
-  const request = { headers: { authorization }, params: { tenantId: TENANT } };
-  const response = { setHeader: () => undefined };
-  return {
-    getType: () => 'http',
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- Reflector reads the metadata on the method itself
-    getHandler: () => BenchController.prototype.decrypt,
-    getClass: () => BenchController,
-    switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
-  } as unknown as ExecutionContext;
-}
-
-async function verifications(tokens: readonly string[], concurrency: number, verify: (token: string) => Promise<unknown>): Promise<number> {
-  let done = 0;
-  let next = 0;
-  const started = performance.now();
-  const deadline = started + VERIFY_SECONDS * 1000;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      await verify(tokens[next++ % tokens.length]!);
-      done += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return done / ((performance.now() - started) / 1000);
 }
 
 /** TokenVerifier / AuthGuard vs raw jose on the service's own access tokens and JWKS, best of ROUNDS interleaved rounds. */
@@ -181,18 +132,19 @@ async function verifyBench(issuer: string, jwks: JSONWebKeySet, tokens: readonly
     for (const token of tokens.slice(0, 20)) {
       await jwtVerify(token, key, rawOptions);
       await verifier.verify(token);
-      if (!(await guard.canActivate(contextFor(`Bearer ${token}`)))) throw new Error('the guard refused a service token');
+      if (!(await guard.canActivate(contextFor(`Bearer ${token}`, TENANT.id)))) throw new Error('the guard refused a service token');
     }
     const paths: [string, (token: string) => Promise<unknown>][] = [
       ['raw jose.jwtVerify (same key)', (token) => jwtVerify(token, key, rawOptions)],
       ['TokenVerifier.verify', (token) => verifier.verify(token)],
-      ['AuthGuard.canActivate', (token) => guard.canActivate(contextFor(`Bearer ${token}`))],
+      ['AuthGuard.canActivate', (token) => guard.canActivate(contextFor(`Bearer ${token}`, TENANT.id))],
     ];
     const best = new Map<string, number>();
     const before = cpuSnapshot(undefined);
     for (let round = 0; round < ROUNDS; round += 1)
-      for (const [name, verify] of paths) best.set(name, Math.max(best.get(name) ?? 0, await verifications(tokens, 32, verify)));
-    const other = (coresUsed(before, cpuSnapshot(undefined)).get('other') ?? 0) + 0;
+      for (const [name, verify] of paths)
+        best.set(name, Math.max(best.get(name) ?? 0, await verificationsPerSecond(tokens, 32, VERIFY_SECONDS, verify)));
+    const other = coresUsed(before, cpuSnapshot(undefined)).get('other') ?? 0;
     const disturbed = other > NOISY_CORES ? ` DISTURBED (other processes ${other.toFixed(2)} cores)` : '';
     const raw = best.get('raw jose.jwtVerify (same key)')!;
     for (const [name, perSecond] of best) {
@@ -215,20 +167,8 @@ function row(line: Line, target?: number): string {
 async function main(): Promise<void> {
   const main = buildAuthService(BUILD_FROM);
   const cpuProfileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-auth-profile-')) : undefined;
-  const auth = await startAuthService(main, {
-    port: await freePort(),
-    run: RUN,
-    clients: [
-      {
-        client_id: ADMIN.id,
-        tenant_id: TENANT,
-        client_secret: ADMIN.secret,
-        grant_types: ['client_credentials'],
-        roles: ['platform-admin'],
-      },
-    ],
-    ...(cpuProfileDir ? { cpuProfileDir } : {}),
-  });
+  const clients = adminClients(TENANT);
+  const auth = await startAuthService(main, { port: await freePort(), run: RUN, clients, ...(cpuProfileDir ? { cpuProfileDir } : {}) });
   // Further replicas start once the first has migrated the schema and created the keys.
   const replicas = [auth];
   for (let n = 1; n < REPLICAS; n += 1)
@@ -236,15 +176,7 @@ async function main(): Promise<void> {
       await startAuthService(main, {
         port: await freePort(),
         run: RUN,
-        clients: [
-          {
-            client_id: ADMIN.id,
-            tenant_id: TENANT,
-            client_secret: ADMIN.secret,
-            grant_types: ['client_credentials'],
-            roles: ['platform-admin'],
-          },
-        ],
+        clients,
         replicaOf: auth.origin,
         ...(cpuProfileDir ? { cpuProfileDir } : {}),
       }),
@@ -267,7 +199,10 @@ async function main(): Promise<void> {
     void cleanup().finally(() => process.exit(130));
   });
   try {
-    await register(auth);
+    await registerAppAndUser(auth, TENANT, {
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      roles: ['service'],
+    });
     const refreshTokens = await initialRefreshTokens(auth, MAX_CONCURRENCY);
     const apps = replicas.map(
       (replica) => new TokenClient(`${replica.origin}/oidc/token`, basicCredentials(APP.id, APP.secret), MAX_CONCURRENCY),

@@ -6,50 +6,17 @@
 //
 //   npm run bench:auth:jwt -- [--seconds 1.5] [--rounds 3] [--concurrency 32] [--tokens 2000]
 import { availableParallelism, loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard, parseApiKeys, RequirePermissions, TokenVerifier } from '@traceo/security';
+import { AuthGuard, parseApiKeys, TokenVerifier } from '@traceo/security';
 import { TestTokenIssuer, type TestTokenAlgorithm } from '@traceo/testing';
 import { jwtVerify } from 'jose';
+import { contextFor, verificationsPerSecond } from './verify-load';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
 const SECONDS = Number(args.get('seconds') ?? 1.5);
 const ROUNDS = Number(args.get('rounds') ?? 3);
 const CONCURRENCY = Number(args.get('concurrency') ?? 32);
 const TOKENS = Number(args.get('tokens') ?? 2000);
-
-class BenchController {
-  @RequirePermissions('crypto:decrypt')
-  decrypt(): void {}
-}
-
-/** Runs `verify` over the tokens for SECONDS with `concurrency` calls in flight; returns verifications/s. */
-async function measure(tokens: readonly string[], concurrency: number, verify: (token: string) => Promise<unknown>): Promise<number> {
-  let done = 0;
-  let next = 0;
-  const deadline = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      await verify(tokens[next++ % tokens.length]!);
-      done += 1;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return done / ((performance.now() - started) / 1000);
-}
-
-function contextFor(authorization: string): ExecutionContext {
-  const request = { headers: { authorization }, params: { tenantId: 'acme' } };
-  const response = { setHeader: () => undefined };
-  return {
-    getType: () => 'http',
-    getHandler: () => BenchController.prototype.decrypt,
-    getClass: () => BenchController,
-    switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
-  } as unknown as ExecutionContext;
-}
 
 type Scenario = 'every token new' | 'tokens reused';
 
@@ -84,18 +51,18 @@ async function benchAlgorithm(issuer: TestTokenIssuer, alg: TestTokenAlgorithm):
     for (const token of tokens.slice(0, 50)) {
       await jwtVerify(token, publicKey, rawOptions);
       await verifier.verify(token);
-      if (!(await guard.canActivate(contextFor(`Bearer ${token}`)))) throw new Error('the guard refused a valid token');
+      if (!(await guard.canActivate(contextFor(`Bearer ${token}`, 'acme')))) throw new Error('the guard refused a valid token');
     }
     const paths: Record<string, (token: string) => Promise<unknown>> = {
       'raw jose.jwtVerify (same public key)': (token) => jwtVerify(token, publicKey, rawOptions),
       'TokenVerifier.verify': (token) => verifier.verify(token),
-      'AuthGuard.canActivate (verify + permission + tenant)': (token) => guard.canActivate(contextFor(`Bearer ${token}`)),
+      'AuthGuard.canActivate (verify + permission + tenant)': (token) => guard.canActivate(contextFor(`Bearer ${token}`, 'acme')),
     };
     for (const concurrency of concurrencies) {
       const best = new Map<string, number>();
       for (let round = 0; round < ROUNDS; round += 1)
         for (const [name, verify] of Object.entries(paths))
-          best.set(name, Math.max(best.get(name) ?? 0, await measure(tokens, concurrency, verify)));
+          best.set(name, Math.max(best.get(name) ?? 0, await verificationsPerSecond(tokens, concurrency, SECONDS, verify)));
       const raw = best.get('raw jose.jwtVerify (same public key)')!;
       for (const [name, perSecond] of best)
         rows.push(`| ${alg} | ${scenario} | ${concurrency} | ${name} | ${perSecond.toFixed(0)} | ${(perSecond / raw).toFixed(2)} |`);

@@ -21,8 +21,9 @@ import { freePort, loadInfraEnv, withClient } from '@traceo/testing';
 import * as oidc from 'openid-client';
 import { TestBrowser } from '../../apps/auth-service/test/browser';
 import { signIn } from '../../apps/auth-service/test/flows';
-import { basicCredentials, postJson, TokenClient } from './http-load';
+import { basicCredentials, TokenClient } from './http-load';
 import { buildAuthService, startAuthService } from './service-process';
+import { adminClients, benchTenant, registerAppAndUser } from './tenant';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
 const SESSIONS = Number(args.get('sessions') ?? 20);
@@ -33,11 +34,9 @@ const BUILD_FROM = process.argv.includes('--worktree') ? 'worktree' : 'head';
 const DEADLINE_MS = 50;
 
 const RUN = randomBytes(3).toString('hex');
-const TENANT = `bench-${RUN}`;
-const ADMIN = { id: `bench-admin-${RUN}`, secret: randomBytes(24).toString('hex') };
-const APP = { id: `bench-app-${RUN}`, secret: randomBytes(24).toString('hex') };
-const REDIRECT = 'https://bench.traceo.test/callback';
-const USER = { username: 'bench-user@example.com', password: randomBytes(12).toString('hex') };
+const BENCH_TENANT = benchTenant(RUN);
+const TENANT = BENCH_TENANT.id;
+const APP = BENCH_TENANT.app;
 
 function stats(values: number[]): string {
   const sorted = [...values].sort((a, b) => a - b);
@@ -112,32 +111,12 @@ async function main(): Promise<void> {
   const auth = await startAuthService(main, {
     port: await freePort(),
     run: RUN,
-    clients: [
-      {
-        client_id: ADMIN.id,
-        tenant_id: TENANT,
-        client_secret: ADMIN.secret,
-        grant_types: ['client_credentials'],
-        roles: ['platform-admin'],
-      },
-    ],
+    clients: adminClients(BENCH_TENANT),
     env: { TRACEO_AUTH_RISK_DEADLINE_MS: String(DEADLINE_MS) },
   });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   try {
-    const admin = new TokenClient(`${auth.issuer}/token`, basicCredentials(ADMIN.id, ADMIN.secret), 1);
-    const granted = await admin.post({ grant_type: 'client_credentials' });
-    admin.close();
-    const adminToken = String(granted.body['access_token']);
-    const base = `${auth.origin}/v1/auth/tenants/${TENANT}`;
-    await postJson(`${base}/clients`, adminToken, {
-      client_id: APP.id,
-      client_name: 'bench app',
-      client_secret: APP.secret,
-      grant_types: ['authorization_code', 'refresh_token'],
-      redirect_uris: [REDIRECT],
-    });
-    await postJson(`${base}/accounts`, adminToken, { username: USER.username, password: USER.password, roles: ['end-user'] });
+    await registerAppAndUser(auth, BENCH_TENANT, { grant_types: ['authorization_code', 'refresh_token'] });
     const config = await oidc.discovery(new URL(auth.issuer), APP.id, APP.secret, undefined, { execute: [oidc.allowInsecureRequests] });
     // Give the service's reply consumer time to join its group (it answers `unavailable` until then).
     await sleep(3000);
@@ -148,8 +127,8 @@ async function main(): Promise<void> {
       const signedIn = await signIn(
         config,
         auth.origin,
-        { ...USER },
-        { redirectUri: REDIRECT, browser: new TestBrowser(), scope: 'openid offline_access api' },
+        { ...BENCH_TENANT.user },
+        { redirectUri: BENCH_TENANT.redirect, browser: new TestBrowser(), scope: 'openid offline_access api' },
       );
       const tokens = await oidc.authorizationCodeGrant(config, signedIn.callback, {
         pkceCodeVerifier: signedIn.verifier,
@@ -189,7 +168,7 @@ async function main(): Promise<void> {
     for (const session of sessions.slice(0, -1)) {
       const introspect = async () => (await oidc.tokenIntrospection(config, session.refreshToken)).active;
       if (!(await introspect())) throw new Error('a session was inactive before its revoke');
-      const { sessionId, accountId } = await sessionOf(config, session.refreshToken);
+      const { sessionId, accountId } = await sessionOf(config, auth.schema, session.refreshToken);
       const event = createEvent({
         type: EventTypes.authSessionRevoke,
         source: 'bench-session',
@@ -241,11 +220,15 @@ async function main(): Promise<void> {
 }
 
 /** The account (introspection's `sub`) and session (the provider's store; `sid` is not issued) of a refresh token. */
-async function sessionOf(config: oidc.Configuration, refreshToken: string): Promise<{ sessionId: string; accountId: string }> {
+async function sessionOf(
+  config: oidc.Configuration,
+  schema: string,
+  refreshToken: string,
+): Promise<{ sessionId: string; accountId: string }> {
   const accountId = String((await oidc.tokenIntrospection(config, refreshToken)).sub);
   const sessionId = await withClient(loadInfraEnv().databaseUrl, async (db) => {
     const result = await db.query<{ session_uid: string }>(
-      `SELECT session_uid FROM "bench_auth_${RUN}".oidc_models WHERE model = 'RefreshToken' AND id_hash = sha256(convert_to($1, 'UTF8'))`,
+      `SELECT session_uid FROM "${schema}".oidc_models WHERE model = 'RefreshToken' AND id_hash = sha256(convert_to($1, 'UTF8'))`,
       [refreshToken],
     );
     return result.rows[0]!.session_uid;
