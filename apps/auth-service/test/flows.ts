@@ -73,6 +73,54 @@ export async function signIn(
   return { callback: new URL(at), verifier, state, nonce, browser };
 }
 
+/** openid-client configured for a client of the test service (plain-HTTP issuer); a public client when `secret` is absent. */
+export function relyingParty(issuer: string, clientId: string, secret?: string): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(issuer), clientId, secret, secret === undefined ? oidc.None() : undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
+/** The token request for a signed-in callback, checking PKCE, state and nonce as a relying party would. */
+export function exchangeCode(
+  config: oidc.Configuration,
+  signedIn: SignedIn,
+  options: { idTokenExpected?: boolean; DPoP?: oidc.DPoPHandle } = {},
+): ReturnType<typeof oidc.authorizationCodeGrant> {
+  return oidc.authorizationCodeGrant(
+    config,
+    signedIn.callback,
+    {
+      pkceCodeVerifier: signedIn.verifier,
+      expectedState: signedIn.state,
+      expectedNonce: signedIn.nonce,
+      ...(options.idTokenExpected ? { idTokenExpected: true } : {}),
+    },
+    undefined,
+    options.DPoP ? { DPoP: options.DPoP } : undefined,
+  );
+}
+
+/** An authorization request for tests of the sign-in pages themselves: PKCE S256 with a throwaway verifier, fixed state and nonce. */
+export async function pageTestAuthorizationUrl(config: oidc.Configuration, redirectUri: string): Promise<URL> {
+  return oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+    state: 's',
+    nonce: 'n',
+  });
+}
+
+/** Opens the sign-in page of `url` and submits the user's password; returns the page that follows (the code page for a user with a second factor). */
+export async function submitPassword(browser: TestBrowser, url: URL, origin: string, user: TestUser, redirectUri: string): Promise<string> {
+  const loginPage = await (await browser.follow(url.href, redirectUri)).response.text();
+  const next = await browser.request(formActionOf(loginPage, origin), {
+    form: { csrf: csrfOf(loginPage), username: user.username, password: user.password },
+  });
+  return next.text();
+}
+
 /** A token endpoint call made without openid-client, to see the provider's error body as sent. */
 export async function tokenRequest(
   tokenEndpoint: string,

@@ -4,17 +4,12 @@ import { PLATFORM_TENANT } from '@traceo/contracts';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
-import { signIn, tokenRequest, type TestUser } from '../../test/flows';
+import { apiCall, clientCredentialsToken } from '../../test/api';
+import { exchangeCode, relyingParty, signIn, type TestUser, tokenRequest } from '../../test/flows';
 
 const SECRET = 'web-app-secret-0000000000000000000000000000';
 const OPS_SECRET = 'ops-machine-secret-111111111111111111111111';
 const REDIRECT = 'https://app.traceo.test/callback';
-
-interface ApiAnswer {
-  readonly status: number;
-  readonly type: string;
-  readonly body: Record<string, any>;
-}
 
 /**
  * The account administration API on the running auth-service (real PostgreSQL, Kafka, SoftHSM2):
@@ -38,36 +33,13 @@ describe('account administration API', () => {
   let opsToken: string;
   let platformOpsToken: string;
 
-  const machineToken = async (clientId: string) => {
-    const answer = await tokenRequest(
-      web.serverMetadata().token_endpoint!,
-      { id: clientId, secret: OPS_SECRET },
-      { grant_type: 'client_credentials' },
-    );
-    expect(answer.status).toBe(200);
-    return String(answer.body['access_token']);
-  };
-  const api = async (method: string, path: string, accessToken: string, body?: unknown): Promise<ApiAnswer> => {
-    const response = await fetch(`${auth.origin}/v1/auth/tenants/${path}`, {
-      method,
-      headers: { authorization: `Bearer ${accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return {
-      status: response.status,
-      type: response.headers.get('content-type') ?? '',
-      body: (await response.json()) as Record<string, any>,
-    };
-  };
+  const machineToken = (clientId: string) =>
+    clientCredentialsToken(web.serverMetadata().token_endpoint!, { id: clientId, secret: OPS_SECRET });
+  /** The tenants API: `path` is relative to /v1/auth/tenants/. */
+  const api = (method: string, path: string, accessToken: string, body?: unknown) =>
+    apiCall(auth.origin, method, `/v1/auth/tenants/${path}`, accessToken, body);
   const account = (name: string, suffix = '') => `${tenant}/accounts/${ids[name]}${suffix}`;
-  const signInTokens = async (who: TestUser) => {
-    const signedIn = await signIn(web, auth.origin, who, { redirectUri: REDIRECT });
-    return oidc.authorizationCodeGrant(web, signedIn.callback, {
-      pkceCodeVerifier: signedIn.verifier,
-      expectedState: signedIn.state,
-      expectedNonce: signedIn.nonce,
-    });
-  };
+  const signInTokens = async (who: TestUser) => exchangeCode(web, await signIn(web, auth.origin, who, { redirectUri: REDIRECT }));
   const refresh = (refreshToken: string) =>
     tokenRequest(
       web.serverMetadata().token_endpoint!,
@@ -94,7 +66,7 @@ describe('account administration API', () => {
     ids['carol'] = await auth.createAccount(tenant, carol.username, carol.password, ['auditor']);
     ids['erin'] = await auth.createAccount(tenant, erin.username, erin.password, ['end-user']);
     ids['mallory'] = await auth.createAccount(otherTenant, 'mallory', 'mallory has a long passphrase', ['end-user']);
-    web = await oidc.discovery(new URL(auth.issuer), webId, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    web = await relyingParty(auth.issuer, webId, SECRET);
     opsToken = await machineToken(opsId);
     platformOpsToken = await machineToken(platformOpsId);
   });

@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
 import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
-import { nextTotpCode, type TestUser } from '../../test/flows';
+import { nextTotpCode, relyingParty, type TestUser } from '../../test/flows';
 import { freeLoopbackPort, startUpstreamIdp, type UpstreamIdp } from '../../test/upstream-idp';
 
 const SECRET = 'web-app-secret-0000000000000000000000000000';
@@ -58,7 +58,7 @@ describe('federated sign-in through an upstream OpenID provider', () => {
       clientSecret: UPSTREAM_SECRET,
       redirectUri: `${auth.origin}/federation/callback`,
     });
-    config = await oidc.discovery(new URL(auth.issuer), clientId, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    config = await relyingParty(auth.issuer, clientId, SECRET);
   });
 
   afterAll(async () => {

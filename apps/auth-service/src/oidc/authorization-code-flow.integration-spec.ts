@@ -6,7 +6,17 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
 import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
-import { nextTotpCode, signIn, tokenRequest, type TestUser } from '../../test/flows';
+import { apiCall } from '../../test/api';
+import {
+  exchangeCode,
+  nextTotpCode,
+  pageTestAuthorizationUrl,
+  relyingParty,
+  signIn,
+  submitPassword,
+  type TestUser,
+  tokenRequest,
+} from '../../test/flows';
 
 const SECRET = 'web-app-secret-0000000000000000000000000000';
 const REDIRECT = 'https://app.traceo.test/callback';
@@ -44,7 +54,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       { client_id: `dpop-${tenant}`, tenant_id: tenant, client_secret: SECRET, redirect_uris: [REDIRECT], dpop_bound_access_tokens: true },
     ]);
     accountId = await auth.createAccount(tenant, 'alice@example.com', user.password, ['end-user']);
-    config = await oidc.discovery(new URL(auth.issuer), clientId, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    config = await relyingParty(auth.issuer, clientId, SECRET);
   });
 
   afterAll(async () => {
@@ -52,21 +62,8 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
   });
 
   const login = (browser?: TestBrowser) => signIn(config, auth.origin, user, { redirectUri: REDIRECT, ...(browser ? { browser } : {}) });
-  const exchange = (signedIn: Awaited<ReturnType<typeof login>>) =>
-    oidc.authorizationCodeGrant(config, signedIn.callback, {
-      pkceCodeVerifier: signedIn.verifier,
-      expectedState: signedIn.state,
-      expectedNonce: signedIn.nonce,
-      idTokenExpected: true,
-    });
-  const exchangeFor = async (who: TestUser) => {
-    const signedIn = await signIn(config, auth.origin, who, { redirectUri: REDIRECT });
-    return oidc.authorizationCodeGrant(config, signedIn.callback, {
-      pkceCodeVerifier: signedIn.verifier,
-      expectedState: signedIn.state,
-      expectedNonce: signedIn.nonce,
-    });
-  };
+  const exchange = (signedIn: Awaited<ReturnType<typeof login>>) => exchangeCode(config, signedIn, { idTokenExpected: true });
+  const exchangeFor = async (who: TestUser) => exchangeCode(config, await signIn(config, auth.origin, who, { redirectUri: REDIRECT }));
   const token = (params: Record<string, string>) =>
     tokenRequest(config.serverMetadata().token_endpoint!, { id: clientId, secret: SECRET }, params);
 
@@ -207,42 +204,22 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
   });
 
   it('serves a public native app (no secret) on a loopback redirect URI with PKCE and rotating refresh tokens', async () => {
-    const cli = await oidc.discovery(new URL(auth.issuer), `cli-${tenant}`, undefined, oidc.None(), {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const cli = await relyingParty(auth.issuer, `cli-${tenant}`);
     const redirectUri = 'http://127.0.0.1:49152/callback';
     const signedIn = await signIn(cli, auth.origin, user, { redirectUri });
-    const tokens = await oidc.authorizationCodeGrant(cli, signedIn.callback, {
-      pkceCodeVerifier: signedIn.verifier,
-      expectedState: signedIn.state,
-      expectedNonce: signedIn.nonce,
-    });
+    const tokens = await exchangeCode(cli, signedIn);
     expect(decodeJwt(tokens.access_token)).toMatchObject({ client_id: `cli-${tenant}`, sub: accountId });
     const refreshed = await oidc.refreshTokenGrant(cli, tokens.refresh_token!);
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
   });
 
   it('binds the tokens of a DPoP client to its key (RFC 9449) and refuses it tokens without a proof', async () => {
-    const dpopConfig = await oidc.discovery(new URL(auth.issuer), `dpop-${tenant}`, SECRET, undefined, {
-      execute: [oidc.allowInsecureRequests],
-    });
+    const dpopConfig = await relyingParty(auth.issuer, `dpop-${tenant}`, SECRET);
     const without = await signIn(dpopConfig, auth.origin, user, { redirectUri: REDIRECT });
-    await expect(
-      oidc.authorizationCodeGrant(dpopConfig, without.callback, {
-        pkceCodeVerifier: without.verifier,
-        expectedState: without.state,
-        expectedNonce: without.nonce,
-      }),
-    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(exchangeCode(dpopConfig, without)).rejects.toMatchObject({ error: 'invalid_grant' });
     const DPoP = oidc.getDPoPHandle(dpopConfig, await oidc.randomDPoPKeyPair('ES256'));
     const signedIn = await signIn(dpopConfig, auth.origin, user, { redirectUri: REDIRECT });
-    const tokens = await oidc.authorizationCodeGrant(
-      dpopConfig,
-      signedIn.callback,
-      { pkceCodeVerifier: signedIn.verifier, expectedState: signedIn.state, expectedNonce: signedIn.nonce },
-      undefined,
-      { DPoP },
-    );
+    const tokens = await exchangeCode(dpopConfig, signedIn, { DPoP });
     expect(tokens.token_type.toLowerCase()).toBe('dpop');
     expect(decodeJwt(tokens.access_token)).toMatchObject({ cnf: { jkt: expect.any(String) } });
     const refreshed = await oidc.refreshTokenGrant(dpopConfig, tokens.refresh_token!, undefined, { DPoP });
@@ -260,18 +237,8 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
   });
 
   describe('registration API', () => {
-    const api = async (method: string, path: string, accessToken: string, body?: unknown) => {
-      const response = await fetch(`${auth.origin}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${accessToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return {
-        status: response.status,
-        type: response.headers.get('content-type') ?? '',
-        body: (await response.json()) as Record<string, unknown>,
-      };
-    };
+    const api = (method: string, path: string, accessToken: string, body?: unknown) =>
+      apiCall(auth.origin, method, path, accessToken, body);
     const admin: TestUser = { username: 'root@example.com', password: 'platform admin passphrase' };
     let adminToken: string;
 
@@ -291,20 +258,8 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
 
       // Next sign-in: password, then a wrong code (refused), then the right one.
       const browser = new TestBrowser();
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT,
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-        state: 's',
-        nonce: 'n',
-      });
-      const { response } = await browser.follow(url.href, REDIRECT);
-      const loginPage = await response.text();
-      const afterPassword = await browser.request(formActionOf(loginPage, auth.origin), {
-        form: { csrf: csrfOf(loginPage), username: admin.username, password: admin.password },
-      });
-      const codePage = await afterPassword.text();
+      const url = await pageTestAuthorizationUrl(config, REDIRECT);
+      const codePage = await submitPassword(browser, url, auth.origin, admin, REDIRECT);
       expect(codePage).toContain('Enter your verification code');
       const wrong = await browser.request(formActionOf(codePage, auth.origin), { form: { csrf: csrfOf(codePage), code: '000000' } });
       expect(wrong.status).toBe(401);
@@ -315,12 +270,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       expect(done.url.startsWith(REDIRECT) || done.response.status === 200).toBe(true);
       // The same code cannot sign in again (RFC 6238 §5.2).
       const again = new TestBrowser();
-      const second = await (await again.follow(url.href, REDIRECT)).response.text();
-      const secondCodePage = await (
-        await again.request(formActionOf(second, auth.origin), {
-          form: { csrf: csrfOf(second), username: admin.username, password: admin.password },
-        })
-      ).text();
+      const secondCodePage = await submitPassword(again, url, auth.origin, admin, REDIRECT);
       const replay = await again.request(formActionOf(secondCodePage, auth.origin), { form: { csrf: csrfOf(secondCodePage), code } });
       expect(replay.status).toBe(401);
       expect(await replay.text()).toContain('already used');
@@ -341,20 +291,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       expect(JSON.stringify(rows)).not.toContain(recoveryCode.replace(/-/g, ''));
       const attempt = async (code: string) => {
         const browser = new TestBrowser();
-        const url = oidc.buildAuthorizationUrl(config, {
-          redirect_uri: REDIRECT,
-          scope: 'openid',
-          code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-          code_challenge_method: 'S256',
-          state: 's',
-          nonce: 'n',
-        });
-        const loginPage = await (await browser.follow(url.href, REDIRECT)).response.text();
-        const codePage = await (
-          await browser.request(formActionOf(loginPage, auth.origin), {
-            form: { csrf: csrfOf(loginPage), username: admin.username, password: admin.password },
-          })
-        ).text();
+        const codePage = await submitPassword(browser, await pageTestAuthorizationUrl(config, REDIRECT), auth.origin, admin, REDIRECT);
         return browser.follow(formActionOf(codePage, auth.origin), REDIRECT, {
           form: { csrf: csrfOf(codePage), recovery_code: code.toLowerCase() },
         });
@@ -389,13 +326,9 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       const shown = await api('GET', `/v1/auth/tenants/${tenant}/clients/${newId}`, adminToken);
       expect(shown.status).toBe(200);
       expect(JSON.stringify(shown.body)).not.toContain(secret);
-      const appConfig = await oidc.discovery(new URL(auth.issuer), newId, secret, undefined, { execute: [oidc.allowInsecureRequests] });
+      const appConfig = await relyingParty(auth.issuer, newId, secret);
       const signedIn = await signIn(appConfig, auth.origin, user, { redirectUri: REDIRECT });
-      const tokens = await oidc.authorizationCodeGrant(appConfig, signedIn.callback, {
-        pkceCodeVerifier: signedIn.verifier,
-        expectedState: signedIn.state,
-        expectedNonce: signedIn.nonce,
-      });
+      const tokens = await exchangeCode(appConfig, signedIn);
       expect(decodeJwt(tokens.access_token)).toMatchObject({ client_id: newId, sub: accountId });
 
       const duplicate = await api('POST', `/v1/auth/tenants/${tenant}/clients`, adminToken, {
@@ -508,11 +441,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     const erin: TestUser = { username: 'erin', password: 'erin has a passphrase too' };
     await auth.createAccount(tenant, erin.username, erin.password, ['end-user']);
     const plain = await signIn(config, auth.origin, erin, { redirectUri: REDIRECT });
-    const plainTokens = await oidc.authorizationCodeGrant(config, plain.callback, {
-      pkceCodeVerifier: plain.verifier,
-      expectedState: plain.state,
-      expectedNonce: plain.nonce,
-    });
+    const plainTokens = await exchangeCode(config, plain);
     expect(plainTokens.claims()).toMatchObject({ acr: 'urn:traceo:acr:pwd', amr: ['pwd'] });
     expect(erin.totp).toBeUndefined();
     // Same browser session, but the client now asks for MFA: sign-in again, with enrollment.
@@ -521,11 +450,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
       browser: plain.browser,
       extra: { acr_values: 'urn:traceo:acr:mfa' },
     });
-    const steppedTokens = await oidc.authorizationCodeGrant(config, stepped.callback, {
-      pkceCodeVerifier: stepped.verifier,
-      expectedState: stepped.state,
-      expectedNonce: stepped.nonce,
-    });
+    const steppedTokens = await exchangeCode(config, stepped);
     expect(erin.totp?.secret).toBeDefined();
     expect(steppedTokens.claims()).toMatchObject({ acr: 'urn:traceo:acr:mfa', amr: ['pwd', 'otp'] });
   });
@@ -534,11 +459,7 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     const frank: TestUser = { username: 'frank', password: 'frank signs in with two factors' };
     await auth.createAccount(tenant, frank.username, frank.password, ['end-user']);
     const signedIn = await signIn(config, auth.origin, frank, { redirectUri: REDIRECT, extra: { acr_values: 'urn:traceo:acr:mfa' } });
-    const tokens = await oidc.authorizationCodeGrant(config, signedIn.callback, {
-      pkceCodeVerifier: signedIn.verifier,
-      expectedState: signedIn.state,
-      expectedNonce: signedIn.nonce,
-    });
+    const tokens = await exchangeCode(config, signedIn);
     const authTime = tokens.claims()!.auth_time;
     expect(authTime).toEqual(expect.any(Number));
     const authentication = { acr: 'urn:traceo:acr:mfa', amr: ['pwd', 'otp'], auth_time: authTime };

@@ -4,7 +4,7 @@ import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
 import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
-import { signIn, tokenRequest } from '../../test/flows';
+import { relyingParty, signIn, tokenRequest } from '../../test/flows';
 
 const WEB_SECRET = 'web-app-secret-1111111111111111111111111111';
 const SVC_SECRET = 'machine-secret-2222222222222222222222222222';
@@ -39,7 +39,7 @@ describe('auth-service refuses bad input with the specified errors', () => {
       },
     ]);
     await auth.createAccount(tenant, user.username, user.password, ['end-user']);
-    web = await oidc.discovery(new URL(auth.issuer), webId, WEB_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    web = await relyingParty(auth.issuer, webId, WEB_SECRET);
     tokenEndpoint = web.serverMetadata().token_endpoint!;
   });
 
@@ -287,7 +287,7 @@ describe('auth-service refuses bad input with the specified errors', () => {
 
   describe('client credentials', () => {
     it('issues a machine token with the client tenant and roles, which the shared guard accepts', async () => {
-      const svc = await oidc.discovery(new URL(auth.issuer), svcId, SVC_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+      const svc = await relyingParty(auth.issuer, svcId, SVC_SECRET);
       const tokens = await oidc.clientCredentialsGrant(svc, {});
       expect(tokens.expires_in).toBe(900);
       expect(tokens.refresh_token).toBeUndefined();

@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
 import { launchChromium } from '../../test/chromium';
-import { nextTotpCode, signIn, type TestUser } from '../../test/flows';
+import { nextTotpCode, relyingParty, signIn, type TestUser } from '../../test/flows';
 import { base32Decode, hotp } from '../mfa';
 
 /** The relying party's page on a loopback port (RFC 8252 §7.3): records every visit to its callback. */
@@ -58,7 +58,7 @@ describe('browser sign-in with TOTP and consent (headless chromium)', () => {
         redirect_uris: ['http://127.0.0.1/callback'],
       },
     ]);
-    config = await oidc.discovery(new URL(auth.issuer), clientId, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    config = await relyingParty(auth.issuer, clientId);
   });
 
   afterAll(async () => {

@@ -7,7 +7,8 @@ import { waitFor } from '@traceo/testing';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
 import { TestBrowser } from '../../test/browser';
-import { signIn, tokenRequest, type TestUser } from '../../test/flows';
+import { apiCall, clientCredentialsToken } from '../../test/api';
+import { exchangeCode, relyingParty, signIn, type TestUser, tokenRequest } from '../../test/flows';
 
 const SECRET = 'risk-web-secret-000000000000000000000000000';
 const ANALYST_SECRET = 'risk-analyst-secret-00000000000000000000000';
@@ -45,30 +46,15 @@ describe('risk decisions at sign-in and refresh; sessions with device context', 
       scope: 'openid api offline_access',
       extra: { prompt: 'login consent' },
     });
-  const exchange = (signedIn: Awaited<ReturnType<typeof login>>) =>
-    oidc.authorizationCodeGrant(config, signedIn.callback, {
-      pkceCodeVerifier: signedIn.verifier,
-      expectedState: signedIn.state,
-      expectedNonce: signedIn.nonce,
-    });
+  const exchange = (signedIn: Awaited<ReturnType<typeof login>>) => exchangeCode(config, signedIn);
   const refresh = (refreshToken: string) =>
     tokenRequest(
       config.serverMetadata().token_endpoint!,
       { id: clientId, secret: SECRET },
       { grant_type: 'refresh_token', refresh_token: refreshToken },
     );
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${auth.origin}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${analystToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    return {
-      status: response.status,
-      type: response.headers.get('content-type') ?? '',
-      body: (await response.json()) as Record<string, any>,
-    };
-  };
+  /** The HTTP API as the security analyst. */
+  const api = (method: string, path: string, body?: unknown) => apiCall(auth.origin, method, path, analystToken, body);
   const sessionsOf = async (accountId: string) =>
     (await api('GET', `/v1/auth/tenants/${tenant}/accounts/${accountId}/sessions`)).body['sessions'] as Record<string, any>[];
   const decisionAudit = (accountId: string, stage: string, decision: string) =>
@@ -134,13 +120,8 @@ describe('risk decisions at sign-in and refresh; sessions with device context', 
       },
     });
     await responder.start();
-    config = await oidc.discovery(new URL(auth.issuer), clientId, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
-    const issued = await tokenRequest(
-      config.serverMetadata().token_endpoint!,
-      { id: analystId, secret: ANALYST_SECRET },
-      { grant_type: 'client_credentials' },
-    );
-    analystToken = issued.body['access_token'] as string;
+    config = await relyingParty(auth.issuer, clientId, SECRET);
+    analystToken = await clientCredentialsToken(config.serverMetadata().token_endpoint!, { id: analystId, secret: ANALYST_SECRET });
   });
 
   afterAll(async () => {

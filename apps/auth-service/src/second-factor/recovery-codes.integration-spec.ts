@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
 import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
-import { signIn, type TestUser } from '../../test/flows';
+import { exchangeCode, pageTestAuthorizationUrl, relyingParty, signIn, submitPassword, type TestUser } from '../../test/flows';
 
 const SECRET = 'recovery-app-secret-00000000000000000000000';
 const REDIRECT = 'https://app.traceo.test/callback';
@@ -20,7 +20,7 @@ describe('regenerating recovery codes (self-service)', () => {
       { client_id: `web-${tenant}`, tenant_id: tenant, client_secret: SECRET, redirect_uris: [REDIRECT] },
     ]);
     erinId = await auth.createAccount(tenant, erin.username, erin.password, ['end-user']);
-    config = await oidc.discovery(new URL(auth.issuer), `web-${tenant}`, SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+    config = await relyingParty(auth.issuer, `web-${tenant}`, SECRET);
   });
 
   afterAll(async () => {
@@ -29,11 +29,7 @@ describe('regenerating recovery codes (self-service)', () => {
 
   const accessToken = async (extra?: Record<string, string>) => {
     const signedIn = await signIn(config, auth.origin, erin, { redirectUri: REDIRECT, ...(extra ? { extra } : {}) });
-    const tokens = await oidc.authorizationCodeGrant(config, signedIn.callback, {
-      pkceCodeVerifier: signedIn.verifier,
-      expectedState: signedIn.state,
-      expectedNonce: signedIn.nonce,
-    });
+    const tokens = await exchangeCode(config, signedIn);
     return tokens.access_token;
   };
   const regenerate = (token?: string) =>
@@ -41,20 +37,7 @@ describe('regenerating recovery codes (self-service)', () => {
   /** Password, then a recovery code instead of the TOTP code; true when the sign-in went through. */
   const signInWithRecoveryCode = async (code: string) => {
     const browser = new TestBrowser();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-      state: 's',
-      nonce: 'n',
-    });
-    const loginPage = await (await browser.follow(url.href, REDIRECT)).response.text();
-    const codePage = await (
-      await browser.request(formActionOf(loginPage, auth.origin), {
-        form: { csrf: csrfOf(loginPage), username: erin.username, password: erin.password },
-      })
-    ).text();
+    const codePage = await submitPassword(browser, await pageTestAuthorizationUrl(config, REDIRECT), auth.origin, erin, REDIRECT);
     const result = await browser.follow(formActionOf(codePage, auth.origin), REDIRECT, {
       form: { csrf: csrfOf(codePage), recovery_code: code },
     });
