@@ -1,9 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { isValidTenantId } from '@traceo/contracts';
-import { principalOfRequest, RequirePermissions, ROLES, UnauthenticatedError } from '@traceo/security';
+import { CurrentPrincipal, RequirePermissions, ROLES, type Principal } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
-import type { Request } from 'express';
 import { z } from 'zod';
 import type { AccountView } from './account-admin.repository';
 import type { AccountChangeResult, AccountCommand } from './account-changes';
@@ -22,9 +21,7 @@ type ReasonBody = z.infer<typeof reasonBody>;
 type RolesBody = z.infer<typeof rolesBody>;
 
 /** The command's tenant, account, reason and caller (subject, roles, and the actor of the audit record). */
-function commandOf(request: Request, tenantId: string, accountId: string, body: ReasonBody): AccountCommand {
-  const principal = principalOfRequest(request);
-  if (!principal) throw new UnauthenticatedError('this endpoint needs credentials');
+function commandOf(principal: Principal, tenantId: string, accountId: string, body: ReasonBody): AccountCommand {
   const actor =
     principal.via === 'api-key'
       ? { type: 'api-client' as const, id: principal.subject }
@@ -64,12 +61,12 @@ export class AccountsAdminHttpController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'The account after the change; its sessions and refresh tokens ended if its roles changed' })
   grant(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: string,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: string,
     @Body(new ZodValidationPipe(rolesBody)) body: RolesBody,
   ): Promise<AccountChangeResult> {
-    return this.changeRoles.execute({ ...commandOf(request, tenant, account, body), change: { kind: 'grant', roles: body.roles } });
+    return this.changeRoles.execute({ ...commandOf(principal, tenant, account, body), change: { kind: 'grant', roles: body.roles } });
   }
 
   @RequirePermissions('auth:roles:manage')
@@ -77,12 +74,12 @@ export class AccountsAdminHttpController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'The account after the change; its sessions and refresh tokens ended if its roles changed' })
   revoke(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: string,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: string,
     @Body(new ZodValidationPipe(rolesBody)) body: RolesBody,
   ): Promise<AccountChangeResult> {
-    return this.changeRoles.execute({ ...commandOf(request, tenant, account, body), change: { kind: 'revoke', roles: body.roles } });
+    return this.changeRoles.execute({ ...commandOf(principal, tenant, account, body), change: { kind: 'revoke', roles: body.roles } });
   }
 
   @RequirePermissions('auth:users:manage')
@@ -90,12 +87,12 @@ export class AccountsAdminHttpController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'The disabled account; every session and refresh token of it ended' })
   disable(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: string,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: string,
     @Body(new ZodValidationPipe(reasonBody)) body: ReasonBody,
   ): Promise<AccountChangeResult> {
-    return this.setDisabled.execute({ ...commandOf(request, tenant, account, body), disabled: true });
+    return this.setDisabled.execute({ ...commandOf(principal, tenant, account, body), disabled: true });
   }
 
   @RequirePermissions('auth:users:manage')
@@ -103,12 +100,12 @@ export class AccountsAdminHttpController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'The enabled account' })
   enable(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: string,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: string,
     @Body(new ZodValidationPipe(reasonBody)) body: ReasonBody,
   ): Promise<AccountChangeResult> {
-    return this.setDisabled.execute({ ...commandOf(request, tenant, account, body), disabled: false });
+    return this.setDisabled.execute({ ...commandOf(principal, tenant, account, body), disabled: false });
   }
 
   @RequirePermissions('auth:users:manage')
@@ -116,11 +113,11 @@ export class AccountsAdminHttpController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'The account without its TOTP factor and recovery codes; its sessions and refresh tokens ended' })
   reset(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: string,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: string,
     @Body(new ZodValidationPipe(reasonBody)) body: ReasonBody,
   ): Promise<AccountChangeResult> {
-    return this.resetMfa.execute(commandOf(request, tenant, account, body));
+    return this.resetMfa.execute(commandOf(principal, tenant, account, body));
   }
 }

@@ -1,9 +1,8 @@
-import { Body, Controller, Get, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { isValidTenantId } from '@traceo/contracts';
-import { principalOfRequest, RequirePermissions, ROLES } from '@traceo/security';
+import { CurrentPrincipal, RequirePermissions, ROLES, type Principal } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
-import type { Request } from 'express';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../mfa';
 import { RegistrationUseCase, type Actor } from './registration.usecase';
@@ -19,9 +18,8 @@ const createAccountBody = z.strictObject({
   roles: z.array(z.enum(ROLES)).max(ROLES.length).default(['end-user']),
 });
 
-function actorOf(request: Request): Actor {
-  const principal = principalOfRequest(request);
-  if (!principal) return { type: 'api-client', id: 'anonymous' };
+/** The audit actor: an API key is an api-client; a token is a service if it carries the `service` role, else a user. */
+function actorOf(principal: Principal): Actor {
   if (principal.via === 'api-key') return { type: 'api-client', id: principal.subject };
   return { type: principal.roles.includes('service') ? 'service' : 'user', id: principal.subject };
 }
@@ -36,13 +34,13 @@ export class RegistrationHttpController {
   @Post('clients')
   @ApiCreatedResponse({ description: 'The registered client; a generated client_secret is shown only in this response' })
   registerClient(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantId)) tenant: string,
     @Body(new ZodValidationPipe(registerClientBody)) body: Record<string, unknown>,
   ) {
     // The tenant is the path's (the guard checked it against the caller's); one in the body is ignored.
     const { tenant_id: _ignored, ...fields } = body;
-    return this.registration.registerClient(tenant, fields, actorOf(request));
+    return this.registration.registerClient(tenant, fields, actorOf(principal));
   }
 
   @RequirePermissions('auth:clients:manage')
@@ -59,10 +57,10 @@ export class RegistrationHttpController {
   @Post('accounts')
   @ApiCreatedResponse({ description: 'The account (its password is stored only as an argon2id hash)' })
   createAccount(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantId)) tenant: string,
     @Body(new ZodValidationPipe(createAccountBody)) body: z.infer<typeof createAccountBody>,
   ) {
-    return this.registration.createAccount(tenant, body, actorOf(request));
+    return this.registration.createAccount(tenant, body, actorOf(principal));
   }
 }

@@ -14,6 +14,13 @@ export interface FederatedCallback {
   readonly userAgent?: string | undefined;
 }
 
+/** Why a callback's `state` cannot be used. */
+const UNUSABLE_STATE = {
+  replayed: 'AUTH.FEDERATION_REPLAYED',
+  expired: 'AUTH.FEDERATION_EXPIRED',
+  unknown: 'AUTH.FEDERATION_STATE_INVALID',
+} as const satisfies Record<string, FederationErrorCode>;
+
 /**
  * The upstream's answer. The `state` must name a sign-in in progress, not yet answered and not
  * expired (consumed atomically: a replay finds it spent). openid-client then checks the response
@@ -36,19 +43,11 @@ export class FinishFederatedCallbackUseCase {
     const state = callback.query.get('state') ?? '';
     const consumed: Awaited<ReturnType<FederationFlowsRepository['consume']>> =
       state.length > 0 && state.length <= 512 ? await this.flows.consume(state) : { outcome: 'unknown' };
-    if (consumed.outcome !== 'consumed') {
-      const flow = consumed.flow;
-      const entry = flow ? { ...base, tenantId: flow.tenantId, idpId: flow.idpId, clientId: flow.clientId } : base;
-      const code: FederationErrorCode =
-        consumed.outcome === 'replayed'
-          ? 'AUTH.FEDERATION_REPLAYED'
-          : consumed.outcome === 'expired'
-            ? 'AUTH.FEDERATION_EXPIRED'
-            : 'AUTH.FEDERATION_STATE_INVALID';
-      return this.refuse(entry, code);
-    }
+    const entry: FederationAuditEntry = consumed.flow
+      ? { ...base, tenantId: consumed.flow.tenantId, idpId: consumed.flow.idpId, clientId: consumed.flow.clientId }
+      : base;
+    if (consumed.outcome !== 'consumed') return this.refuse(entry, UNUSABLE_STATE[consumed.outcome]);
     const { flow } = consumed;
-    const entry: FederationAuditEntry = { ...base, tenantId: flow.tenantId, idpId: flow.idpId, clientId: flow.clientId };
     const idp = this.idps.find(flow.tenantId, flow.idpId);
     if (!idp) return this.refuse(entry, 'AUTH.FEDERATION_UNKNOWN_IDP');
     const upstreamError = callback.query.get('error');

@@ -34,13 +34,10 @@ export class StartFederatedSignInUseCase {
       await this.audit.failed({ ...entry, details: { requestedIdp: input.idpId.slice(0, 64) } }, 'AUTH.FEDERATION_UNKNOWN_IDP');
       throw new FederationError('AUTH.FEDERATION_UNKNOWN_IDP');
     }
-    let configuration: oidc.Configuration;
-    try {
-      configuration = await this.idps.configuration(idp);
-    } catch (error) {
+    const configuration = await this.idps.configuration(idp).catch(async (error: unknown) => {
       if (error instanceof FederationError) await this.audit.failed({ ...entry, idpId: idp.id }, error.code);
       throw error;
-    }
+    });
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();

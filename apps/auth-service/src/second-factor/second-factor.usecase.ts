@@ -26,6 +26,12 @@ export type SecondFactorResult =
       readonly retryAfterSeconds?: number;
     };
 
+/** Where a code came from, for the audit record. */
+interface AttemptMeta {
+  readonly clientId: string;
+  readonly ip?: string | undefined;
+}
+
 /**
  * The TOTP step of sign-in, on src/mfa's building blocks (RFC 6238 with a ±1 step drift window and
  * replay protection, enrollment confirmed by a first code). An account with a factor always uses it;
@@ -67,49 +73,43 @@ export class SecondFactorUseCase {
     return { secret: started.secret, uri: started.uri };
   }
 
-  async submit(account: Account, code: string, meta: { clientId: string; ip?: string | undefined }): Promise<SecondFactorResult> {
+  async submit(account: Account, code: string, meta: AttemptMeta): Promise<SecondFactorResult> {
     const factor = await this.factors.find(account.accountId);
-    const pending = factor ? undefined : await this.factors.findPending(account.accountId);
-    let action: 'enroll' | 'verify';
-    let check: () => Promise<SecondFactorResult>;
-    if (factor) {
-      action = 'verify';
-      check = async () => {
+    if (factor)
+      return this.throttled(account, meta, 'verify', async () => {
         const checked = await this.verifier.verify(factor, code);
         return checked.ok ? { ok: true } : { ok: false, reason: checked.reason };
-      };
-    } else if (pending) {
-      action = 'enroll';
-      check = () => this.confirmEnrollment(account, pending, code);
-    } else {
-      // No code to check against, so nothing is charged; a throttled account still hears that first.
-      const decision = await this.throttle.peek(account.accountId);
-      return decision.allowed ? { ok: false, reason: 'expired' } : this.audited(account, meta, 'verify', lockedResult(decision));
-    }
-    // Charged before the check: of a burst of parallel wrong codes, only the policy's allowance gets checked.
-    const admitted = await this.throttle.admit(account.accountId);
-    if (!admitted.allowed) return this.audited(account, meta, 'verify', lockedResult(admitted));
-    const result = await check();
-    if (result.ok) await this.throttle.reset(account.accountId);
-    return this.audited(account, meta, action, result);
+      });
+    const pending = await this.factors.findPending(account.accountId);
+    if (pending) return this.throttled(account, meta, 'enroll', () => this.confirmEnrollment(account, pending, code));
+    // No code to check against, so nothing is charged; a throttled account still hears that first.
+    const decision = await this.throttle.peek(account.accountId);
+    return decision.allowed ? { ok: false, reason: 'expired' } : this.audited(account, meta, 'verify', lockedResult(decision));
   }
 
   /** Signs in with a recovery code instead of a TOTP code (single use; the same backoff as codes). */
-  async redeemRecoveryCode(
+  redeemRecoveryCode(account: Account, input: string, meta: AttemptMeta): Promise<SecondFactorResult> {
+    return this.throttled(account, meta, 'recover', async () => {
+      const redeemed = await this.recovery.redeem(account.accountId, input);
+      return redeemed.ok ? { ok: true, remainingRecoveryCodes: redeemed.remaining } : { ok: false, reason: redeemed.reason };
+    });
+  }
+
+  /**
+   * Charged before the check: of a burst of parallel wrong codes, only the policy's allowance gets
+   * checked; a right code clears the counter. A refused enrollment code is audited as a verification.
+   */
+  private async throttled(
     account: Account,
-    input: string,
-    meta: { clientId: string; ip?: string | undefined },
+    meta: AttemptMeta,
+    action: 'enroll' | 'verify' | 'recover',
+    check: () => Promise<SecondFactorResult>,
   ): Promise<SecondFactorResult> {
     const admitted = await this.throttle.admit(account.accountId);
-    if (!admitted.allowed) return this.audited(account, meta, 'recover', lockedResult(admitted));
-    const redeemed = await this.recovery.redeem(account.accountId, input);
-    if (redeemed.ok) await this.throttle.reset(account.accountId);
-    return this.audited(
-      account,
-      meta,
-      'recover',
-      redeemed.ok ? { ok: true, remainingRecoveryCodes: redeemed.remaining } : { ok: false, reason: redeemed.reason },
-    );
+    if (!admitted.allowed) return this.audited(account, meta, action === 'recover' ? 'recover' : 'verify', lockedResult(admitted));
+    const result = await check();
+    if (result.ok) await this.throttle.reset(account.accountId);
+    return this.audited(account, meta, action, result);
   }
 
   private async confirmEnrollment(
@@ -130,7 +130,7 @@ export class SecondFactorUseCase {
 
   private async audited(
     account: Account,
-    meta: { clientId: string; ip?: string | undefined },
+    meta: AttemptMeta,
     action: 'enroll' | 'verify' | 'recover',
     result: SecondFactorResult,
   ): Promise<SecondFactorResult> {

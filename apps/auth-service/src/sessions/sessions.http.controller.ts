@@ -1,9 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { isValidTenantId } from '@traceo/contracts';
-import { principalOfRequest, RequirePermissions } from '@traceo/security';
+import { CurrentPrincipal, RequirePermissions, type Principal } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
-import type { Request } from 'express';
 import { z } from 'zod';
 import { RevokeSessionsUseCase, type RevokedSessions } from './revoke-sessions.usecase';
 import { SessionRecordsRepository, type SessionRecord } from './session-records.repository';
@@ -13,11 +12,9 @@ const accountIdSchema = z.uuid();
 const sessionIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a session id');
 const revokeBody = z.strictObject({ reason: z.string().trim().min(1).max(256) });
 
-function requestedBy(request: Request) {
-  const principal = principalOfRequest(request);
-  return principal?.via === 'jwt'
-    ? { type: 'user' as const, id: principal.subject }
-    : { type: 'system' as const, id: principal?.subject ?? 'unknown' };
+/** The audit actor of a revocation: a token's subject is a user; an API key is the system (no service/api-client split here). */
+function requestedBy(principal: Principal) {
+  return { type: principal.via === 'jwt' ? ('user' as const) : ('system' as const), id: principal.subject };
 }
 
 /** Incident response: an account's sessions with their sign-in context, and ending one or all of them now. */
@@ -46,12 +43,12 @@ export class SessionsHttpController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'How many provider entries were removed and which sessions ended' })
   revokeAll(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: z.infer<typeof tenantIdSchema>,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: z.infer<typeof accountIdSchema>,
     @Body(new ZodValidationPipe(revokeBody)) body: z.infer<typeof revokeBody>,
   ): Promise<RevokedSessions> {
-    return this.revoke.execute({ tenantId: tenant, accountId: account, reason: body.reason, requestedBy: requestedBy(request) });
+    return this.revoke.execute({ tenantId: tenant, accountId: account, reason: body.reason, requestedBy: requestedBy(principal) });
   }
 
   @RequirePermissions('auth:sessions:revoke')
@@ -59,12 +56,18 @@ export class SessionsHttpController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'The session ended and the grants issued through it were revoked' })
   revokeOne(
-    @Req() request: Request,
+    @CurrentPrincipal() principal: Principal,
     @Param('tenantId', new ZodValidationPipe(tenantIdSchema)) tenant: z.infer<typeof tenantIdSchema>,
     @Param('accountId', new ZodValidationPipe(accountIdSchema)) account: z.infer<typeof accountIdSchema>,
     @Param('sessionId', new ZodValidationPipe(sessionIdSchema)) sessionId: z.infer<typeof sessionIdSchema>,
     @Body(new ZodValidationPipe(revokeBody)) body: z.infer<typeof revokeBody>,
   ): Promise<RevokedSessions> {
-    return this.revoke.execute({ tenantId: tenant, accountId: account, sessionId, reason: body.reason, requestedBy: requestedBy(request) });
+    return this.revoke.execute({
+      tenantId: tenant,
+      accountId: account,
+      sessionId,
+      reason: body.reason,
+      requestedBy: requestedBy(principal),
+    });
   }
 }
