@@ -6,7 +6,14 @@ import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-ex
 import { ensureTopics, MESSAGING_MIGRATIONS } from '@traceo/messaging';
 import { createLogger } from '@traceo/observability';
 import { openServiceDatabase } from '@traceo/persistence';
-import { assembleServiceRuntime, InboxTransport, loadConfig, type ServiceRuntime } from '@traceo/service-kit';
+import {
+  assembleServiceRuntime,
+  EventPublisher,
+  httpAuditMiddleware,
+  InboxTransport,
+  loadConfig,
+  type ServiceRuntime,
+} from '@traceo/service-kit';
 import { createScratchSchema, freePort, loadInfraEnv, startGroupAtEnd, waitFor } from '@traceo/testing';
 import { AccountRepository } from '../src/accounts/account.repository';
 import { AppModule } from '../src/app.module';
@@ -25,7 +32,8 @@ export interface RunningService {
 /**
  * What `startService` does, in-process: Nest's adapter loader cannot `require` the Express
  * platform under Jest, so the adapter is passed in. Configuration through the service's own
- * schema, migrations on the scratch schema, topics, the outbox relay to the real Kafka, HTTP.
+ * schema, migrations on the scratch schema, topics, the outbox relay to the real Kafka, the audit
+ * record of every API call (httpAuditMiddleware), HTTP.
  */
 async function startInProcess(config: AuthConfig, schema: string, prefix: string): Promise<RunningService> {
   const dataSource = await openServiceDatabase({
@@ -42,6 +50,7 @@ async function startInProcess(config: AuthConfig, schema: string, prefix: string
     bodyParser: false,
   });
   app.disable('x-powered-by');
+  app.use(httpAuditMiddleware('auth-service', app.get(EventPublisher), runtime.logger));
   app.useBodyParser('json', { limit: '256kb' });
   app.connectMicroservice({ strategy: new InboxTransport(runtime) }, { inheritAppConfig: true });
   await runtime.relay.start();

@@ -2,6 +2,7 @@ export { parseApiKeys, Public, UnauthenticatedError } from './api-key.guard';
 export { AUTH_PROVIDERS, authGuardOptions } from './auth.providers';
 export { baseConfigSchema, ConfigurationError, loadConfig, type BaseConfig } from './config';
 export { EventPublisher, type AuditEntry } from './event-publisher';
+export { httpAuditMiddleware } from './http-audit.middleware';
 export { BATCH, InboxContext, inboxManagerOf, InboxTransport } from './inbox.transport';
 export { ProblemDetailsFilter, type ProblemDetails } from './problem-details.filter';
 export { BlockedEventReporter, type BlockedEventCounters, type BlockedRequest } from './rate-limit/blocked-event.reporter';
