@@ -10,7 +10,10 @@
 // With --replicas N the service runs as N processes on the same schema and issuer (as replicas behind a
 // load balancer do) and the clients are spread over them; CPU columns add the replicas up.
 //
-//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--replicas 1] [--profile] [--worktree]
+// The service reaches PostgreSQL over its Unix socket (as a service beside its database does), or with
+// --database tcp over loopback TCP, whose extra system-call cost lands on the same two cores.
+//
+//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--replicas 1] [--database socket|tcp] [--profile] [--worktree]
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +40,7 @@ const MAX_CONCURRENCY = Math.max(...CONCURRENCIES);
 const PROFILE = process.argv.includes('--profile');
 const BUILD_FROM = process.argv.includes('--worktree') ? 'worktree' : 'head';
 const REPLICAS = Number(args.get('replicas') ?? 1);
+const DATABASE = databaseTransport(args.get('database') ?? 'socket');
 const VERIFY_SECONDS = 1.5;
 const VERIFY_TOKENS = 2000;
 /** Cores used by processes outside the measurement above which a line is marked disturbed. */
@@ -45,6 +49,11 @@ const NOISY_CORES = 0.25;
 const RUN = randomBytes(3).toString('hex');
 const TENANT = benchTenant(RUN);
 const APP = TENANT.app;
+
+function databaseTransport(value: string): 'socket' | 'tcp' {
+  if (value !== 'socket' && value !== 'tcp') throw new Error('--database must be socket or tcp');
+  return value;
+}
 
 function commit(): string {
   return execFileSync('git', ['log', '-1', '--format=%h %cI'], { cwd: WORKSPACE_ROOT, encoding: 'utf8' }).trim();
@@ -168,7 +177,13 @@ async function main(): Promise<void> {
   const main = buildAuthService(BUILD_FROM);
   const cpuProfileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-auth-profile-')) : undefined;
   const clients = adminClients(TENANT);
-  const auth = await startAuthService(main, { port: await freePort(), run: RUN, clients, ...(cpuProfileDir ? { cpuProfileDir } : {}) });
+  const auth = await startAuthService(main, {
+    port: await freePort(),
+    run: RUN,
+    clients,
+    database: DATABASE,
+    ...(cpuProfileDir ? { cpuProfileDir } : {}),
+  });
   // Further replicas start once the first has migrated the schema and created the keys.
   const replicas = [auth];
   for (let n = 1; n < REPLICAS; n += 1)
@@ -178,6 +193,7 @@ async function main(): Promise<void> {
         run: RUN,
         clients,
         replicaOf: auth.origin,
+        database: DATABASE,
         ...(cpuProfileDir ? { cpuProfileDir } : {}),
       }),
     );
@@ -256,7 +272,7 @@ async function main(): Promise<void> {
       `\nbench/auth on Node ${process.version}, ${availableParallelism()} CPUs, ${new Date().toISOString()}, load average ${loadavg()
         .map((value) => value.toFixed(1))
         .join(' ')}\n` +
-        `auth-service built from ${BUILD_FROM === 'head' ? `the last commit (${commit()})` : 'the working tree'} by tools/build.mjs, real PostgreSQL, Kafka (outbox relay on) and SoftHSM2; ${REPLICAS === 1 ? 'one process' : `${REPLICAS} replicas (processes) on one schema and issuer, clients spread round-robin`}; ` +
+        `auth-service built from ${BUILD_FROM === 'head' ? `the last commit (${commit()})` : 'the working tree'} by tools/build.mjs, real PostgreSQL (${DATABASE === 'socket' ? 'over its Unix socket' : 'over loopback TCP'}), Kafka (outbox relay on) and SoftHSM2; ${REPLICAS === 1 ? 'one process' : `${REPLICAS} replicas (processes) on one schema and issuer, clients spread round-robin`}; ` +
         `${CONCURRENCIES.join(' and ')} keep-alive clients (one socket each), ${ROUNDS} interleaved rounds of ${SECONDS}s; client_secret_basic; service defaults otherwise (database pool 10, log level warn); ` +
         `rate limiter ON with the anonymous rule raised to 1,000,000/s per IP (TRACEO_RATE_LIMIT_RULES=${BENCH_RATE_LIMIT_RULES}).\n` +
         `CPU: cores used during the line by the measured server ("service"), PostgreSQL, Kafka, this bench process, and everything else; ` +

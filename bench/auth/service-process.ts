@@ -19,6 +19,11 @@ export interface AuthServiceOptions {
    * shares, as replicas behind one load balancer do; it leaves the schema to the first replica to drop.
    */
   readonly replicaOf?: string;
+  /**
+   * How the service reaches PostgreSQL on this host: its Unix socket (TRACEO_DATABASE_SOCKET_URL, the
+   * default: what a service beside its database uses) or TCP over loopback (TRACEO_DATABASE_URL).
+   */
+  readonly database?: 'socket' | 'tcp';
 }
 
 export interface BenchAuthService {
@@ -30,6 +35,12 @@ export interface BenchAuthService {
   /** SIGTERM (the service drains its outbox and closes), then drops the schema. */
   stop(): Promise<void>;
   cpuProfile(): string | undefined;
+}
+
+function databaseSocketUrl(raw: Readonly<Record<string, string>>): string {
+  const url = raw.TRACEO_DATABASE_SOCKET_URL;
+  if (!url) throw new Error('TRACEO_DATABASE_SOCKET_URL missing from .infra/env.json: run tools/infra up (or pass --database tcp)');
+  return url;
 }
 
 /** Builds auth-service (the last commit, or the working tree) and answers its main.js. */
@@ -61,7 +72,7 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
   return {
     TRACEO_HTTP_PORT: String(options.port),
     TRACEO_HTTP_HOST: '127.0.0.1',
-    TRACEO_DATABASE_URL: infra.databaseUrl,
+    TRACEO_DATABASE_URL: options.database === 'tcp' ? infra.databaseUrl : databaseSocketUrl(infra.raw),
     TRACEO_DATABASE_SCHEMA: schema,
     TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     TRACEO_KAFKA_CONSUMER_GROUP: `bench-auth-service-${options.run}`,

@@ -15,7 +15,29 @@ export async function appendToOutbox(
   if (!manager.queryRunner?.isTransactionActive) {
     throw new Error('appendToOutbox must run inside the transaction that makes the business change');
   }
-  await manager.query(
+  await insertIntoOutbox(manager, events, keyOf);
+}
+
+/**
+ * Writes events that belong to no business change (e.g. the audit record of an HTTP request) to the
+ * outbox in one INSERT statement: atomic on its own, all the events or none, without the two extra
+ * round trips of an explicit transaction.
+ */
+export async function writeToOutbox(
+  database: Pick<EntityManager, 'query'>,
+  events: readonly TypedEvent[],
+  keyOf: (event: TypedEvent) => string = (event) => event.tenantid,
+): Promise<void> {
+  if (events.length === 0) return;
+  await insertIntoOutbox(database, events, keyOf);
+}
+
+async function insertIntoOutbox(
+  database: Pick<EntityManager, 'query'>,
+  events: readonly TypedEvent[],
+  keyOf: (event: TypedEvent) => string,
+): Promise<void> {
+  await database.query(
     `INSERT INTO outbox (event_id, topic, message_key, payload)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
     [events.map((e) => e.id), events.map((e) => e.type), events.map(keyOf), events.map((e) => encodeEvent(e).toString('utf8'))],

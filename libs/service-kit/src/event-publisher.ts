@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createEvent, PLATFORM_TENANT, type AuditRecordV1, type EventData, type EventType, type TypedEvent } from '@traceo/contracts';
-import { appendToOutbox } from '@traceo/messaging';
+import { appendToOutbox, writeToOutbox } from '@traceo/messaging';
 import { Counter, type Registry } from 'prom-client';
 import type { EntityManager } from 'typeorm';
 import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
@@ -22,9 +22,9 @@ interface QueuedWrite {
  *
  * Events without a transaction of their own (e.g. the audit record of every HTTP request) are
  * group-committed: a write starts at once when none is running; writes asked for meanwhile go
- * together in the next transaction. Each caller still returns only once its events are committed;
- * when a shared transaction fails, each caller's events are retried alone, so one bad event fails
- * only its own caller.
+ * together in the next one, a single INSERT statement (atomic on its own, so no explicit transaction).
+ * Each caller still returns only once its events are committed; when a shared write fails, each
+ * caller's events are retried alone, so one bad event fails only its own caller.
  */
 @Injectable()
 export class EventPublisher {
@@ -84,7 +84,7 @@ export class EventPublisher {
       const writes = this.queued.splice(0, MAX_WRITES_PER_TRANSACTION);
       const events = writes.flatMap((w) => w.events);
       try {
-        await this.runtime.dataSource.transaction((manager) => appendToOutbox(manager, events));
+        await writeToOutbox(this.runtime.dataSource, events);
         this.grouped.transactions += 1;
         this.grouped.writes += writes.length;
         this.grouped.events += events.length;
@@ -95,7 +95,7 @@ export class EventPublisher {
           continue;
         }
         for (const write of writes) {
-          await this.runtime.dataSource.transaction((manager) => appendToOutbox(manager, write.events)).then(write.resolve, write.reject);
+          await writeToOutbox(this.runtime.dataSource, write.events).then(write.resolve, write.reject);
         }
       }
     }
