@@ -21,12 +21,17 @@ export async function nextTotpCode(user: TestUser): Promise<string> {
   return hotp(base32Decode(totp.secret), step, 6);
 }
 
+/** The interaction pages a sign-in can show. */
+export type SignInPage = 'password' | 'enroll-totp' | 'recovery-codes' | 'totp' | 'consent';
+
 export interface SignedIn {
   readonly callback: URL;
   readonly verifier: string;
   readonly state: string;
   readonly nonce: string;
   readonly browser: TestBrowser;
+  /** The pages the browser was shown, in order; none when its session signed the user in silently (SSO). */
+  readonly pages: readonly SignInPage[];
 }
 
 /**
@@ -52,26 +57,53 @@ export async function signIn(
     ...options.extra,
   });
   const browser = options.browser ?? new TestBrowser();
+  const pages: SignInPage[] = [];
   let { response, url: at } = await browser.follow(url.href, options.redirectUri);
   for (let step = 0; step < 4 && !at.startsWith(options.redirectUri); step += 1) {
     if (response.status !== 200) throw new Error(`unexpected ${response.status} at ${at}: ${(await response.text()).slice(0, 500)}`);
     const page = await response.text();
     let form: Record<string, string>;
-    if (page.includes('name="password"')) form = { csrf: csrfOf(page), username: user.username, password: user.password };
-    else if (page.includes('Set up two-step verification')) {
+    if (page.includes('name="password"')) {
+      pages.push('password');
+      form = { csrf: csrfOf(page), username: user.username, password: user.password };
+    } else if (page.includes('Set up two-step verification')) {
+      pages.push('enroll-totp');
       const secret = /<code>([A-Z2-7 ]+)<\/code>/.exec(page)![1]!.replace(/ /g, '');
       user.totp = { secret, lastStep: 0 };
       form = { csrf: csrfOf(page), code: await nextTotpCode(user) };
     } else if (page.includes('Save your recovery codes')) {
+      pages.push('recovery-codes');
       user.recoveryCodes = [...page.matchAll(/<li><code>([0-9A-Z-]+)<\/code><\/li>/g)].map((match) => match[1]!);
       form = { csrf: csrfOf(page) };
-    } else if (page.includes('name="code"')) form = { csrf: csrfOf(page), code: await nextTotpCode(user) };
-    else form = { csrf: csrfOf(page), decision: 'allow' };
+    } else if (page.includes('name="code"')) {
+      pages.push('totp');
+      form = { csrf: csrfOf(page), code: await nextTotpCode(user) };
+    } else {
+      pages.push('consent');
+      form = { csrf: csrfOf(page), decision: 'allow' };
+    }
     ({ response, url: at } = await browser.follow(formActionOf(page, origin), options.redirectUri, { form }));
   }
   if (!at.startsWith(options.redirectUri)) throw new Error(`did not reach the redirect URI: ${at}`);
-  return { callback: new URL(at), verifier, state, nonce, browser };
+  return { callback: new URL(at), verifier, state, nonce, browser, pages };
 }
+
+/** The web client redirect URI of the specs that probe exact redirect URI matching. */
+export const WEB_REDIRECT = 'https://app.traceo.test/callback';
+
+/** Near misses of WEB_REDIRECT, each refused by exact matching (RFC 9700 §4.1.3): what differs, and the URI. */
+export const WEB_REDIRECT_NEAR_MISSES: readonly (readonly [variant: string, redirectUri: string])[] = [
+  ['an extra path segment', `${WEB_REDIRECT}/extra`],
+  ['a query', `${WEB_REDIRECT}?next=/admin`],
+  ['a fragment', `${WEB_REDIRECT}#frag`],
+  ['a different case in the host', 'https://APP.traceo.test/callback'],
+  ['a different case in the path', 'https://app.traceo.test/Callback'],
+  ['userinfo', 'https://attacker@app.traceo.test/callback'],
+  ['a different port', 'https://app.traceo.test:8443/callback'],
+  ['http instead of https', 'http://app.traceo.test/callback'],
+  ['a trailing slash', `${WEB_REDIRECT}/`],
+  ['another host', 'https://attacker.test/callback'],
+];
 
 /** openid-client configured for a client of the test service (plain-HTTP issuer); a public client when `secret` is absent. */
 export function relyingParty(issuer: string, clientId: string, secret?: string): Promise<oidc.Configuration> {

@@ -4,13 +4,13 @@ import { waitFor } from '@traceo/testing';
 import { importJWK, SignJWT, UnsecuredJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
-import { relyingParty, signIn, tokenRequest } from '../../test/flows';
+import { relyingParty, signIn, tokenRequest, WEB_REDIRECT, WEB_REDIRECT_NEAR_MISSES } from '../../test/flows';
 import { PROVIDER_KEYS } from './oidc.providers';
 import type { ProviderKeys } from './provider-keys';
 
 const WEB_SECRET = 'web-app-secret-3333333333333333333333333333';
 const ADMIN_SECRET = 'admin-machine-secret-44444444444444444444444';
-const REDIRECT = 'https://app.traceo.test/callback';
+const REDIRECT = WEB_REDIRECT;
 
 /**
  * Issue 5's bad-input rule, "each RFC 9700 attack gets the spec's error and an audit record", on the
@@ -30,6 +30,12 @@ describe('attacks are refused with their error and audited', () => {
 
   const audited = (action: string, match: (data: any) => boolean) =>
     auth.event('traceo.audit.record.v1', (e) => e['tenantid'] === tenant && e['data'].action === action && match(e['data']));
+
+  /** An authorization request of the web client with `params`, not following the answer; `userAgent` marks it for its audit record. */
+  const authorize = async (params: Record<string, string>, userAgent = 'attack-audit') => {
+    const query = new URLSearchParams({ client_id: webId, response_type: 'code', scope: 'openid', state: 's', nonce: 'n', ...params });
+    return fetch(`${auth.issuer}/auth?${query.toString()}`, { redirect: 'manual', headers: { 'user-agent': userAgent } });
+  };
 
   beforeAll(async () => {
     auth = await startAuthTestService('auth_attacks', [
@@ -118,10 +124,6 @@ describe('attacks are refused with their error and audited', () => {
   });
 
   it('audits refused authorization requests: missing PKCE, plain PKCE, an unregistered redirect URI', async () => {
-    const authorize = async (params: Record<string, string>) => {
-      const query = new URLSearchParams({ client_id: webId, response_type: 'code', scope: 'openid', state: 's', nonce: 'n', ...params });
-      return fetch(`${auth.issuer}/auth?${query.toString()}`, { redirect: 'manual' });
-    };
     expect((await authorize({ redirect_uri: REDIRECT })).status).toBe(303);
     expect((await authorize({ redirect_uri: REDIRECT, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' })).status).toBe(303);
     expect(
@@ -137,6 +139,33 @@ describe('attacks are refused with their error and audited', () => {
       expect.arrayContaining(['invalid_request', 'invalid_redirect_uri']),
     );
   });
+
+  it.each(WEB_REDIRECT_NEAR_MISSES)(
+    'audits a redirect URI with %s as its own invalid_redirect_uri refusal',
+    async (_variant, redirectUri) => {
+      // The refusal's record carries neither the redirect URI nor a request id: this request's user agent ties the record to it.
+      const userAgent = `attack-audit/${randomBytes(6).toString('hex')}`;
+      const response = await authorize(
+        { redirect_uri: redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' },
+        userAgent,
+      );
+      expect(response.status).toBe(400);
+      const refusal = await audited('auth.authorization.refused', (data) => data.userAgent === userAgent);
+      expect(refusal['data']).toMatchObject({
+        actor: { type: 'api-client', id: webId },
+        status: 'failure',
+        resultCode: 'invalid_redirect_uri',
+        resource: { type: 'oauth-client', id: webId },
+        details: { clientId: webId, description: expect.stringContaining('redirect_uri') },
+      });
+      expect(
+        auth.received(
+          'traceo.audit.record.v1',
+          (e) => e['data'].action === 'auth.authorization.refused' && e['data'].userAgent === userAgent,
+        ),
+      ).toHaveLength(1);
+    },
+  );
 
   it('audits refused token requests: wrong verifier, code replay (with the reuse record), password grant, wrong secret', async () => {
     const signedIn = await signIn(web, auth.origin, user, { redirectUri: REDIRECT });

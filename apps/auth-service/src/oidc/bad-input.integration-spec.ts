@@ -4,11 +4,11 @@ import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
 import { csrfOf, formActionOf, TestBrowser } from '../../test/browser';
-import { relyingParty, signIn, tokenRequest } from '../../test/flows';
+import { relyingParty, signIn, tokenRequest, WEB_REDIRECT, WEB_REDIRECT_NEAR_MISSES } from '../../test/flows';
 
 const WEB_SECRET = 'web-app-secret-1111111111111111111111111111';
 const SVC_SECRET = 'machine-secret-2222222222222222222222222222';
-const REDIRECT = 'https://app.traceo.test/callback';
+const REDIRECT = WEB_REDIRECT;
 const NATIVE_REDIRECT = 'http://127.0.0.1/callback';
 
 /**
@@ -114,18 +114,7 @@ describe('auth-service refuses bad input with the specified errors', () => {
       }
     });
 
-    it.each([
-      ['an extra path segment', `${REDIRECT}/extra`],
-      ['a query', `${REDIRECT}?next=/admin`],
-      ['a fragment', `${REDIRECT}#frag`],
-      ['a different case in the host', 'https://APP.traceo.test/callback'],
-      ['a different case in the path', 'https://app.traceo.test/Callback'],
-      ['userinfo', 'https://attacker@app.traceo.test/callback'],
-      ['a different port', 'https://app.traceo.test:8443/callback'],
-      ['http instead of https', 'http://app.traceo.test/callback'],
-      ['a trailing slash', `${REDIRECT}/`],
-      ['another host', 'https://attacker.test/callback'],
-    ])('refuses a redirect URI with %s without redirecting to it', async (_variant, redirectUri) => {
+    it.each(WEB_REDIRECT_NEAR_MISSES)('refuses a redirect URI with %s without redirecting to it', async (_variant, redirectUri) => {
       const result = await authorize({}, webId, redirectUri);
       expect(result.status).toBe(400);
       expect(result.location).toBeUndefined();
