@@ -28,16 +28,11 @@ export {
   ACR_PASSWORD,
   ACR_VALUES,
   MFA_REQUIRED_BY_ROLE,
-  RISK_STEP_UP_FRESHNESS_SECONDS,
   authenticationContext,
-  decideStepUp,
   mfaRequiredForRoles,
   type AcrValue,
   type AuthenticationContext,
   type AuthenticationMethod,
-  type StepUpDecision,
-  type StepUpInput,
-  type StepUpReason,
 } from './mfa-policy';
 export { InvalidMfaParametersError, InvalidOtpauthLabelError, InvalidTotpSecretError } from './mfa.errors';
 export { buildOtpauthUri, type OtpauthUriInput } from './otpauth-uri';
