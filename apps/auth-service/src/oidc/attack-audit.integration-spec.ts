@@ -143,7 +143,7 @@ describe('attacks are refused with their error and audited', () => {
   it.each(WEB_REDIRECT_NEAR_MISSES)(
     'audits a redirect URI with %s as its own invalid_redirect_uri refusal',
     async (_variant, redirectUri) => {
-      // The refusal's record carries neither the redirect URI nor a request id: this request's user agent ties the record to it.
+      // This request's user agent ties the record to it; the record also names the redirect URI asked for.
       const userAgent = `attack-audit/${randomBytes(6).toString('hex')}`;
       const response = await authorize(
         { redirect_uri: redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' },
@@ -156,7 +156,7 @@ describe('attacks are refused with their error and audited', () => {
         status: 'failure',
         resultCode: 'invalid_redirect_uri',
         resource: { type: 'oauth-client', id: webId },
-        details: { clientId: webId, description: expect.stringContaining('redirect_uri') },
+        details: { clientId: webId, description: expect.stringContaining('redirect_uri'), redirectUri },
       });
       expect(
         auth.received(

@@ -72,7 +72,11 @@ export class ProviderEventsListener implements OnModuleInit {
       status: error.error === 'invalid_client' ? 'denied' : 'failure',
       resultCode: error.error ?? 'server_error',
       resource: { type: 'oauth-client', ...(this.clientId(ctx) ? { id: this.clientId(ctx) } : {}) },
-      details: { description: (error.error_detail ?? error.error_description ?? '').slice(0, 256) },
+      details: {
+        description: (error.error_detail ?? error.error_description ?? '').slice(0, 256),
+        // What an investigator of a refused authorization request needs most: where the tokens were to go.
+        ...(action === 'auth.authorization.refused' ? requestedRedirectUri(ctx) : {}),
+      },
     });
   }
 
@@ -151,4 +155,10 @@ export class ProviderEventsListener implements OnModuleInit {
     const userAgent = ctx.get('user-agent');
     return { ...(ip && isIP(ip) ? { ip } : {}), ...(userAgent ? { userAgent: userAgent.slice(0, 1024) } : {}) };
   }
+}
+
+/** The `redirect_uri` an authorization request asked for, as sent (at most 512 characters), when it had one. */
+function requestedRedirectUri(ctx: KoaContextWithOIDC): { redirectUri?: string } {
+  const value = ctx.oidc?.params?.['redirect_uri'];
+  return typeof value === 'string' && value.length > 0 ? { redirectUri: value.slice(0, 512) } : {};
 }
