@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Producer } from 'kafkajs';
+import { runPrepared } from '@traceo/persistence';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { createIdempotentProducer } from './kafka';
 import { silentLogger, type MessagingLogger } from './logger';
@@ -116,18 +117,19 @@ export class OutboxRelay {
     const runner = this.runner!;
     await runner.startTransaction();
     try {
-      const rows = (await runner.query(
+      const { rows } = await runPrepared<OutboxRow>(
+        runner,
         // No row locks needed (and no UPDATE privilege): the advisory lock makes this the only relay.
         'SELECT seq, event_id, topic, message_key, payload FROM outbox ORDER BY seq LIMIT $1',
         [this.batchSize],
-      )) as OutboxRow[];
+      );
       if (rows.length === 0) {
         await runner.commitTransaction();
         this.metrics.outboxBacklog.set(0);
         return 0;
       }
       await this.producer!.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
-      await runner.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
+      await runPrepared(runner, 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
       await runner.commitTransaction();
       for (const row of rows) this.metrics.relayed.inc({ topic: row.topic });
       this.metrics.outboxBacklog.set(rows.length === this.batchSize ? rows.length : 0);

@@ -1,5 +1,6 @@
 import { encodeEvent, type TypedEvent } from '@traceo/contracts';
-import type { EntityManager } from 'typeorm';
+import { runPrepared } from '@traceo/persistence';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 /**
  * Writes events to the outbox inside the caller's transaction, so they are published if and only
@@ -12,10 +13,11 @@ export async function appendToOutbox(
   keyOf: (event: TypedEvent) => string = (event) => event.tenantid,
 ): Promise<void> {
   if (events.length === 0) return;
-  if (!manager.queryRunner?.isTransactionActive) {
+  const runner = manager.queryRunner;
+  if (!runner?.isTransactionActive) {
     throw new Error('appendToOutbox must run inside the transaction that makes the business change');
   }
-  await insertIntoOutbox(manager, events, keyOf);
+  await insertIntoOutbox(runner, events, keyOf);
 }
 
 /**
@@ -24,7 +26,7 @@ export async function appendToOutbox(
  * round trips of an explicit transaction.
  */
 export async function writeToOutbox(
-  database: Pick<EntityManager, 'query'>,
+  database: DataSource,
   events: readonly TypedEvent[],
   keyOf: (event: TypedEvent) => string = (event) => event.tenantid,
 ): Promise<void> {
@@ -32,14 +34,19 @@ export async function writeToOutbox(
   await insertIntoOutbox(database, events, keyOf);
 }
 
+const INSERT = `INSERT INTO outbox (event_id, topic, message_key, payload)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`;
+
+/** One prepared statement, however many events: every service writes its outbox on every request. */
 async function insertIntoOutbox(
-  database: Pick<EntityManager, 'query'>,
+  on: DataSource | QueryRunner,
   events: readonly TypedEvent[],
   keyOf: (event: TypedEvent) => string,
 ): Promise<void> {
-  await database.query(
-    `INSERT INTO outbox (event_id, topic, message_key, payload)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
-    [events.map((e) => e.id), events.map((e) => e.type), events.map(keyOf), events.map((e) => encodeEvent(e).toString('utf8'))],
-  );
+  await runPrepared(on, INSERT, [
+    events.map((e) => e.id),
+    events.map((e) => e.type),
+    events.map(keyOf),
+    events.map((e) => encodeEvent(e).toString('utf8')),
+  ]);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { runPrepared } from '@traceo/persistence';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { Role } from '@traceo/security';
 import { PasswordHasher } from '../mfa';
@@ -52,8 +53,13 @@ export class AccountRepository {
 
   async findById(accountId: string): Promise<Account | undefined> {
     if (!/^[0-9a-f-]{36}$/.test(accountId)) return undefined;
-    const [row] = await this.runtime.dataSource.query<AccountRow[]>('SELECT * FROM accounts WHERE account_id = $1', [accountId]);
-    return row ? toAccount(row) : undefined;
+    // Every code and refresh grant loads its account: a prepared statement, with its columns named.
+    const { rows } = await runPrepared<AccountRow>(
+      this.runtime.dataSource,
+      'SELECT account_id, tenant_id, username, roles, disabled, password_hash FROM accounts WHERE account_id = $1',
+      [accountId],
+    );
+    return rows[0] ? toAccount(rows[0]) : undefined;
   }
 
   /** The account and its password hash, for sign-in only. */

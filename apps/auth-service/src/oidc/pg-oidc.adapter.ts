@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { runPrepared } from '@traceo/persistence';
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { DataSource } from 'typeorm';
 import { affectedRows, type SqlExecutor } from '../database/affected-rows';
@@ -31,10 +32,20 @@ interface Row {
   payload: AdapterPayload;
 }
 
+const UPSERT = `INSERT INTO oidc_models (model, id_hash, payload, grant_id, uid, user_code, expires_at, consumed_at, account_id, session_uid)
+  VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7::integer) END, NULL, $8, $9)
+  ON CONFLICT (model, id_hash) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid,
+    user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at, account_id = EXCLUDED.account_id, session_uid = EXCLUDED.session_uid`;
+const FIND = `SELECT payload, payload ? 'jti' AS has_jti FROM oidc_models
+  WHERE model = $1 AND id_hash = $2 AND (expires_at IS NULL OR expires_at > now())`;
+const CONSUME = `UPDATE oidc_models SET consumed_at = now(), payload = payload || jsonb_build_object('consumed', extract(epoch FROM now())::bigint)
+  WHERE model = $1 AND id_hash = $2 AND consumed_at IS NULL`;
+
 /**
  * oidc-provider's storage for one model in PostgreSQL (`oidc_models`). Rows are keyed by the SHA-256
  * of the id and the payload's `jti` (the same value) is not stored, so the table holds no usable code,
  * refresh token or session id. Expired rows are invisible to `find` and purged by `purgeExpired`.
+ * The statements of every token request (find, upsert, consume) are prepared statements.
  */
 export class PgOidcAdapter implements Adapter {
   constructor(
@@ -45,31 +56,21 @@ export class PgOidcAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const { jti, ...stored } = payload;
     const body = HASH_ONLY.has(this.model) && jti === id ? stored : payload;
-    await this.dataSource.query(
-      `INSERT INTO oidc_models (model, id_hash, payload, grant_id, uid, user_code, expires_at, consumed_at, account_id, session_uid)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::integer IS NULL THEN NULL ELSE now() + make_interval(secs => $7::integer) END, NULL, $8, $9)
-       ON CONFLICT (model, id_hash) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, uid = EXCLUDED.uid,
-         user_code = EXCLUDED.user_code, expires_at = EXCLUDED.expires_at, account_id = EXCLUDED.account_id, session_uid = EXCLUDED.session_uid`,
-      [
-        this.model,
-        idHash(id),
-        JSON.stringify(body),
-        payload.grantId ?? null,
-        payload.uid ?? null,
-        payload.userCode ?? null,
-        typeof expiresIn === 'number' ? Math.ceil(expiresIn) : null,
-        payload.accountId ?? null,
-        payload.sessionUid ?? null,
-      ],
-    );
+    await runPrepared(this.dataSource, UPSERT, [
+      this.model,
+      idHash(id),
+      JSON.stringify(body),
+      payload.grantId ?? null,
+      payload.uid ?? null,
+      payload.userCode ?? null,
+      typeof expiresIn === 'number' ? Math.ceil(expiresIn) : null,
+      payload.accountId ?? null,
+      payload.sessionUid ?? null,
+    ]);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    const rows = await this.dataSource.query<(Row & { has_jti: boolean })[]>(
-      `SELECT payload, payload ? 'jti' AS has_jti FROM oidc_models
-       WHERE model = $1 AND id_hash = $2 AND (expires_at IS NULL OR expires_at > now())`,
-      [this.model, idHash(id)],
-    );
+    const { rows } = await runPrepared<Row & { has_jti: boolean }>(this.dataSource, FIND, [this.model, idHash(id)]);
     const row = rows[0];
     if (!row) return undefined;
     return row.has_jti || !HASH_ONLY.has(this.model) ? row.payload : { ...row.payload, jti: id };
@@ -90,12 +91,7 @@ export class PgOidcAdapter implements Adapter {
    * replay it sees itself.
    */
   async consume(id: string): Promise<void> {
-    const consumed = await affectedRows(
-      this.dataSource,
-      `UPDATE oidc_models SET consumed_at = now(), payload = payload || jsonb_build_object('consumed', extract(epoch FROM now())::bigint)
-       WHERE model = $1 AND id_hash = $2 AND consumed_at IS NULL`,
-      [this.model, idHash(id)],
-    );
+    const { rowCount: consumed } = await runPrepared(this.dataSource, CONSUME, [this.model, idHash(id)]);
     if (consumed > 0) return;
     const [existing] = await this.dataSource.query<{ grant_id: string | null }[]>(
       'SELECT grant_id FROM oidc_models WHERE model = $1 AND id_hash = $2',
