@@ -10,10 +10,10 @@
 // With --replicas N the service runs as N processes on the same schema and issuer (as replicas behind a
 // load balancer do) and the clients are spread over them; CPU columns add the replicas up.
 //
-// The service reaches PostgreSQL over its Unix socket (as a service beside its database does), or with
-// --database tcp over loopback TCP, whose extra system-call cost lands on the same two cores.
+// The service reaches PostgreSQL over TCP, as a deployed service does (here loopback, whose network-stack
+// cost lands on the same two cores), or with --database socket over its Unix socket.
 //
-//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--replicas 1] [--database socket|tcp] [--profile] [--worktree]
+//   npm run bench:auth -- [--seconds 5] [--rounds 3] [--concurrency 16,32] [--replicas 1] [--database tcp|socket] [--profile] [--worktree]
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,7 +40,7 @@ const MAX_CONCURRENCY = Math.max(...CONCURRENCIES);
 const PROFILE = process.argv.includes('--profile');
 const BUILD_FROM = process.argv.includes('--worktree') ? 'worktree' : 'head';
 const REPLICAS = Number(args.get('replicas') ?? 1);
-const DATABASE = databaseTransport(args.get('database') ?? 'socket');
+const DATABASE = databaseTransport(args.get('database') ?? 'tcp');
 const VERIFY_SECONDS = 1.5;
 const VERIFY_TOKENS = 2000;
 /** Cores used by processes outside the measurement above which a line is marked disturbed. */

@@ -20,8 +20,8 @@ export interface AuthServiceOptions {
    */
   readonly replicaOf?: string;
   /**
-   * How the service reaches PostgreSQL on this host: its Unix socket (TRACEO_DATABASE_SOCKET_URL, the
-   * default: what a service beside its database uses) or TCP over loopback (TRACEO_DATABASE_URL).
+   * How the service reaches PostgreSQL on this host: TCP over loopback (TRACEO_DATABASE_URL, the
+   * default) or its Unix socket (TRACEO_DATABASE_SOCKET_URL: what a service beside its database uses).
    */
   readonly database?: 'socket' | 'tcp';
 }
@@ -39,7 +39,7 @@ export interface BenchAuthService {
 
 function databaseSocketUrl(raw: Readonly<Record<string, string>>): string {
   const url = raw.TRACEO_DATABASE_SOCKET_URL;
-  if (!url) throw new Error('TRACEO_DATABASE_SOCKET_URL missing from .infra/env.json: run tools/infra up (or pass --database tcp)');
+  if (!url) throw new Error('TRACEO_DATABASE_SOCKET_URL missing from .infra/env.json: run tools/infra up');
   return url;
 }
 
@@ -72,7 +72,7 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
   return {
     TRACEO_HTTP_PORT: String(options.port),
     TRACEO_HTTP_HOST: '127.0.0.1',
-    TRACEO_DATABASE_URL: options.database === 'tcp' ? infra.databaseUrl : databaseSocketUrl(infra.raw),
+    TRACEO_DATABASE_URL: options.database === 'socket' ? databaseSocketUrl(infra.raw) : infra.databaseUrl,
     TRACEO_DATABASE_SCHEMA: schema,
     TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     TRACEO_KAFKA_CONSUMER_GROUP: `bench-auth-service-${options.run}`,
