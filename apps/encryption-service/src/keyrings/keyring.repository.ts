@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { runPrepared } from '@traceo/persistence';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { EntityManager } from 'typeorm';
 import type { KeyRef, WrappedDataKey } from './data-keys';
@@ -176,7 +177,11 @@ export class KeyringRepository {
     keyringId: string,
     count: number,
   ): Promise<{ keyring: Keyring; reserved: KeyVersion | undefined } | undefined> {
-    const [row] = await this.db.query<(KeyringRow & NullableVersionColumns)[]>(
+    // Every encrypt call runs this (coalesced per keyring): a prepared statement, planned once per connection.
+    const {
+      rows: [row],
+    } = await runPrepared<KeyringRow & NullableVersionColumns>(
+      this.runtime.dataSource,
       `WITH k AS (SELECT ${KEYRING_COLUMNS} FROM keyrings WHERE tenant_id = $1 AND keyring_id = $2),
             r AS (UPDATE key_versions v SET encryptions = v.encryptions + $3, last_used_at = clock_timestamp()
                     FROM k
@@ -195,7 +200,9 @@ export class KeyringRepository {
     keyringId: string,
     requested: readonly number[],
   ): Promise<{ keyring: Keyring; versions: Map<number, KeyVersion> } | undefined> {
-    const rows = await this.db.query<(KeyringRow & NullableVersionColumns)[]>(
+    // Every decrypt call runs this: a prepared statement.
+    const { rows } = await runPrepared<KeyringRow & NullableVersionColumns>(
+      this.runtime.dataSource,
       `SELECT ${KEYRING_COLUMNS.replace(/(\w+)/g, 'k.$1')}, ${VERSION_COLUMNS_AS_JOINED} FROM keyrings k
          LEFT JOIN key_versions v ON v.tenant_id = k.tenant_id AND v.keyring_id = k.keyring_id AND v.version = ANY($3::int[])
         WHERE k.tenant_id = $1 AND k.keyring_id = $2`,
@@ -319,7 +326,9 @@ export class KeyringRepository {
   ): Promise<void> {
     if (uses.size === 0) return;
     const versions = [...uses.keys()];
-    await manager.query(
+    // Every decrypt batch runs this: a prepared statement, in the caller's transaction when it has one.
+    await runPrepared(
+      manager.queryRunner ?? this.runtime.dataSource,
       `UPDATE key_versions v SET decryptions = v.decryptions + u.decryptions, rewrapped_away = v.rewrapped_away + u.rewrapped,
               last_used_at = clock_timestamp()
          FROM unnest($3::int[], $4::bigint[], $5::bigint[]) AS u(version, decryptions, rewrapped)
