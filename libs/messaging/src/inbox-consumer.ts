@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent, decodeEvent, encodeEvent, EventTypes, PLATFORM_TENANT, type TypedEvent } from '@traceo/contracts';
+import { runPrepared } from '@traceo/persistence';
 import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { createIdempotentProducer } from './kafka';
@@ -162,7 +163,8 @@ export class InboxConsumer {
 
   private async apply(topic: string, events: readonly TypedEvent[]): Promise<void> {
     const fresh = await this.options.dataSource.transaction(async (manager) => {
-      const inserted = await manager.query<{ event_id: string }[]>(
+      const { rows: inserted } = await runPrepared<{ event_id: string }>(
+        manager.queryRunner!,
         'INSERT INTO inbox (consumer_group, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id',
         [this.options.groupId, events.map((event) => event.id)],
       );
