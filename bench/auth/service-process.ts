@@ -3,9 +3,9 @@
 // and client secrets wrapped by the KEK on the project's SoftHSM2 token, real PostgreSQL and Kafka),
 // on a scratch schema dropped at the end. Its log goes to a file, not through a pipe to the bench.
 import { EventTypes } from '@traceo/contracts';
-import { loadInfraEnv } from '@traceo/testing';
+import { loadInfraEnv, pkcs11Env, startGroupAtEnd } from '@traceo/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { buildServiceMain, pkcs11Env, startBuiltService } from '../built-service';
+import { buildServiceMain, startBuiltService } from '../built-service';
 
 export interface AuthServiceOptions {
   readonly port: number;
@@ -69,6 +69,7 @@ export const BENCH_RATE_LIMIT_RULES = JSON.stringify({
 });
 
 const consumerGroup = (run: string) => `bench-auth-service-${run}`;
+const benchKafka = () => new Kafka({ clientId: 'bench-auth', brokers: loadInfraEnv().kafkaBrokers, logLevel: logLevel.NOTHING });
 
 function serviceEnv(options: AuthServiceOptions, schema: string, origin: string): Record<string, string> {
   const infra = loadInfraEnv();
@@ -94,29 +95,14 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
   };
 }
 
-/**
- * The bench's consumer group is new in every run; left alone it would start at the beginning of the
- * command topic and replay every session-revoke command earlier tests and benches sent (for accounts
- * that no longer exist: dead-lettered, work the measurement would include). A deployed service's group
- * is caught up, so the bench's starts at the end.
- */
-async function startConsumerGroupAtEnd(groupId: string): Promise<void> {
-  const admin = new Kafka({ clientId: 'bench-auth', brokers: loadInfraEnv().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    // Explicit offsets: resetOffsets' "latest" (-1) reads as no offset, and the service starts from the beginning.
-    const topic = EventTypes.authSessionRevoke;
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({ groupId, topic, partitions: ends.map(({ partition, high }) => ({ partition, offset: high })) });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 export async function startAuthService(main: string, options: AuthServiceOptions): Promise<BenchAuthService> {
   const schema = `bench_auth_${options.run}`;
   const origin = `http://127.0.0.1:${options.port}`;
-  if (!options.replicaOf) await startConsumerGroupAtEnd(consumerGroup(options.run));
+  // The bench's consumer group is new in every run; left alone it would start at the beginning of the
+  // command topic and replay every session-revoke command earlier tests and benches sent (for accounts
+  // that no longer exist: dead-lettered, work the measurement would include). A deployed service's group
+  // is caught up, so the bench's starts at the end.
+  if (!options.replicaOf) await startGroupAtEnd(benchKafka(), consumerGroup(options.run), EventTypes.authSessionRevoke);
   const service = await startBuiltService({
     name: 'auth-service',
     main,
