@@ -41,18 +41,6 @@ export async function freePortFrom(from: number): Promise<number> {
   throw new Error(`no free port in ${from}..4499`);
 }
 
-/** The project's SoftHSM2 token (KEK, wrapped keys); SOFTHSM2_CONF is read by the PKCS#11 module itself. */
-export function pkcs11Env(): Record<string, string> {
-  const { raw } = loadInfraEnv();
-  const env: Record<string, string> = {};
-  for (const name of ['TRACEO_PKCS11_MODULE', 'TRACEO_PKCS11_TOKEN_LABEL', 'TRACEO_PKCS11_PIN', 'SOFTHSM2_CONF']) {
-    const value = raw[name];
-    if (!value) throw new Error(`${name} missing from .infra/env.json: run tools/infra up`);
-    env[name] = value;
-  }
-  return env;
-}
-
 export interface BuiltServiceOptions {
   /** In messages: `auth-service`, `encryption-service`. */
   readonly name: string;

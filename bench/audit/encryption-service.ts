@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadInfraEnv, WORKSPACE_ROOT } from '@traceo/testing';
-import { freePortFrom, pkcs11Env, startBuiltService } from '../built-service';
+import { loadInfraEnv, pkcs11Env, WORKSPACE_ROOT } from '@traceo/testing';
+import { freePortFrom, startBuiltService } from '../built-service';
 
 export interface BenchEncryptionService {
   readonly pid: number;

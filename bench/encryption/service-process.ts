@@ -3,8 +3,8 @@
 // and Kafka), on a schema and consumer group of its own. Its log goes to a file, not through a pipe
 // to the bench, so the bench process does not spend the shared cores reading it.
 import { randomBytes } from 'node:crypto';
-import { loadInfraEnv, TestTokenIssuer } from '@traceo/testing';
-import { buildServiceMain, pkcs11Env, startBuiltService } from '../built-service';
+import { loadInfraEnv, pkcs11Env, TestTokenIssuer } from '@traceo/testing';
+import { buildServiceMain, startBuiltService } from '../built-service';
 
 export const API_KEY = randomBytes(24).toString('hex');
 

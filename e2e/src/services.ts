@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Role } from '@traceo/security';
-import { loadInfraEnv, startProcess, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
+import { loadInfraEnv, pkcs11Env, startProcess, WORKSPACE_ROOT, type RunningProcess } from '@traceo/testing';
 
 export const SERVICES = ['auth-service', 'encryption-service', 'audit-service', 'risk-service', 'compliance-service'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -51,19 +51,8 @@ export function serviceEnv(
         }
       : {}),
     ...(name === 'auth-service' ? { TRACEO_AUTH_ISSUER: `http://127.0.0.1:${port}/oidc` } : {}),
-    ...(name === 'encryption-service' || name === 'audit-service' || name === 'auth-service' ? pkcs11Env(env.raw) : {}),
+    ...(name === 'encryption-service' || name === 'audit-service' || name === 'auth-service' ? pkcs11Env(env) : {}),
   };
-}
-
-/** The project's SoftHSM2 token; SOFTHSM2_CONF is read by the PKCS#11 module itself, not by the service. */
-function pkcs11Env(raw: Readonly<Record<string, string>>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of ['TRACEO_PKCS11_MODULE', 'TRACEO_PKCS11_TOKEN_LABEL', 'TRACEO_PKCS11_PIN', 'SOFTHSM2_CONF']) {
-    const value = raw[name];
-    if (!value) throw new Error(`${name} missing from .infra/env.json: run tools/infra up`);
-    env[name] = value;
-  }
-  return env;
 }
 
 /** The API key the tests call the services with (generated per run). */

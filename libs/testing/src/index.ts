@@ -1,4 +1,4 @@
-export { loadInfraEnv, WORKSPACE_ROOT, type InfraEnv } from './infra-env';
+export { loadInfraEnv, pkcs11Env, WORKSPACE_ROOT, type InfraEnv } from './infra-env';
 export { consumerLag, startGroupAtEnd, waitFor } from './kafka-helpers';
 export { createScratchSchema, withClient } from './scratch-schema';
 export { startProcess, startTsProcess, type RunningProcess } from './child-process';

@@ -32,3 +32,17 @@ export function loadInfraEnv(): InfraEnv {
     raw,
   };
 }
+
+/**
+ * The environment that points a service at the project's SoftHSM2 token (KEK, wrapped keys), for a
+ * service started as its own process; SOFTHSM2_CONF is read by the PKCS#11 module itself.
+ */
+export function pkcs11Env(infra: InfraEnv = loadInfraEnv()): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['TRACEO_PKCS11_MODULE', 'TRACEO_PKCS11_TOKEN_LABEL', 'TRACEO_PKCS11_PIN', 'SOFTHSM2_CONF']) {
+    const value = infra.raw[name];
+    if (!value) throw new Error(`${name} missing from .infra/env.json: run tools/infra up`);
+    env[name] = value;
+  }
+  return env;
+}
