@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from '@traceo/testing';
 import { KONG_CONFIG_FIELDS, type KongField } from '../src/kong-schema';
 import { IDENTIFIER_KEY_ENV } from '../src/plugin-config';
 
@@ -17,15 +16,7 @@ export function uniquePrefix(label: string): string {
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on (bound, then released): connections are refused at once. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export const closedPort = freePort;
 
 /** A config as kong.yml writes one, with overrides. */
 export function pluginConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
