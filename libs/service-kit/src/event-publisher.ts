@@ -7,8 +7,8 @@ import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
 
 export type AuditEntry = Omit<AuditRecordV1, 'occurredAt'> & { occurredAt?: string };
 
-/** Callers whose events share one transaction, at most. */
-const MAX_WRITES_PER_TRANSACTION = 500;
+/** Callers whose events share one INSERT statement, at most. */
+const MAX_WRITES_PER_STATEMENT = 500;
 
 interface QueuedWrite {
   readonly events: readonly TypedEvent[];
@@ -81,7 +81,7 @@ export class EventPublisher {
 
   private async flushQueued(): Promise<void> {
     while (this.queued.length > 0) {
-      const writes = this.queued.splice(0, MAX_WRITES_PER_TRANSACTION);
+      const writes = this.queued.splice(0, MAX_WRITES_PER_STATEMENT);
       const events = writes.flatMap((w) => w.events);
       try {
         await writeToOutbox(this.runtime.dataSource, events);
@@ -116,7 +116,7 @@ export class EventPublisher {
 
 /**
  * `traceo_event_publisher_group_commits_total`, `…_group_commit_writes_total` (callers) and
- * `…_group_commit_events_total`: how many callers and events share one outbox transaction, on average.
+ * `…_group_commit_events_total`: how many callers and events share one outbox INSERT (its own transaction), on average.
  * Registered once per registry (test fakes may have none).
  */
 function registerGroupCommitMetrics(

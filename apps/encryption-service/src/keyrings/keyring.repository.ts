@@ -70,6 +70,8 @@ export function toKeyVersion(row: KeyVersionRow): KeyVersion {
 }
 
 /** A key version's columns beside a keyring's, renamed where they clash; null when the join found none. */
+/** KEYRING_COLUMNS qualified by the alias `k`, for joins. */
+const KEYRING_COLUMNS_OF_K = KEYRING_COLUMNS.replace(/(\w+)/g, 'k.$1');
 const VERSION_COLUMNS_AS_JOINED = 'v.version, v.state AS version_state, v.wrapping AS version_wrapping, v.wrapped_key, v.kek_id';
 
 interface NullableVersionColumns {
@@ -203,7 +205,7 @@ export class KeyringRepository {
     // Every decrypt call runs this: a prepared statement.
     const { rows } = await runPrepared<KeyringRow & NullableVersionColumns>(
       this.runtime.dataSource,
-      `SELECT ${KEYRING_COLUMNS.replace(/(\w+)/g, 'k.$1')}, ${VERSION_COLUMNS_AS_JOINED} FROM keyrings k
+      `SELECT ${KEYRING_COLUMNS_OF_K}, ${VERSION_COLUMNS_AS_JOINED} FROM keyrings k
          LEFT JOIN key_versions v ON v.tenant_id = k.tenant_id AND v.keyring_id = k.keyring_id AND v.version = ANY($3::int[])
         WHERE k.tenant_id = $1 AND k.keyring_id = $2`,
       [tenantId, keyringId, storableVersions(requested)],
@@ -340,7 +342,7 @@ export class KeyringRepository {
   /** Keyrings whose active version is older than their rotation period, locked for this transaction (other replicas skip them). */
   async lockKeyringsDueForRotation(manager: EntityManager, limit: number): Promise<Keyring[]> {
     const rows = await manager.query<KeyringRow[]>(
-      `SELECT ${KEYRING_COLUMNS.replace(/(\w+)/g, 'k.$1')} FROM keyrings k
+      `SELECT ${KEYRING_COLUMNS_OF_K} FROM keyrings k
          JOIN key_versions v ON v.tenant_id = k.tenant_id AND v.keyring_id = k.keyring_id AND v.state = 'active'
         WHERE k.rotation_period_seconds IS NOT NULL
           AND v.created_at + make_interval(secs => k.rotation_period_seconds) <= clock_timestamp()
