@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Producer } from 'kafkajs';
 import { runPrepared } from '@traceo/persistence';
 import type { DataSource, QueryRunner } from 'typeorm';
@@ -14,6 +13,12 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** How long to wait before polling an empty outbox again. */
   readonly idleDelayMs?: number;
+  /**
+   * How long after a notify the idle relay polls (default 5 ms, at most idleDelayMs): commits that
+   * land close together, e.g. a client's back-to-back requests, share one read, send and delete
+   * instead of each paying for its own.
+   */
+  readonly lingerMs?: number;
   readonly logger?: MessagingLogger;
   readonly metrics?: MessagingMetrics;
 }
@@ -28,9 +33,11 @@ interface OutboxRow {
 
 /**
  * Moves committed outbox rows to Kafka. Each batch is read, published with an idempotent producer
- * (acks=all) and deleted in one PostgreSQL transaction: if the process dies after Kafka accepted
- * the batch but before the delete commits, the batch is published again and the consumers' inbox
- * drops the duplicates. At-least-once delivery, effectively-once effects.
+ * (acks=all) and then deleted: if the process dies after Kafka accepted the batch but before the
+ * delete commits, the batch is published again and the consumers' inbox drops the duplicates.
+ * At-least-once delivery, effectively-once effects. The read and the delete need no transaction
+ * around them (no row locks: the advisory lock makes this the only relay of the schema), so a batch
+ * costs two statements and an empty poll one.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
@@ -42,11 +49,14 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  private lingering: NodeJS.Timeout | undefined;
+  private readonly lingerMs: number;
   private active = false;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.idleDelayMs = options.idleDelayMs ?? 10;
+    this.lingerMs = Math.min(options.lingerMs ?? 5, this.idleDelayMs);
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? MessagingMetrics.for();
   }
@@ -68,9 +78,10 @@ export class OutboxRelay {
     });
   }
 
-  /** Nudges an idle relay to poll now (after a commit that wrote outbox rows). */
+  /** Nudges an idle relay to poll within lingerMs (after a commit that wrote outbox rows). */
   notify(): void {
-    this.wake?.();
+    if (this.wake === undefined || this.lingering !== undefined) return;
+    this.lingering = setTimeout(() => this.wake?.(), this.lingerMs);
   }
 
   /**
@@ -115,29 +126,21 @@ export class OutboxRelay {
   /** Publishes one batch; returns how many events it moved. */
   private async publishBatch(): Promise<number> {
     const runner = this.runner!;
-    await runner.startTransaction();
-    try {
-      const { rows } = await runPrepared<OutboxRow>(
-        runner,
-        // No row locks needed (and no UPDATE privilege): the advisory lock makes this the only relay.
-        'SELECT seq, event_id, topic, message_key, payload FROM outbox ORDER BY seq LIMIT $1',
-        [this.batchSize],
-      );
-      if (rows.length === 0) {
-        await runner.commitTransaction();
-        this.metrics.outboxBacklog.set(0);
-        return 0;
-      }
-      await this.producer!.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
-      await runPrepared(runner, 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
-      await runner.commitTransaction();
-      for (const row of rows) this.metrics.relayed.inc({ topic: row.topic });
-      this.metrics.outboxBacklog.set(rows.length === this.batchSize ? rows.length : 0);
-      return rows.length;
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      throw error;
+    const { rows } = await runPrepared<OutboxRow>(
+      runner,
+      // No row locks needed (and no UPDATE privilege): the advisory lock makes this the only relay.
+      'SELECT seq, event_id, topic, message_key, payload FROM outbox ORDER BY seq LIMIT $1',
+      [this.batchSize],
+    );
+    if (rows.length === 0) {
+      this.metrics.outboxBacklog.set(0);
+      return 0;
     }
+    await this.producer!.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
+    await runPrepared(runner, 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
+    for (const row of rows) this.metrics.relayed.inc({ topic: row.topic });
+    this.metrics.outboxBacklog.set(rows.length === this.batchSize ? rows.length : 0);
+    return rows.length;
   }
 
   private async tryLock(): Promise<boolean> {
@@ -147,12 +150,20 @@ export class OutboxRelay {
     return row?.locked === true;
   }
 
-  private async idle(ms: number): Promise<void> {
-    if (this.stopping) return;
-    const abort = new AbortController();
-    this.wake = () => abort.abort();
-    await sleep(ms, undefined, { signal: abort.signal }).catch(() => undefined);
-    this.wake = undefined;
+  /** Waits ms, or until woken (a notify after lingerMs, or stop at once). */
+  private idle(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        clearTimeout(this.lingering);
+        this.lingering = undefined;
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
   }
 
   private async release(): Promise<void> {

@@ -9,6 +9,8 @@ export type AuditEntry = Omit<AuditRecordV1, 'occurredAt'> & { occurredAt?: stri
 
 /** Callers whose events share one INSERT statement, at most. */
 const MAX_WRITES_PER_STATEMENT = 500;
+/** How long a deferred write waits for another write to join before it starts one of its own. */
+const DEFER_MS = 5;
 
 interface QueuedWrite {
   readonly events: readonly TypedEvent[];
@@ -25,12 +27,17 @@ interface QueuedWrite {
  * together in the next one, a single INSERT statement (atomic on its own, so no explicit transaction).
  * Each caller still returns only once its events are committed; when a shared write fails, each
  * caller's events are retried alone, so one bad event fails only its own caller.
+ *
+ * A deferred write (`deferred: true`, for records written after the response, such as the audit
+ * record of an API call) does not start a write of its own at once: it joins the next one, or starts
+ * one after DEFER_MS. A client's back-to-back requests then share INSERTs instead of adding one each.
  */
 @Injectable()
 export class EventPublisher {
   private readonly inFlight = new Set<Promise<unknown>>();
   private queued: QueuedWrite[] = [];
   private flushing = false;
+  private deferredFlush: NodeJS.Timeout | undefined;
   /** Monotonic counts of the group commits, read at scrape time (nothing more is done per request). */
   private readonly grouped = { transactions: 0, writes: 0, events: 0 };
 
@@ -47,8 +54,8 @@ export class EventPublisher {
     return createEvent({ type, source: `/traceo/${this.runtime.name}`, tenantid, data, ...extra });
   }
 
-  async publish(events: readonly TypedEvent[], manager?: EntityManager): Promise<void> {
-    const write = manager ? appendToOutbox(manager, events) : this.commitTogether(events);
+  async publish(events: readonly TypedEvent[], manager?: EntityManager, options: { deferred?: boolean } = {}): Promise<void> {
+    const write = manager ? appendToOutbox(manager, events) : this.commitTogether(events, options.deferred === true);
     this.inFlight.add(write);
     try {
       await write;
@@ -58,15 +65,22 @@ export class EventPublisher {
     if (!manager) this.runtime.relay.notify();
   }
 
-  private commitTogether(events: readonly TypedEvent[]): Promise<void> {
+  private commitTogether(events: readonly TypedEvent[], deferred: boolean): Promise<void> {
     if (events.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queued.push({ events, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        void this.flush();
-      }
+      if (this.flushing) return;
+      if (deferred) this.deferredFlush ??= setTimeout(() => this.startFlush(), DEFER_MS);
+      else this.startFlush();
     });
+  }
+
+  private startFlush(): void {
+    clearTimeout(this.deferredFlush);
+    this.deferredFlush = undefined;
+    if (this.flushing || this.queued.length === 0) return;
+    this.flushing = true;
+    void this.flush();
   }
 
   /** Never rejects: every outcome goes to the waiting callers. */
@@ -102,10 +116,15 @@ export class EventPublisher {
   }
 
   /** Appends one audit record (traceo.audit.record.v1) to the outbox. */
-  async audit(entry: AuditEntry, options: { tenantId?: string; manager?: EntityManager; traceparent?: string } = {}): Promise<void> {
+  async audit(
+    entry: AuditEntry,
+    options: { tenantId?: string; manager?: EntityManager; traceparent?: string; deferred?: boolean } = {},
+  ): Promise<void> {
     const data: AuditRecordV1 = { ...entry, occurredAt: entry.occurredAt ?? new Date().toISOString() };
     const extra = options.traceparent ? { traceparent: options.traceparent } : {};
-    await this.publish([this.event('traceo.audit.record.v1', options.tenantId ?? PLATFORM_TENANT, data, extra)], options.manager);
+    await this.publish([this.event('traceo.audit.record.v1', options.tenantId ?? PLATFORM_TENANT, data, extra)], options.manager, {
+      deferred: options.deferred === true,
+    });
   }
 
   /** Waits for outbox writes that are still running (used during shutdown). */

@@ -7,7 +7,7 @@ import { assembleServiceRuntime, baseConfigSchema, EventPublisher, loadConfig } 
 
 // EventPublisher's writes without a caller transaction (the audit record of every HTTP request) on
 // PostgreSQL: concurrent callers share INSERT statements, each returns once its events are committed,
-// and a bad event fails only its own caller. The outbox relay is never started: published events stay in the table.
+// a deferred write joins the next one, and a bad event fails only its own caller. The outbox relay is never started: published events stay in the table.
 
 describe('EventPublisher group commit, against the PostgreSQL outbox', () => {
   const infra = loadInfraEnv();
@@ -52,13 +52,16 @@ describe('EventPublisher group commit, against the PostgreSQL outbox', () => {
     writesBefore = await outboxWrites();
   });
 
-  const audit = (n: number) =>
-    publisher.audit({
-      actor: { type: 'service', id: 'it' },
-      action: 'api.request',
-      resource: { type: 'endpoint', id: `/x/${n}` },
-      status: 'success',
-    });
+  const audit = (n: number, options: { deferred?: boolean } = {}) =>
+    publisher.audit(
+      {
+        actor: { type: 'service', id: 'it' },
+        action: 'api.request',
+        resource: { type: 'endpoint', id: `/x/${n}` },
+        status: 'success',
+      },
+      options,
+    );
 
   async function outboxed(): Promise<string[]> {
     const rows = await dataSource.query<{ payload: string }[]>('SELECT payload FROM outbox ORDER BY seq');
@@ -91,6 +94,27 @@ describe('EventPublisher group commit, against the PostgreSQL outbox', () => {
     expect(await outboxWrites()).toBe(1);
     expect(transaction).not.toHaveBeenCalled();
     expect(await outboxed()).toEqual(['/x/1']);
+  });
+
+  it('a deferred write joins the next write instead of adding a statement', async () => {
+    let deferredDone = false;
+    const deferred = audit(1, { deferred: true }).then(() => (deferredDone = true));
+    // Nothing is written at once for it ...
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(deferredDone).toBe(false);
+    expect(await outboxWrites()).toBe(0);
+    // ... and the next caller's statement carries both.
+    await audit(2);
+    await deferred;
+    expect(await outboxWrites()).toBe(1);
+    expect((await outboxed()).sort()).toEqual(['/x/1', '/x/2']);
+  });
+
+  it('deferred writes alone are committed without waiting for another caller, in one statement', async () => {
+    // Resolving at all shows it: nothing else writes here.
+    await Promise.all([audit(1, { deferred: true }), audit(2, { deferred: true }), audit(3, { deferred: true })]);
+    expect(await outboxWrites()).toBe(1);
+    expect((await outboxed()).sort()).toEqual(['/x/1', '/x/2', '/x/3']);
   });
 
   it('an event that cannot be written fails only its own caller', async () => {
