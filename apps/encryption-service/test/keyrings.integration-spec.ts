@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call -- tests explore JSON response bodies loosely */
 import { randomBytes } from 'node:crypto';
 import { readCiphertextHeader } from '@traceo/crypto';
+import { KeyringRepository } from '../src/keyrings/keyring.repository';
 import { RotationScheduler } from '../src/keyrings/rotation.scheduler';
 import {
   openEncryptionTestApp,
@@ -249,6 +250,50 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     );
     expect(row!.wrapped_key).toBeNull();
     expect((await outbox('crypto.key-destroyed', keyringId)).length).toBe(2);
+  });
+
+  it('seals under the version it last reserved and confirms after, in one statement; a refused confirmation leaves no count and no record', async () => {
+    const keyringId = newId();
+    await createKeyring({ keyringId });
+    const repository = api.app.get(KeyringRepository);
+    const reserving = jest.spyOn(repository, 'findKeyringReserving');
+    const confirming = jest.spyOn(repository, 'confirmEncryptions');
+    try {
+      // The first call reserves (nothing known yet); the second seals under version 1 and confirms.
+      await encrypt(keyringId, [email('r1', 'one')]);
+      const [second] = (await encrypt(keyringId, [email('r2', 'two'), email('r3', 'three')])).body.results;
+      expect(second).toMatchObject({ ok: true, keyVersion: 1 });
+      expect(reserving).toHaveBeenCalledTimes(1);
+      expect(confirming).toHaveBeenCalledTimes(1);
+      await expect(confirming.mock.results[0]!.value).resolves.toBe(true);
+
+      // Rotated (this process's cache is not told, as another replica's would not be): the confirmation
+      // is refused, the call reserves under version 2, and version 1 counts only what it really sealed.
+      expect((await admin('POST', `${keyrings}/${keyringId}/rotate`)).body).toMatchObject({ activeVersion: 2 });
+      const [third] = (await encrypt(keyringId, [email('r4', 'four')])).body.results;
+      expect(third).toMatchObject({ ok: true, keyVersion: 2 });
+      expect(confirming).toHaveBeenCalledTimes(2);
+      await expect(confirming.mock.results[1]!.value).resolves.toBe(false);
+      expect(reserving).toHaveBeenCalledTimes(2);
+    } finally {
+      reserving.mockRestore();
+      confirming.mockRestore();
+    }
+    const view = (await api.call('GET', `${keyrings}/${keyringId}`)).body;
+    expect(view.versions.map((v: { version: number; encryptions: number }) => [v.version, v.encryptions])).toEqual([
+      [1, 3],
+      [2, 1],
+    ]);
+    // One audit record and one key event per call, the refused attempt none.
+    const records = await outbox('crypto.encrypt', keyringId);
+    expect(records.filter((e) => e.type === 'traceo.audit.record.v1').map((e) => (e.data as { keyVersion: string }).keyVersion)).toEqual([
+      '1',
+      '1',
+      '2',
+    ]);
+    expect(records.filter((e) => e.type === 'traceo.crypto.key-event.v1').map((e) => (e.data as { fields: number }).fields)).toEqual([
+      1, 2, 1,
+    ]);
   });
 
   it('enforces min_decryption_version, which can only rise', async () => {

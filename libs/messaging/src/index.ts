@@ -3,7 +3,7 @@ export { createIdempotentProducer, createKafka, ensureTopics, type KafkaConnecti
 export { silentLogger, type MessagingLogger } from './logger';
 export { CreateOutboxAndInbox1764000000000, MESSAGING_MIGRATIONS } from './messaging.migration';
 export { MessagingMetrics } from './metrics';
-export { appendToOutbox, writeToOutbox } from './outbox';
+export { appendToOutbox, writeToOutbox, writeToOutboxIf } from './outbox';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 export { errorCodeOf, isTransient } from './transient-error';
 export {

@@ -34,6 +34,27 @@ export async function writeToOutbox(
   await insertIntoOutbox(database, events, keyOf);
 }
 
+/**
+ * Writes events to the outbox in the same statement as a change they describe, and only if that
+ * change happened: `condition` (e.g. an `UPDATE … RETURNING`, whose parameters are numbered from $5)
+ * runs as a CTE of the INSERT, and the events are inserted exactly when it returns a row. One
+ * statement, atomic on its own: the change and its events commit together, or neither does. Answers
+ * whether the condition matched. `condition` must be constant text (it names a prepared statement).
+ */
+export async function writeToOutboxIf(
+  database: DataSource,
+  condition: string,
+  conditionParams: readonly unknown[],
+  events: readonly TypedEvent[],
+  keyOf: (event: TypedEvent) => string = (event) => event.tenantid,
+): Promise<boolean> {
+  const text = `WITH matched AS (${condition}),
+     written AS (${INSERT} WHERE EXISTS (SELECT 1 FROM matched) RETURNING 1)
+   SELECT EXISTS (SELECT 1 FROM matched) AS matched`;
+  const { rows } = await runPrepared<{ matched: boolean }>(database, text, [...outboxColumns(events, keyOf), ...conditionParams]);
+  return rows[0]?.matched === true;
+}
+
 const INSERT = `INSERT INTO outbox (event_id, topic, message_key, payload)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`;
 
@@ -43,10 +64,9 @@ async function insertIntoOutbox(
   events: readonly TypedEvent[],
   keyOf: (event: TypedEvent) => string,
 ): Promise<void> {
-  await runPrepared(on, INSERT, [
-    events.map((e) => e.id),
-    events.map((e) => e.type),
-    events.map(keyOf),
-    events.map((e) => encodeEvent(e).toString('utf8')),
-  ]);
+  await runPrepared(on, INSERT, outboxColumns(events, keyOf));
+}
+
+function outboxColumns(events: readonly TypedEvent[], keyOf: (event: TypedEvent) => string): string[][] {
+  return [events.map((e) => e.id), events.map((e) => e.type), events.map(keyOf), events.map((e) => encodeEvent(e).toString('utf8'))];
 }

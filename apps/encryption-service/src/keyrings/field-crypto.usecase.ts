@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CryptoError, decryptField, encryptField, readCiphertextHeader, type BlindIndexKind, type CiphertextHeader } from '@traceo/crypto';
+import type { TypedEvent } from '@traceo/contracts';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { KeyIntegrityError } from '@traceo/hsm';
 import { Coalescer } from './coalescer';
 import { DataKeys, type KeyRef } from './data-keys';
-import { KeyEvents } from './key-events';
+import { KeyEvents, type KeyEvent } from './key-events';
 import type { Actor, Keyring, KeyVersion } from './keyring';
 import { KeyringAdmin } from './keyring-admin.usecase';
 import {
@@ -19,6 +20,8 @@ import { KeyringRepository, type SubjectKeyRow } from './keyring.repository';
 import { parseRangeValue, SearchTokens, type RangeType } from './search-tokens';
 
 export const MAX_BATCH_FIELDS = 1000;
+/** How long a reservation's view of a keyring's active version is used to seal before confirming (see encryptOptimistically). */
+const LAST_ACTIVE_MS = 1000;
 export const MAX_PLAINTEXT_BYTES = 65_536;
 /** A ciphertext of the largest plaintext: header with a 255-byte key id, plus the tag. */
 export const MAX_CIPHERTEXT_BYTES = MAX_PLAINTEXT_BYTES + 51 + 255 + 16;
@@ -112,6 +115,26 @@ export class FieldCrypto {
     return uses.map(() => undefined);
   });
 
+  /**
+   * Per keyring, the version the last reservation found active (kept LAST_ACTIVE_MS at most). An
+   * encrypt call seals under it straight away and confirms afterwards (encryptOptimistically).
+   */
+  private readonly lastActive = new Map<string, { keyring: Keyring; version: KeyVersion; until: number }>();
+  /** Confirmations of concurrent calls under one keyring version, one statement per group. */
+  private readonly confirmations = new Coalescer<{ count: number; events: readonly TypedEvent[] }, boolean>(async (key, uses) => {
+    // Tenant and keyring ids never contain '|'.
+    const [tenantId, keyringId, version] = key.split('|') as [string, string, string];
+    const confirmed = await this.keyrings.confirmEncryptions(
+      tenantId,
+      keyringId,
+      Number(version),
+      uses.reduce((sum, use) => sum + use.count, 0),
+      uses.flatMap((use) => use.events),
+    );
+    if (confirmed) this.runtime.relay.notify();
+    return uses.map(() => confirmed);
+  });
+
   constructor(
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly keyrings: KeyringRepository,
@@ -130,6 +153,8 @@ export class FieldCrypto {
   ): Promise<FieldResult<SealedField>[]> {
     // Why each field cannot be sealed (undefined: it can), worked out once per call.
     const checks = items.map((item) => this.checkPlaintext(item));
+    const confirmed = await this.encryptOptimistically(tenantId, keyringId, items, checks, index, actor);
+    if (confirmed) return confirmed;
     const { keyring, reserved } = await this.keyringForEncryption(tenantId, keyringId, items, checks);
     const indexKeys = await this.indexKeys(tenantId, index, items);
     const batch = { tenantId, keyring, actor };
@@ -232,9 +257,45 @@ export class FieldCrypto {
     if (valid === 0 || wantsTokens) return { keyring: await this.sealingKeyring(tenantId, keyringId) };
     // Grouped with concurrent calls on this keyring: when the group's total would pass the limit, no
     // one is reserved and each call reserves alone (rotating if need be) in encryptWithVersion.
-    const found = await this.reservations.submit(coalescingKey(tenantId, keyringId), valid);
+    const key = coalescingKey(tenantId, keyringId);
+    const found = await this.reservations.submit(key, valid);
     const keyring = sealable(found?.keyring);
-    return found?.reserved ? { keyring, reserved: found.reserved } : { keyring };
+    if (!found?.reserved) return { keyring };
+    this.lastActive.set(key, { keyring, version: found.reserved, until: Date.now() + LAST_ACTIVE_MS });
+    return { keyring, reserved: found.reserved };
+  }
+
+  /**
+   * One round trip instead of two for the common call (a field keyring, no search tokens): seals under
+   * the version the last reservation found active, then counts the encryptions and writes the audit
+   * record and key event in one statement that also checks the version is still active and under its
+   * limit. When it is not (rotated meanwhile, by this or another replica, or the limit reached), nothing
+   * was counted or recorded: the ciphertexts are dropped unseen and the call goes the reserving way.
+   * Answers undefined whenever the reserving way must run.
+   */
+  private async encryptOptimistically(
+    tenantId: string,
+    keyringId: string,
+    items: readonly EncryptItem[],
+    checks: readonly (FieldFailure | undefined)[],
+    index: IndexKeyrings,
+    actor: Actor,
+  ): Promise<FieldResult<SealedField>[] | undefined> {
+    const key = coalescingKey(tenantId, keyringId);
+    const last = this.lastActive.get(key);
+    if (!last || last.until < Date.now()) return undefined;
+    const wantsTokens = index.equalityKeyringId !== undefined || index.rangeKeyringId !== undefined;
+    if (wantsTokens || items.some((item) => item.equality !== undefined || item.range !== undefined)) return undefined;
+    if (checks.every((failure) => failure !== undefined)) return undefined;
+    const batch = { tenantId, keyring: last.keyring, actor };
+    const results = await this.encryptWithVersion(batch, items, checks, {}, last.version);
+    const sealed = results.filter((r) => r.ok).length;
+    // Nothing sealed (e.g. the HSM could not unwrap): the reserving way reports it as usual.
+    if (sealed === 0) return undefined;
+    const events = this.events.build(this.usageEvent(batch, 'crypto.encrypt', results, keyVersionsOf(results)));
+    if (await this.confirmations.submit(`${key}|${last.version.version}`, { count: sealed, events })) return results;
+    if (this.lastActive.get(key) === last) this.lastActive.delete(key);
+    return undefined;
   }
 
   /** The active version with `count` more encryptions counted; rotates first when the usage limit would be passed. */
@@ -524,17 +585,18 @@ export class FieldCrypto {
   }
 
   /** Records the call, then answers: per-field results, or one problem+json when every field failed. */
-  private async finish<T>(
+  /** The audit record and key event of one call: what it did, under which versions, what failed. */
+  private usageEvent<T>(
     batch: Batch,
     action: 'crypto.encrypt' | 'crypto.decrypt' | 'crypto.rewrap',
-    results: FieldResult<T>[],
+    results: readonly FieldResult<T>[],
     keyVersions: number[],
     auditReasons?: ReadonlyMap<string, number>,
-  ): Promise<FieldResult<T>[]> {
+  ): KeyEvent {
     const failures = new Map<string, number>();
     for (const result of results) if (!result.ok) failures.set(result.error.code, (failures.get(result.error.code) ?? 0) + 1);
     const reasons = auditReasons && auditReasons.size > 0 ? { reasons: Object.fromEntries(auditReasons) } : {};
-    await this.events.record({
+    return {
       tenantId: batch.tenantId,
       actor: batch.actor,
       action,
@@ -544,7 +606,17 @@ export class FieldCrypto {
       fields: results.length,
       failures,
       details: reasons,
-    });
+    };
+  }
+
+  private async finish<T>(
+    batch: Batch,
+    action: 'crypto.encrypt' | 'crypto.decrypt' | 'crypto.rewrap',
+    results: FieldResult<T>[],
+    keyVersions: number[],
+    auditReasons?: ReadonlyMap<string, number>,
+  ): Promise<FieldResult<T>[]> {
+    await this.events.record(this.usageEvent(batch, action, results, keyVersions, auditReasons));
     if (results.length > 0 && results.every((r) => !r.ok)) {
       throw new BatchFailedError(
         results.map((r, index) => {

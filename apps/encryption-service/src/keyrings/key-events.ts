@@ -42,7 +42,8 @@ export class KeyEvents {
 
   constructor(private readonly publisher: EventPublisher) {}
 
-  async record(event: KeyEvent, manager?: EntityManager): Promise<void> {
+  /** The audit record and the key event of one use or change, for a caller that writes them itself. */
+  build(event: KeyEvent): [TypedEvent, TypedEvent] {
     const failures = event.failures ?? new Map<string, number>();
     const failed = [...failures.values()].reduce((sum, n) => sum + n, 0);
     const status = failed === 0 ? 'success' : failed >= event.fields ? 'failure' : 'partial';
@@ -80,6 +81,11 @@ export class KeyEvents {
       ...(failureCounts ? { failures: failureCounts } : {}),
       ...(event.reason ? { reason: event.reason } : {}),
     });
+    return [audit, keyEvent];
+  }
+
+  async record(event: KeyEvent, manager?: EntityManager): Promise<void> {
+    const [audit, keyEvent] = this.build(event);
     if (manager) await this.publisher.publish([audit, keyEvent], manager);
     else await this.outbox.submit('outbox', [audit, keyEvent]);
   }

@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { TypedEvent } from '@traceo/contracts';
+import { writeToOutboxIf } from '@traceo/messaging';
 import { runPrepared } from '@traceo/persistence';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { EntityManager } from 'typeorm';
@@ -194,6 +196,32 @@ export class KeyringRepository {
       [tenantId, keyringId, count],
     );
     return row && { keyring: toKeyring(row), reserved: joinedVersion(row) };
+  }
+
+  /**
+   * Counts `count` encryptions already sealed under `version` and writes their audit record and key
+   * event, in one statement, provided the version is still the field keyring's active one and stays
+   * under the usage limit; otherwise nothing is counted or written and the answer is false (the
+   * caller discards what it sealed). The check, the count and the records commit together.
+   */
+  async confirmEncryptions(
+    tenantId: string,
+    keyringId: string,
+    version: number,
+    count: number,
+    events: readonly TypedEvent[],
+  ): Promise<boolean> {
+    return writeToOutboxIf(
+      this.runtime.dataSource,
+      `UPDATE key_versions v SET encryptions = v.encryptions + $8, last_used_at = clock_timestamp()
+         FROM keyrings k
+        WHERE k.tenant_id = $5 AND k.keyring_id = $6 AND k.purpose = 'field'
+          AND v.tenant_id = k.tenant_id AND v.keyring_id = k.keyring_id AND v.version = $7 AND v.state = 'active'
+          AND v.encryptions + $8 <= k.max_encryptions_per_version
+        RETURNING 1`,
+      [tenantId, keyringId, version, count],
+      events,
+    );
   }
 
   /** The keyring with the versions asked for (fresh: states change under rotation, retirement and destruction), in one query. */
