@@ -22,6 +22,8 @@ import { parseRangeValue, SearchTokens, type RangeType } from './search-tokens';
 export const MAX_BATCH_FIELDS = 1000;
 /** How long a reservation's view of a keyring's active version is used to seal before confirming (see encryptOptimistically). */
 const LAST_ACTIVE_MS = 1000;
+/** Keyrings whose last reservation is remembered, at most (the least recently reserved are forgotten first). */
+const LAST_ACTIVE_MAX = 10_000;
 export const MAX_PLAINTEXT_BYTES = 65_536;
 /** A ciphertext of the largest plaintext: header with a 255-byte key id, plus the tag. */
 export const MAX_CIPHERTEXT_BYTES = MAX_PLAINTEXT_BYTES + 51 + 255 + 16;
@@ -261,8 +263,15 @@ export class FieldCrypto {
     const found = await this.reservations.submit(key, valid);
     const keyring = sealable(found?.keyring);
     if (!found?.reserved) return { keyring };
-    this.lastActive.set(key, { keyring, version: found.reserved, until: Date.now() + LAST_ACTIVE_MS });
+    this.remember(key, keyring, found.reserved);
     return { keyring, reserved: found.reserved };
+  }
+
+  private remember(key: string, keyring: Keyring, version: KeyVersion): void {
+    // Deleted first so that the Map's order is the order of the last reservation.
+    this.lastActive.delete(key);
+    this.lastActive.set(key, { keyring, version, until: Date.now() + LAST_ACTIVE_MS });
+    if (this.lastActive.size > LAST_ACTIVE_MAX) this.lastActive.delete(this.lastActive.keys().next().value!);
   }
 
   /**
@@ -584,7 +593,6 @@ export class FieldCrypto {
     }
   }
 
-  /** Records the call, then answers: per-field results, or one problem+json when every field failed. */
   /** The audit record and key event of one call: what it did, under which versions, what failed. */
   private usageEvent<T>(
     batch: Batch,
@@ -609,6 +617,7 @@ export class FieldCrypto {
     };
   }
 
+  /** Records the call, then answers: per-field results, or one problem+json when every field failed. */
   private async finish<T>(
     batch: Batch,
     action: 'crypto.encrypt' | 'crypto.decrypt' | 'crypto.rewrap',
