@@ -48,12 +48,19 @@ export async function writeToOutboxIf(
   events: readonly TypedEvent[],
   keyOf: (event: TypedEvent) => string = (event) => event.tenantid,
 ): Promise<boolean> {
-  const text = `WITH matched AS (${condition}),
+  let text = conditionalInserts.get(condition);
+  if (text === undefined) {
+    text = `WITH matched AS (${condition}),
      written AS (${INSERT} WHERE EXISTS (SELECT 1 FROM matched) RETURNING 1)
    SELECT EXISTS (SELECT 1 FROM matched) AS matched`;
+    conditionalInserts.set(condition, text);
+  }
   const { rows } = await runPrepared<{ matched: boolean }>(database, text, [...outboxColumns(events, keyOf), ...conditionParams]);
   return rows[0]?.matched === true;
 }
+
+/** writeToOutboxIf's statement per condition, built once (conditions are constant texts). */
+const conditionalInserts = new Map<string, string>();
 
 const INSERT = `INSERT INTO outbox (event_id, topic, message_key, payload)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`;

@@ -155,7 +155,7 @@ export class FieldCrypto {
   ): Promise<FieldResult<SealedField>[]> {
     // Why each field cannot be sealed (undefined: it can), worked out once per call.
     const checks = items.map((item) => this.checkPlaintext(item));
-    const confirmed = await this.encryptOptimistically(tenantId, keyringId, items, checks, index, actor);
+    const confirmed = await this.encryptOptimistically(tenantId, keyringId, items, checks, actor);
     if (confirmed) return confirmed;
     const { keyring, reserved } = await this.keyringForEncryption(tenantId, keyringId, items, checks);
     const indexKeys = await this.indexKeys(tenantId, index, items);
@@ -255,8 +255,7 @@ export class FieldCrypto {
     checks: readonly (FieldFailure | undefined)[],
   ): Promise<{ keyring: Keyring; reserved?: KeyVersion }> {
     const valid = checks.filter((failure) => failure === undefined).length;
-    const wantsTokens = items.some((item) => item.equality !== undefined || item.range !== undefined);
-    if (valid === 0 || wantsTokens) return { keyring: await this.sealingKeyring(tenantId, keyringId) };
+    if (valid === 0 || asksForTokens(items)) return { keyring: await this.sealingKeyring(tenantId, keyringId) };
     // Grouped with concurrent calls on this keyring: when the group's total would pass the limit, no
     // one is reserved and each call reserves alone (rotating if need be) in encryptWithVersion.
     const key = coalescingKey(tenantId, keyringId);
@@ -287,15 +286,13 @@ export class FieldCrypto {
     keyringId: string,
     items: readonly EncryptItem[],
     checks: readonly (FieldFailure | undefined)[],
-    index: IndexKeyrings,
     actor: Actor,
   ): Promise<FieldResult<SealedField>[] | undefined> {
     const key = coalescingKey(tenantId, keyringId);
     const last = this.lastActive.get(key);
     if (!last || last.until < Date.now()) return undefined;
-    const wantsTokens = index.equalityKeyringId !== undefined || index.rangeKeyringId !== undefined;
-    if (wantsTokens || items.some((item) => item.equality !== undefined || item.range !== undefined)) return undefined;
-    if (checks.every((failure) => failure !== undefined)) return undefined;
+    // Index keyrings named but no field asking for a token: no tokens either way (indexKeys loads none).
+    if (asksForTokens(items) || checks.every((failure) => failure !== undefined)) return undefined;
     const batch = { tenantId, keyring: last.keyring, actor };
     const results = await this.encryptWithVersion(batch, items, checks, {}, last.version);
     const sealed = results.filter((r) => r.ok).length;
@@ -693,6 +690,11 @@ interface WrappedKeyHolder {
 }
 
 const SYSTEM_ROTATOR: Actor = { type: 'system', id: 'encryption-service/usage-limit' };
+
+/** Whether any field asks for an equality or range token. */
+function asksForTokens(items: readonly TokenRequest[]): boolean {
+  return items.some((item) => item.equality !== undefined || item.range !== undefined);
+}
 
 function keyVersionsOf(results: readonly FieldResult<{ keyVersion: number }>[]): number[] {
   return results.filter((r): r is { ok: true; keyVersion: number } => r.ok).map((r) => r.keyVersion);
