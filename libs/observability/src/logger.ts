@@ -1,29 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import pino, { type Logger, type LoggerOptions } from 'pino';
-
-/** Paths pino replaces with [redacted] wherever they appear in a log line. */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["proxy-authorization"]',
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.secret',
-  '*.token',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.pin',
-  '*.databaseUrl',
-  '*.TRACEO_DATABASE_URL',
-  '*.TRACEO_DATABASE_OWNER_URL',
-  '*.TRACEO_API_KEYS',
-  '*.TRACEO_AUDIT_SIGNING_KEY',
-  '*.TRACEO_AUDIT_CURSOR_KEY',
-  '*.TRACEO_ENCRYPTION_API_KEY',
-  '*.TRACEO_PKCS11_PIN',
-];
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets } from './redaction';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
@@ -34,13 +12,34 @@ export function baseLoggerOptions(service: string, level: string): LoggerOptions
     base: { service },
     messageKey: 'msg',
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
+    // Secrets are censored before serializers run (redaction.ts); pino's `redact` option is not used.
+    formatters: {
+      level: (label) => ({ level: label }),
+      bindings: (bindings) => redactSecrets(bindings),
+      log: (object) => redactSecrets(object),
+    },
   };
 }
 
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino(baseLoggerOptions(service, level));
+/** `destination`: stdout when absent (tests pass a stream to read the lines). */
+export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+  const logger = destination ? pino(baseLoggerOptions(service, level), destination) : pino(baseLoggerOptions(service, level));
+  return censorChildBindings(logger);
+}
+
+/**
+ * pino applies `formatters.bindings` to the root logger's base bindings only, not to a child's: the
+ * logger and its descendants (which inherit this own property) censor child bindings here instead.
+ * The HTTP request loggers of nestjs-pino are pino-http's children, bound to the request (serialized
+ * by http-logging.ts's whitelist), its id, trace id and tenant.
+ */
+function censorChildBindings(logger: Logger): Logger {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with each descendant as `this`
+  const child = logger.child;
+  logger.child = function censoredChild(this: Logger, bindings, options) {
+    return child.call(this, redactSecrets(bindings), options);
+  } as Logger['child'];
+  return logger;
 }
 
 /** Accepts a caller's X-Request-Id only when it is a plain token; otherwise issues a fresh one. */
