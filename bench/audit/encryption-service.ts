@@ -23,7 +23,8 @@ export interface BenchEncryptionService {
 
 const MAIN = join(WORKSPACE_ROOT, 'dist', 'apps', 'encryption-service', 'main.js');
 
-export async function startEncryptionService(schema: string, run: string): Promise<BenchEncryptionService> {
+/** `cpuProfileDir`: the service writes a V8 CPU profile there when it stops (node --cpu-prof). */
+export async function startEncryptionService(schema: string, run: string, cpuProfileDir?: string): Promise<BenchEncryptionService> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run node tools/build.mjs apps/encryption-service`);
   const infra = loadInfraEnv();
   const port = await freePortFrom(4470);
@@ -49,6 +50,7 @@ export async function startEncryptionService(schema: string, run: string): Promi
     logDirPrefix: 'bench-audit-encryption-',
     logFileName: 'encryption-service.log',
     schema,
+    ...(cpuProfileDir ? { cpuProfileDir } : {}),
   });
   return { ...service, apiKey, schema, builtAt: statSync(MAIN).mtime };
 }

@@ -167,7 +167,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
     await dropSchema();
   });
   try {
-    encryption = await startEncryptionService(`bench_audit_enc_${run}`, run);
+    encryption = await startEncryptionService(`bench_audit_enc_${run}`, run, options.cpuProfileDir);
     audit = await openBenchAuditRuntime(schema, encryption);
     const { dataSource } = audit;
     await dataSource.query(
