@@ -37,6 +37,7 @@ export async function openBenchAuditRuntime(
   schema: string,
   encryption: { url: string; apiKey: string },
   poolSize = 10,
+  kafkaNamespace = '',
 ): Promise<BenchAuditRuntime> {
   const infra = loadInfraEnv();
   // The PKCS#11 module reads SOFTHSM2_CONF itself when it is loaded.
@@ -56,6 +57,7 @@ export async function openBenchAuditRuntime(
     TRACEO_DATABASE_SCHEMA: schema,
     TRACEO_DATABASE_POOL_SIZE: String(poolSize),
     TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    TRACEO_KAFKA_NAMESPACE: kafkaNamespace,
     TRACEO_AUDIT_SIGNING_KEY_SOURCE: 'hsm',
     TRACEO_PKCS11_MODULE: infra.raw.TRACEO_PKCS11_MODULE,
     TRACEO_PKCS11_TOKEN_LABEL: infra.raw.TRACEO_PKCS11_TOKEN_LABEL,

@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInfraEnv, pkcs11Env, WORKSPACE_ROOT } from '@traceo/testing';
 import { freePortFrom, startBuiltService } from '../built-service';
+import { benchNamespace, dropBenchTopics } from '../kafka-namespace';
 
 export interface BenchEncryptionService {
   readonly pid: number;
@@ -35,6 +36,7 @@ export async function startEncryptionService(schema: string, run: string, cpuPro
     TRACEO_DATABASE_SCHEMA: schema,
     TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     TRACEO_KAFKA_CONSUMER_GROUP: `bench-audit-encryption-${run}`,
+    TRACEO_KAFKA_NAMESPACE: benchNamespace(run),
     TRACEO_LOG_LEVEL: 'warn',
     // An interim API key: role `service`, which may provision subject keyrings and use keys.
     TRACEO_API_KEYS: `bench-audit:${apiKey}`,
@@ -52,5 +54,14 @@ export async function startEncryptionService(schema: string, run: string, cpuPro
     schema,
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
   });
-  return { ...service, apiKey, schema, builtAt: statSync(MAIN).mtime };
+  return {
+    ...service,
+    apiKey,
+    schema,
+    builtAt: statSync(MAIN).mtime,
+    async stop(options) {
+      await service.stop(options);
+      await dropBenchTopics(benchNamespace(run));
+    },
+  };
 }

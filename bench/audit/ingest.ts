@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent, encodeEvent, EventTypes, type AuditRecordV1, type TypedEvent } from '@traceo/contracts';
-import { createKafka, ensureTopics, InboxConsumer, type InboxHandler } from '@traceo/messaging';
+import { brokerName, createKafka, ensureTopics, InboxConsumer, type InboxHandler } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, withClient } from '@traceo/testing';
 import { Partitioners, type Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
@@ -31,6 +31,7 @@ import {
   type Mix,
   type MixShape,
 } from './support';
+import { benchNamespace } from '../kafka-namespace';
 
 export interface IngestOptions {
   readonly records: number;
@@ -75,7 +76,7 @@ async function produce(kafka: Kafka, mix: Mix, prefix: string, options: IngestOp
       const event = createEvent({ type: EventTypes.auditRecord, source: SOURCE, tenantid: options.tenantIds[tenant]!, data: record });
       messages.push({ key: event.tenantid, value: encodeEvent(event) });
     }
-    await producer.send({ topic: EventTypes.auditRecord, acks: -1, messages });
+    await producer.send({ topic: brokerName(kafka, EventTypes.auditRecord), acks: -1, messages });
   }
   const seconds = (performance.now() - started) / 1000;
   await producer.disconnect();
@@ -155,7 +156,8 @@ async function warmSubjectKeys(audit: BenchAuditRuntime, shape: MixShape, tenant
 export async function runIngest(options: IngestOptions): Promise<void> {
   const infra = loadInfraEnv();
   const run = randomBytes(4).toString('hex');
-  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: `bench-audit-${run}` });
+  // The run's own topics (deleted with encryption-service at the end): see bench/kafka-namespace.ts.
+  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: `bench-audit-${run}`, namespace: benchNamespace(run) });
   await ensureTopics(kafka);
   const schema = `bench_audit_ingest_${run}`;
   let encryption: BenchEncryptionService | undefined;
@@ -168,7 +170,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
   });
   try {
     encryption = await startEncryptionService(`bench_audit_enc_${run}`, run, options.cpuProfileDir);
-    audit = await openBenchAuditRuntime(schema, encryption);
+    audit = await openBenchAuditRuntime(schema, encryption, 10, benchNamespace(run));
     const { dataSource } = audit;
     await dataSource.query(
       `CREATE TABLE plain_audit (tenant_id text, event_id text, source text, occurred_at timestamptz, actor_id text, action text, status text, record jsonb)`,
@@ -206,7 +208,8 @@ export async function runIngest(options: IngestOptions): Promise<void> {
       for (const [m, mix] of mixes.entries()) {
         const prefix = `bench-${run}-${String(batch++).padStart(3, '0')}`;
         const groups = { plain: `bench-audit-plain-${prefix}`, merkle: `bench-audit-merkle-${prefix}` };
-        for (const group of Object.values(groups)) await startGroupAtEnd(kafka, group, EventTypes.auditRecord);
+        for (const group of Object.values(groups))
+          await startGroupAtEnd(kafka, brokerName(kafka, group), brokerName(kafka, EventTypes.auditRecord));
         const others = await waitForNoOtherAuditService(180_000, (line) => console.log(line));
         if (others > 0) console.log(`${others} other audit-service process(es) still running: they will ingest this batch too`);
         const produced = await produce(kafka, mix, prefix, options);

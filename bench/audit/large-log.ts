@@ -22,6 +22,7 @@ import { FORENSIC_SEARCH_INDEXES } from '../../apps/audit-service/src/migrations
 import { openBenchAuditRuntime, type BenchAuditRuntime } from './audit-runtime';
 import { startEncryptionService, type BenchEncryptionService } from './encryption-service';
 import { benchRecord, formatBytes, latencySummary, machineLoad, onInterrupt, printTable, type Mix, type MixShape } from './support';
+import { benchNamespace } from '../kafka-namespace';
 
 const SCHEMA = 'bench_audit_10m';
 const ENCRYPTION_SCHEMA = 'bench_audit_10m_enc';
@@ -136,7 +137,7 @@ export async function runLargeLog(options: LargeLogOptions): Promise<void> {
   const forget = onInterrupt(async () => encryption?.stop({ dropSchema: false }));
   try {
     encryption = await startEncryptionService(ENCRYPTION_SCHEMA, run);
-    audit = await openBenchAuditRuntime(SCHEMA, encryption);
+    audit = await openBenchAuditRuntime(SCHEMA, encryption, 10, benchNamespace(run));
     const { dataSource } = audit;
     await registerSigningKey(dataSource, audit.signer);
     const size = (await readHead(dataSource, TENANT))?.size ?? 0;

@@ -2,10 +2,9 @@
 // process with the environment its integration tests give it (test/auth-test-service.ts: signing keys
 // and client secrets wrapped by the KEK on the project's SoftHSM2 token, real PostgreSQL and Kafka),
 // on a scratch schema dropped at the end. Its log goes to a file, not through a pipe to the bench.
-import { EventTypes } from '@traceo/contracts';
-import { loadInfraEnv, pkcs11Env, startGroupAtEnd } from '@traceo/testing';
-import { Kafka, logLevel } from 'kafkajs';
+import { loadInfraEnv, pkcs11Env } from '@traceo/testing';
 import { buildServiceMain, startBuiltService } from '../built-service';
+import { benchNamespace, dropBenchTopics } from '../kafka-namespace';
 
 export interface AuthServiceOptions {
   readonly port: number;
@@ -69,7 +68,6 @@ export const BENCH_RATE_LIMIT_RULES = JSON.stringify({
 });
 
 const consumerGroup = (run: string) => `bench-auth-service-${run}`;
-const benchKafka = () => new Kafka({ clientId: 'bench-auth', brokers: loadInfraEnv().kafkaBrokers, logLevel: logLevel.NOTHING });
 
 function serviceEnv(options: AuthServiceOptions, schema: string, origin: string): Record<string, string> {
   const infra = loadInfraEnv();
@@ -81,6 +79,7 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
     TRACEO_DATABASE_SCHEMA: schema,
     TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     TRACEO_KAFKA_CONSUMER_GROUP: consumerGroup(options.run),
+    TRACEO_KAFKA_NAMESPACE: benchNamespace(options.run),
     TRACEO_LOG_LEVEL: 'warn',
     TRACEO_API_KEYS: `bench:bench-auth-api-key-${options.run}-000000000000`,
     TRACEO_RATE_LIMIT_RULES: BENCH_RATE_LIMIT_RULES,
@@ -98,11 +97,8 @@ function serviceEnv(options: AuthServiceOptions, schema: string, origin: string)
 export async function startAuthService(main: string, options: AuthServiceOptions): Promise<BenchAuthService> {
   const schema = `bench_auth_${options.run}`;
   const origin = `http://127.0.0.1:${options.port}`;
-  // The bench's consumer group is new in every run; left alone it would start at the beginning of the
-  // command topic and replay every session-revoke command earlier tests and benches sent (for accounts
-  // that no longer exist: dead-lettered, work the measurement would include). A deployed service's group
-  // is caught up, so the bench's starts at the end.
-  if (!options.replicaOf) await startGroupAtEnd(benchKafka(), consumerGroup(options.run), EventTypes.authSessionRevoke);
+  // The run's topics are its own (benchNamespace): the consumer group starts on empty topics instead of
+  // replaying the session-revoke commands of earlier tests and benches. The first replica deletes them.
   const service = await startBuiltService({
     name: 'auth-service',
     main,
@@ -119,7 +115,10 @@ export async function startAuthService(main: string, options: AuthServiceOptions
     issuer: `${options.replicaOf ?? origin}/oidc`,
     schema,
     logFile: service.logFile,
-    stop: () => service.stop(),
+    async stop() {
+      await service.stop();
+      if (!options.replicaOf) await dropBenchTopics(benchNamespace(options.run));
+    },
     cpuProfile: () => service.cpuProfile(),
   };
 }

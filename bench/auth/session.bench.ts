@@ -16,12 +16,13 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEvent, encodeEvent, EventTypes, type TypedEvent } from '@traceo/contracts';
-import { createKafka, KafkaRequester, KafkaResponder } from '@traceo/messaging';
+import { brokerName, createKafka, ensureTopics, KafkaRequester, KafkaResponder } from '@traceo/messaging';
 import { freePort, loadInfraEnv, withClient } from '@traceo/testing';
 import * as oidc from 'openid-client';
 import { TestBrowser } from '../../apps/auth-service/test/browser';
 import { signIn } from '../../apps/auth-service/test/flows';
 import { basicCredentials, TokenClient } from './http-load';
+import { benchNamespace } from '../kafka-namespace';
 import { buildAuthService, startAuthService } from './service-process';
 import { adminClients, benchTenant, registerAppAndUser } from './tenant';
 
@@ -56,7 +57,9 @@ function metric(text: string, name: string, labels: Record<string, string> = {})
 
 async function main(): Promise<void> {
   const env = loadInfraEnv();
-  const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: `bench-session-${RUN}` });
+  // The run's own topics, shared with the auth-service it starts (see bench/kafka-namespace.ts).
+  const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: `bench-session-${RUN}`, namespace: benchNamespace(RUN) });
+  await ensureTopics(kafka);
   let silent = false;
   const responder = new KafkaResponder({
     kafka,
@@ -182,7 +185,11 @@ async function main(): Promise<void> {
         },
       });
       const started = performance.now();
-      await producer.send({ topic: EventTypes.authSessionRevoke, acks: -1, messages: [{ key: TENANT, value: encodeEvent(event) }] });
+      await producer.send({
+        topic: brokerName(kafka, EventTypes.authSessionRevoke),
+        acks: -1,
+        messages: [{ key: TENANT, value: encodeEvent(event) }],
+      });
       while (await introspect()) {
         if (performance.now() - started > 15_000) throw new Error('session not revoked within 15 s');
         await sleep(5);

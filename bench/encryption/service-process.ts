@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadInfraEnv, pkcs11Env, TestTokenIssuer } from '@traceo/testing';
 import { buildServiceMain, startBuiltService } from '../built-service';
+import { benchNamespace, dropBenchTopics } from '../kafka-namespace';
 
 export const API_KEY = randomBytes(24).toString('hex');
 
@@ -55,6 +56,7 @@ async function serviceEnv(options: ServiceOptions, schema: string): Promise<Reco
     TRACEO_DATABASE_SCHEMA: schema,
     TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     TRACEO_KAFKA_CONSUMER_GROUP: `bench-encryption-service-${options.run}`,
+    TRACEO_KAFKA_NAMESPACE: benchNamespace(options.run),
     TRACEO_LOG_LEVEL: options.logLevel,
     TRACEO_API_KEYS: `bench:${API_KEY}`,
     TRACEO_JWT_ISSUER: issuer.issuer,
@@ -77,5 +79,12 @@ export async function startService(options: ServiceOptions): Promise<BenchServic
     ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
     schema,
   });
-  return { ...service, schema, stop: () => service.stop() };
+  return {
+    ...service,
+    schema,
+    async stop() {
+      await service.stop();
+      await dropBenchTopics(benchNamespace(options.run));
+    },
+  };
 }

@@ -35,6 +35,7 @@ import { freePort, loadInfraEnv, startTsProcess, type RunningProcess } from '@tr
 import type { Redis } from 'ioredis';
 import { Client as PgClient, type Client } from 'pg';
 import { localTcpPorts } from '../tcp-ports';
+import { benchNamespace, dropBenchTopics } from '../kafka-namespace';
 
 const args = new Map(process.argv.slice(2).flatMap((arg, i, all) => (arg.startsWith('--') ? [[arg.slice(2), all[i + 1] ?? '']] : [])));
 const SECONDS = Number(args.get('seconds') ?? 3);
@@ -369,6 +370,7 @@ async function bench(): Promise<void> {
   const common = {
     TRACEO_DATABASE_URL: infra.databaseUrl,
     TRACEO_KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    TRACEO_KAFKA_NAMESPACE: benchNamespace(run),
     TRACEO_API_KEYS: keys.map((key, i) => `bench-${i}:${key}`).join(','),
     TRACEO_LOG_LEVEL: 'warn',
     TRACEO_RATE_LIMIT_RULES: rules,
@@ -470,6 +472,7 @@ async function bench(): Promise<void> {
     for (const { process: child } of started) await child.stop('SIGTERM');
     for (const { schema } of started) await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pg.end();
+    await dropBenchTopics(benchNamespace(run));
   }
 }
 

@@ -3,7 +3,7 @@ import { createEvent, decodeEvent, encodeEvent, EventTypes, PLATFORM_TENANT, typ
 import { runPrepared } from '@traceo/persistence';
 import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { DataSource, EntityManager } from 'typeorm';
-import { createIdempotentProducer } from './kafka';
+import { brokerName, contractTopic, createIdempotentProducer } from './kafka';
 import { silentLogger, type MessagingLogger } from './logger';
 import { MessagingMetrics } from './metrics';
 import { errorCodeOf, isTransient } from './transient-error';
@@ -74,15 +74,19 @@ export class InboxConsumer {
     if (this.running) return;
     this.producer = createIdempotentProducer(this.options.kafka);
     await this.producer.connect();
-    this.consumer = this.options.kafka.consumer({
-      groupId: this.options.groupId,
+    const { kafka } = this.options;
+    this.consumer = kafka.consumer({
+      groupId: brokerName(kafka, this.options.groupId),
       sessionTimeout: 30000,
       heartbeatInterval: 3000,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.subscribe({
+      topics: this.options.topics.map((topic) => brokerName(kafka, topic)),
+      fromBeginning: this.options.fromBeginning ?? true,
+    });
     this.running = true;
     await this.consumer.run({
       autoCommit: false,
@@ -108,17 +112,19 @@ export class InboxConsumer {
     const accepted: TypedEvent[] = [];
     const rejected: Rejection[] = [];
     const messageById = new Map<string, KafkaMessage>();
+    // Events, metrics and dead letters name the contracts' topic; offsets the broker's.
+    const topic = contractTopic(this.options.kafka, batch.topic);
     for (const message of batch.messages) {
       try {
-        const event = decodeEvent(message.value, batch.topic);
+        const event = decodeEvent(message.value, topic);
         accepted.push(event);
         messageById.set(event.id, message);
       } catch (error) {
         rejected.push({ message, code: errorCodeOf(error), reason: (error as Error).message, attempts: 1 });
       }
     }
-    await this.deadLetter(batch.topic, batch.partition, rejected);
-    await this.applyWithIsolation(batch.topic, batch.partition, dedupe(accepted), messageById);
+    await this.deadLetter(topic, batch.partition, rejected);
+    await this.applyWithIsolation(topic, batch.partition, dedupe(accepted), messageById);
     if (!payload.isRunning() || payload.isStale()) return;
     const last = batch.messages[batch.messages.length - 1]!;
     payload.resolveOffset(last.offset);
@@ -220,7 +226,7 @@ export class InboxConsumer {
         headers: { 'content-type': 'application/cloudevents+json', 'traceo-error-code': code, 'traceo-original-topic': topic },
       };
     });
-    await this.producer!.send({ topic: EventTypes.deadLetter, acks: -1, messages });
+    await this.producer!.send({ topic: brokerName(this.options.kafka, EventTypes.deadLetter), acks: -1, messages });
     for (const { code } of rejections) {
       this.metrics.deadLettered.inc({ topic, code });
       this.metrics.consumed.inc({ topic, outcome: 'dead-lettered' });

@@ -1,5 +1,15 @@
 export { InboxConsumer, type InboxConsumerOptions, type InboxHandler } from './inbox-consumer';
-export { createIdempotentProducer, createKafka, ensureTopics, type KafkaConnectionOptions } from './kafka';
+export {
+  brokerName,
+  contractTopic,
+  createIdempotentProducer,
+  createKafka,
+  deleteNamespaceTopics,
+  ensureTopics,
+  namespaceOf,
+  TOPIC_NAMESPACE,
+  type KafkaConnectionOptions,
+} from './kafka';
 export { silentLogger, type MessagingLogger } from './logger';
 export { CreateOutboxAndInbox1764000000000, MESSAGING_MIGRATIONS } from './messaging.migration';
 export { MessagingMetrics } from './metrics';

@@ -6,6 +6,36 @@ export interface KafkaConnectionOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly logger?: MessagingLogger;
+  /**
+   * Prefix of every topic and consumer group this client's publishers and consumers use (see
+   * `TOPIC_NAMESPACE`); absent or empty: the names as the contracts define them.
+   */
+  readonly namespace?: string;
+}
+
+/**
+ * A namespace: lower-case letters, digits, `-` and `_`, ending with a dot (`staging.`,
+ * `bench-1a2b3c.`). Environments that share a Kafka cluster each take one, so neither reads the
+ * other's topics nor joins the other's consumer groups.
+ */
+export const TOPIC_NAMESPACE = /^(?:[a-z0-9][a-z0-9_-]{0,46}\.)?$/;
+
+const namespaces = new WeakMap<Kafka, string>();
+
+/** The namespace createKafka gave this client ('' for none). */
+export function namespaceOf(kafka: Kafka): string {
+  return namespaces.get(kafka) ?? '';
+}
+
+/** The topic or consumer group name on the broker for a name of the contracts. */
+export function brokerName(kafka: Kafka, name: string): string {
+  return namespaceOf(kafka) + name;
+}
+
+/** The contracts' name of a topic read from the broker (its namespace removed). */
+export function contractTopic(kafka: Kafka, topic: string): string {
+  const namespace = namespaceOf(kafka);
+  return namespace !== '' && topic.startsWith(namespace) ? topic.slice(namespace.length) : topic;
 }
 
 const IDEMPOTENT_RETRY_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
@@ -13,7 +43,11 @@ const IDEMPOTENT_RETRY_WARNING = 'Limiting retries for the idempotent producer m
 /** A kafkajs client whose own log lines go through the service's structured logger. */
 export function createKafka(options: KafkaConnectionOptions): Kafka {
   const logger = options.logger ?? silentLogger;
-  return new Kafka({
+  const namespace = options.namespace ?? '';
+  if (!TOPIC_NAMESPACE.test(namespace)) {
+    throw new Error(`Kafka namespace "${namespace}": lower-case letters, digits, - and _, ending with a dot (at most 48 characters)`);
+  }
+  const kafka = new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
     connectionTimeout: 3000,
@@ -33,18 +67,20 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
         else logger.debug(line, message);
       },
   });
+  if (namespace !== '') namespaces.set(kafka, namespace);
+  return kafka;
 }
 
 /**
- * Creates the platform's topics (broker auto-creation is off). Existing topics are left alone, so
- * every service can call this at start-up.
+ * Creates the platform's topics (broker auto-creation is off), in the client's namespace. Existing
+ * topics are left alone, so every service can call this at start-up. Answers the broker names created.
  */
 export async function ensureTopics(kafka: Kafka, topics: readonly TopicDefinition[] = TOPICS, replicationFactor = 1): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((topic) => !existing.has(topic.name));
+    const missing = topics.map((topic) => ({ ...topic, name: brokerName(kafka, topic.name) })).filter((topic) => !existing.has(topic.name));
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
@@ -68,4 +104,22 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
   });
+}
+
+/**
+ * Deletes every topic of the client's namespace (a bench or test run that made its own). Refuses
+ * without a namespace: the shared topics are never deleted this way. Answers the names deleted.
+ */
+export async function deleteNamespaceTopics(kafka: Kafka): Promise<string[]> {
+  const namespace = namespaceOf(kafka);
+  if (namespace === '') throw new Error('deleteNamespaceTopics needs a client with a namespace');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(namespace));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    return topics;
+  } finally {
+    await admin.disconnect();
+  }
 }

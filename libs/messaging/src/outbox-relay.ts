@@ -1,7 +1,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { runPrepared } from '@traceo/persistence';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { createIdempotentProducer } from './kafka';
+import { brokerName, createIdempotentProducer } from './kafka';
 import { silentLogger, type MessagingLogger } from './logger';
 import { MessagingMetrics } from './metrics';
 
@@ -136,7 +136,7 @@ export class OutboxRelay {
       this.metrics.outboxBacklog.set(0);
       return 0;
     }
-    await this.producer!.sendBatch({ acks: -1, topicMessages: groupByTopic(rows) });
+    await this.producer!.sendBatch({ acks: -1, topicMessages: groupByTopic(rows, (topic) => brokerName(this.options.kafka, topic)) });
     await runPrepared(runner, 'DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((row) => row.seq)]);
     for (const row of rows) this.metrics.relayed.inc({ topic: row.topic });
     this.metrics.outboxBacklog.set(rows.length === this.batchSize ? rows.length : 0);
@@ -178,8 +178,10 @@ export class OutboxRelay {
   }
 }
 
+/** `brokerTopic`: the broker's name for an outbox row's topic (the client's namespace added). */
 function groupByTopic(
   rows: readonly OutboxRow[],
+  brokerTopic: (topic: string) => string,
 ): { topic: string; messages: { key: string; value: string; headers: Record<string, string> }[] }[] {
   const byTopic = new Map<string, { key: string; value: string; headers: Record<string, string> }[]>();
   for (const row of rows) {
@@ -191,5 +193,5 @@ function groupByTopic(
     });
     byTopic.set(row.topic, messages);
   }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  return [...byTopic].map(([topic, messages]) => ({ topic: brokerTopic(topic), messages }));
 }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { decodeEvent, encodeEvent, type EventType, type TypedEvent } from '@traceo/contracts';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { silentLogger, type MessagingLogger } from './logger';
+import { brokerName } from './kafka';
 
 /** How a request ended: the matching reply, nothing before the deadline, or no way to ask at all. */
 export type RequestOutcome<T extends EventType> =
@@ -58,7 +59,7 @@ export class KafkaRequester<T extends EventType> {
     await producer.connect();
     this.producer = producer;
     const consumer = kafka.consumer({
-      groupId: `${groupPrefix}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`,
+      groupId: brokerName(kafka, `${groupPrefix}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`),
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 250,
@@ -76,7 +77,7 @@ export class KafkaRequester<T extends EventType> {
       this.logger.warn({ err: event.payload.error, restart: event.payload.restart }, 'request-reply consumer crashed');
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [replyType], fromBeginning: false });
+    await consumer.subscribe({ topics: [brokerName(kafka, replyType)], fromBeginning: false });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
@@ -106,7 +107,12 @@ export class KafkaRequester<T extends EventType> {
       this.pending.set(event.id, { resolve, started, timer });
     });
     try {
-      await this.producer!.send({ topic, acks: -1, timeout: deadlineMs, messages: [{ key, value: encodeEvent(event) }] });
+      await this.producer!.send({
+        topic: brokerName(this.options.kafka, topic),
+        acks: -1,
+        timeout: deadlineMs,
+        messages: [{ key, value: encodeEvent(event) }],
+      });
     } catch (error) {
       const pending = this.pending.get(event.id);
       if (pending) {
@@ -174,11 +180,16 @@ export class KafkaResponder<Q extends EventType, R extends EventType> {
     const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     this.producer = producer;
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 250 });
+    const consumer = kafka.consumer({
+      groupId: brokerName(kafka, groupId),
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 250,
+    });
     this.consumer = consumer;
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.connect();
-    await consumer.subscribe({ topics: [requestType], fromBeginning: false });
+    await consumer.subscribe({ topics: [brokerName(kafka, requestType)], fromBeginning: false });
     await consumer.run({
       partitionsConsumedConcurrently: 3,
       eachMessage: async ({ message }) => {
@@ -192,7 +203,7 @@ export class KafkaResponder<Q extends EventType, R extends EventType> {
         const answered = await this.options.answer(request);
         if (answered)
           await producer.send({
-            topic: answered.topic,
+            topic: brokerName(kafka, answered.topic),
             acks: -1,
             messages: [{ key: request.id, value: encodeEvent(answered.reply) }],
           });

@@ -29,7 +29,9 @@ describe('service configuration', () => {
       TRACEO_HTTP_HOST: '127.0.0.1',
       TRACEO_LOG_LEVEL: 'info',
       TRACEO_KAFKA_BROKERS: ['127.0.0.1:39092', '127.0.0.1:39094'],
+      TRACEO_KAFKA_NAMESPACE: '',
     });
+    expect(loadConfig(baseConfigSchema, { ...valid, TRACEO_KAFKA_NAMESPACE: 'staging.' }).TRACEO_KAFKA_NAMESPACE).toBe('staging.');
   });
 
   it('names a missing variable', () => {
@@ -41,6 +43,9 @@ describe('service configuration', () => {
     ['TRACEO_HTTP_PORT', 'eighty'],
     ['TRACEO_HTTP_PORT', '70000'],
     ['TRACEO_KAFKA_BROKERS', 'localhost'],
+    ['TRACEO_KAFKA_NAMESPACE', 'staging'],
+    ['TRACEO_KAFKA_NAMESPACE', 'Staging.'],
+    ['TRACEO_KAFKA_NAMESPACE', 'a/b.'],
     ['TRACEO_DATABASE_URL', 'mysql://x@y/z'],
     ['TRACEO_LOG_LEVEL', 'loud'],
     ['TRACEO_API_KEYS', 'platform:too-short'],

@@ -39,7 +39,7 @@ export interface RuntimeParts {
 export function assembleServiceRuntime<C extends BaseConfig>(name: string, config: C, parts: RuntimeParts): ServiceRuntime<C> {
   const logger = parts.logger ?? createLogger(name, config.TRACEO_LOG_LEVEL);
   const metrics = parts.metrics ?? createMetricsRegistry(name);
-  const kafka = createKafka({ brokers: config.TRACEO_KAFKA_BROKERS, clientId: name, logger });
+  const kafka = createKafka({ brokers: config.TRACEO_KAFKA_BROKERS, clientId: name, logger, namespace: config.TRACEO_KAFKA_NAMESPACE });
   const relay = new OutboxRelay({
     dataSource: parts.dataSource,
     kafka,
