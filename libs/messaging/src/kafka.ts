@@ -1,6 +1,10 @@
 import { TOPICS, type TopicDefinition } from '@traceo/contracts';
 import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
+import { applyKafkajsIdleLoopFix } from './kafkajs-idle-loop-fix';
 import { silentLogger, type MessagingLogger } from './logger';
+
+// Every Kafka client of the platform is made here: the idle-loop fix is in place before the first.
+applyKafkajsIdleLoopFix();
 
 export interface KafkaConnectionOptions {
   readonly brokers: readonly string[];
