@@ -11,7 +11,7 @@ export {
   type KafkaConnectionOptions,
 } from './kafka';
 export { silentLogger, type MessagingLogger } from './logger';
-export { CreateOutboxAndInbox1764000000000, MESSAGING_MIGRATIONS } from './messaging.migration';
+export { CreateOutboxAndInbox1764000000000, MESSAGING_MIGRATIONS, TuneOutboxVacuum1764100000000 } from './messaging.migration';
 export { MessagingMetrics } from './metrics';
 export { appendToOutbox, writeToOutbox, writeToOutboxIf } from './outbox';
 export { OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
