@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadInfraEnv, withClient, WORKSPACE_ROOT } from '@traceo/testing';
+import { dropBenchTopics } from './kafka-namespace';
 
 /**
  * Builds `apps/<app>` with tools/build.mjs and answers its main.js. `worktree`: the working tree into
@@ -55,6 +56,11 @@ export interface BuiltServiceOptions {
   readonly cpuProfileDir?: string;
   /** Dropped by stop() (unless told otherwise) and when the service does not get ready. */
   readonly schema?: string;
+  /**
+   * The run's Kafka namespace (bench/kafka-namespace.ts), whose topics stop() deletes. Like `schema`,
+   * only the service that owns it passes it; TRACEO_KAFKA_NAMESPACE itself goes in `env`.
+   */
+  readonly kafkaNamespace?: string;
 }
 
 export interface BuiltService {
@@ -93,9 +99,10 @@ export async function startBuiltService(options: BuiltServiceOptions): Promise<B
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(20_000)]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      const { schema } = options;
+      const { schema, kafkaNamespace } = options;
       if (schema && dropSchema)
         await withClient(loadInfraEnv().databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+      if (kafkaNamespace) await dropBenchTopics(kafkaNamespace);
     },
     cpuProfile() {
       const dir = options.cpuProfileDir;

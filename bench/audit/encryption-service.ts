@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInfraEnv, pkcs11Env, WORKSPACE_ROOT } from '@traceo/testing';
 import { freePortFrom, startBuiltService } from '../built-service';
-import { benchNamespace, dropBenchTopics } from '../kafka-namespace';
+import { benchNamespace } from '../kafka-namespace';
 
 export interface BenchEncryptionService {
   readonly pid: number;
@@ -52,16 +52,8 @@ export async function startEncryptionService(schema: string, run: string, cpuPro
     logDirPrefix: 'bench-audit-encryption-',
     logFileName: 'encryption-service.log',
     schema,
+    kafkaNamespace: benchNamespace(run),
     ...(cpuProfileDir ? { cpuProfileDir } : {}),
   });
-  return {
-    ...service,
-    apiKey,
-    schema,
-    builtAt: statSync(MAIN).mtime,
-    async stop(options) {
-      await service.stop(options);
-      await dropBenchTopics(benchNamespace(run));
-    },
-  };
+  return { ...service, apiKey, schema, builtAt: statSync(MAIN).mtime };
 }

@@ -4,7 +4,7 @@
 // on a scratch schema dropped at the end. Its log goes to a file, not through a pipe to the bench.
 import { loadInfraEnv, pkcs11Env } from '@traceo/testing';
 import { buildServiceMain, startBuiltService } from '../built-service';
-import { benchNamespace, dropBenchTopics } from '../kafka-namespace';
+import { benchNamespace } from '../kafka-namespace';
 
 export interface AuthServiceOptions {
   readonly port: number;
@@ -106,8 +106,8 @@ export async function startAuthService(main: string, options: AuthServiceOptions
     env: serviceEnv(options, schema, origin),
     logDirPrefix: 'bench-auth-',
     ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
-    // A further replica leaves the schema to the first.
-    ...(options.replicaOf ? {} : { schema }),
+    // A further replica leaves the schema and the run's topics to the first.
+    ...(options.replicaOf ? {} : { schema, kafkaNamespace: benchNamespace(options.run) }),
   });
   return {
     pid: service.pid,
@@ -115,10 +115,7 @@ export async function startAuthService(main: string, options: AuthServiceOptions
     issuer: `${options.replicaOf ?? origin}/oidc`,
     schema,
     logFile: service.logFile,
-    async stop() {
-      await service.stop();
-      if (!options.replicaOf) await dropBenchTopics(benchNamespace(options.run));
-    },
+    stop: () => service.stop(),
     cpuProfile: () => service.cpuProfile(),
   };
 }

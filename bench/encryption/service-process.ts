@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadInfraEnv, pkcs11Env, TestTokenIssuer } from '@traceo/testing';
 import { buildServiceMain, startBuiltService } from '../built-service';
-import { benchNamespace, dropBenchTopics } from '../kafka-namespace';
+import { benchNamespace } from '../kafka-namespace';
 
 export const API_KEY = randomBytes(24).toString('hex');
 
@@ -78,13 +78,7 @@ export async function startService(options: ServiceOptions): Promise<BenchServic
     logDirPrefix: 'bench-encryption-',
     ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
     schema,
+    kafkaNamespace: benchNamespace(options.run),
   });
-  return {
-    ...service,
-    schema,
-    async stop() {
-      await service.stop();
-      await dropBenchTopics(benchNamespace(options.run));
-    },
-  };
+  return { ...service, schema, stop: () => service.stop() };
 }

@@ -1,13 +1,12 @@
 export { InboxConsumer, type InboxConsumerOptions, type InboxHandler } from './inbox-consumer';
 export {
   brokerName,
-  contractTopic,
   createIdempotentProducer,
   createKafka,
   deleteNamespaceTopics,
   ensureTopics,
-  namespaceOf,
   TOPIC_NAMESPACE,
+  TOPIC_NAMESPACE_RULE,
   type KafkaConnectionOptions,
 } from './kafka';
 export { silentLogger, type MessagingLogger } from './logger';

@@ -23,6 +23,8 @@ export interface KafkaConnectionOptions {
  * other's topics nor joins the other's consumer groups.
  */
 export const TOPIC_NAMESPACE = /^(?:[a-z0-9][a-z0-9_-]{0,46}\.)?$/;
+/** TOPIC_NAMESPACE in words, for the messages that refuse a namespace. */
+export const TOPIC_NAMESPACE_RULE = 'lower-case letters, digits, - and _, ending with a dot (at most 48 characters)';
 
 const namespaces = new WeakMap<Kafka, string>();
 
@@ -49,7 +51,7 @@ export function createKafka(options: KafkaConnectionOptions): Kafka {
   const logger = options.logger ?? silentLogger;
   const namespace = options.namespace ?? '';
   if (!TOPIC_NAMESPACE.test(namespace)) {
-    throw new Error(`Kafka namespace "${namespace}": lower-case letters, digits, - and _, ending with a dot (at most 48 characters)`);
+    throw new Error(`Kafka namespace "${namespace}": ${TOPIC_NAMESPACE_RULE}`);
   }
   const kafka = new Kafka({
     clientId: options.clientId,

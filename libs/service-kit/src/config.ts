@@ -1,4 +1,4 @@
-import { TOPIC_NAMESPACE } from '@traceo/messaging';
+import { TOPIC_NAMESPACE, TOPIC_NAMESPACE_RULE } from '@traceo/messaging';
 import { apiKeySecrets, jwksUrlProblem, looksLikeJwt, parsePublicJwks } from '@traceo/security';
 import { z } from 'zod';
 import { rateLimitConfigFields } from './rate-limit/rate-limit.settings';
@@ -39,10 +39,7 @@ export const baseConfigSchema = z.object({
    * Prefix of every topic and consumer group the service uses (`staging.`): environments sharing one
    * Kafka cluster each set their own. Empty: the contracts' names.
    */
-  TRACEO_KAFKA_NAMESPACE: z
-    .string()
-    .regex(TOPIC_NAMESPACE, 'must be lower-case letters, digits, - and _, ending with a dot (at most 48 characters)')
-    .default(''),
+  TRACEO_KAFKA_NAMESPACE: z.string().regex(TOPIC_NAMESPACE, `must be ${TOPIC_NAMESPACE_RULE}`).default(''),
   TRACEO_KAFKA_BROKERS: z
     .string({ error: 'is required' })
     .transform((value) => value.split(',').map((broker) => broker.trim()))

@@ -9,8 +9,8 @@ const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * Records one audit event for every API call the service answers (probes and API docs excepted),
- * after the response is sent (a deferred outbox write, see EventPublisher): status maps to success (<400), denied (401/403, and 429 from rate
- * limiting) or failure.
+ * after the response is sent (a deferred outbox write, see EventPublisher): status maps to success
+ * (<400), denied (401/403, and 429 from rate limiting) or failure.
  */
 export function httpAuditMiddleware(service: string, publisher: EventPublisher, logger: Logger) {
   return (
