@@ -19,6 +19,7 @@ export const cryptoKeyEventV1Schema = z.strictObject({
     'crypto.key-destroyed',
     'crypto.keyring-updated',
     'crypto.subject-shredded',
+    'crypto.subject-keys-leased',
   ]),
   actor: z.strictObject({
     type: z.enum(['user', 'service', 'api-client', 'system']),

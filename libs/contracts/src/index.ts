@@ -5,6 +5,7 @@ export { auditRecordV1Schema, type AuditRecordV1 } from './audit-record.v1';
 export { authRefreshTokenReusedV1Schema, type AuthRefreshTokenReusedV1 } from './auth-refresh-token-reused.v1';
 export { authSessionRevokeV1Schema, type AuthSessionRevokeV1 } from './auth-session-revoke.v1';
 export { cryptoKeyEventV1Schema, type CryptoKeyEventV1 } from './crypto-key-event.v1';
+export { cryptoSubjectShreddedV1Schema, type CryptoSubjectShreddedV1 } from './crypto-subject-shredded.v1';
 export {
   PLATFORM_TENANT,
   cloudEventEnvelopeSchema,

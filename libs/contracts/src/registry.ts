@@ -4,6 +4,7 @@ import { auditRecordV1Schema } from './audit-record.v1';
 import { authRefreshTokenReusedV1Schema } from './auth-refresh-token-reused.v1';
 import { authSessionRevokeV1Schema } from './auth-session-revoke.v1';
 import { cryptoKeyEventV1Schema } from './crypto-key-event.v1';
+import { cryptoSubjectShreddedV1Schema } from './crypto-subject-shredded.v1';
 import { deadLetterV1Schema } from './dead-letter.v1';
 import { gatewayRequestBlockedV1Schema } from './gateway-request-blocked.v1';
 import { probeV1Schema } from './probe.v1';
@@ -31,6 +32,7 @@ export const EVENT_SCHEMAS = {
   'traceo.auth.refresh-token-reused.v1': authRefreshTokenReusedV1Schema,
   'traceo.auth.session-revoke.v1': authSessionRevokeV1Schema,
   'traceo.crypto.key-event.v1': cryptoKeyEventV1Schema,
+  'traceo.crypto.subject-shredded.v1': cryptoSubjectShreddedV1Schema,
   'traceo.gateway.request-blocked.v1': gatewayRequestBlockedV1Schema,
   'traceo.platform.dead-letter.v1': deadLetterV1Schema,
   'traceo.platform.probe.v1': probeV1Schema,
@@ -47,6 +49,7 @@ export const EventTypes = {
   authRefreshTokenReused: 'traceo.auth.refresh-token-reused.v1',
   authSessionRevoke: 'traceo.auth.session-revoke.v1',
   cryptoKeyEvent: 'traceo.crypto.key-event.v1',
+  cryptoSubjectShredded: 'traceo.crypto.subject-shredded.v1',
   gatewayRequestBlocked: 'traceo.gateway.request-blocked.v1',
   deadLetter: 'traceo.platform.dead-letter.v1',
   probe: 'traceo.platform.probe.v1',

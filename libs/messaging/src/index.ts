@@ -1,3 +1,4 @@
+export { KafkaBroadcastListener, type KafkaBroadcastListenerOptions } from './broadcast-listener';
 export { InboxConsumer, type InboxConsumerOptions, type InboxHandler } from './inbox-consumer';
 export {
   brokerName,

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { decodeEvent, encodeEvent, type EventType, type TypedEvent } from '@traceo/contracts';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { KafkaBroadcastListener } from './broadcast-listener';
 import { silentLogger, type MessagingLogger } from './logger';
 import { brokerName } from './kafka';
 
@@ -41,15 +40,14 @@ export class KafkaRequester<T extends EventType> {
   private readonly pending = new Map<string, Pending<T>>();
   private readonly logger: MessagingLogger;
   private producer: Producer | undefined;
-  private consumer: Consumer | undefined;
-  private joined = false;
+  private replies: KafkaBroadcastListener<T> | undefined;
 
   constructor(private readonly options: KafkaRequesterOptions<T>) {
     this.logger = options.logger ?? silentLogger;
   }
 
   get ready(): boolean {
-    return this.joined && this.producer !== undefined;
+    return (this.replies?.listening ?? false) && this.producer !== undefined;
   }
 
   /** Connects and joins; resolves once replies can be received, or after `joinTimeoutMs` (requests are `unavailable` until then). */
@@ -58,37 +56,15 @@ export class KafkaRequester<T extends EventType> {
     const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     this.producer = producer;
-    const consumer = kafka.consumer({
-      groupId: brokerName(kafka, `${groupPrefix}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`),
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      maxWaitTimeInMs: 250,
-      allowAutoTopicCreation: false,
+    this.replies = new KafkaBroadcastListener({
+      kafka,
+      type: replyType,
+      groupPrefix,
+      onEvent: (reply) => this.onReply(reply),
+      logger: this.logger,
     });
-    this.consumer = consumer;
-    const joined = new Promise<void>((resolve) => {
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        this.joined = true;
-        resolve();
-      });
-    });
-    consumer.on(consumer.events.CRASH, (event) => {
-      this.joined = false;
-      this.logger.warn({ err: event.payload.error, restart: event.payload.restart }, 'request-reply consumer crashed');
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [brokerName(kafka, replyType)], fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ message }) => {
-        this.onReply(message.value);
-        return Promise.resolve();
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([joined, new Promise<void>((resolve) => (timer = setTimeout(resolve, joinTimeoutMs)))]);
-    clearTimeout(timer);
-    if (!this.joined) this.logger.warn({ replyType }, 'request-reply consumer has not joined its group yet; requests fall back');
+    await this.replies.start(joinTimeoutMs);
+    if (!this.replies.listening) this.logger.warn({ replyType }, 'request-reply consumer has not joined its group yet; requests fall back');
   }
 
   /**
@@ -130,22 +106,13 @@ export class KafkaRequester<T extends EventType> {
       pending.resolve({ outcome: 'unavailable', reason: 'stopping', elapsedMs: performance.now() - pending.started });
       this.pending.delete(id);
     }
-    this.joined = false;
-    await this.consumer?.disconnect();
+    await this.replies?.stop();
     await this.producer?.disconnect();
-    this.consumer = undefined;
+    this.replies = undefined;
     this.producer = undefined;
   }
 
-  private onReply(value: Buffer | null): void {
-    let reply: TypedEvent<T>;
-    try {
-      reply = decodeEvent(value, this.options.replyType) as TypedEvent<T>;
-    } catch (error) {
-      // Not ours to dead-letter: every instance reads every reply. Counted in the log only.
-      this.logger.warn({ code: (error as { code?: string }).code ?? 'EVENT.INVALID' }, 'unreadable reply ignored');
-      return;
-    }
+  private onReply(reply: TypedEvent<T>): void {
     const id = this.options.correlationOf(reply);
     const pending = this.pending.get(id);
     if (!pending) return;
