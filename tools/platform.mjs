@@ -113,6 +113,9 @@ const children = services.map((service) => {
           TRACEO_ENCRYPTION_API_KEY: apiKey,
         }
       : {}),
+    // One API client for every service here, so `platform` may lease subject keys (audit-service does);
+    // a deployment gives audit-service its own client id and names only that one.
+    ...(service.name === 'encryption-service' ? { TRACEO_SUBJECT_KEY_LEASE_CLIENTS: 'platform' } : {}),
     ...(service.name === 'auth-service'
       ? {
           // The OpenID provider answers under /oidc (discovery: <issuer>/.well-known/openid-configuration).

@@ -1,7 +1,8 @@
 // audit-service's append-side objects, wired the way AuditLogModule and PersonalDataModule wire them
 // in production: the checkpoint key in the SoftHSM2 token (TRACEO_AUDIT_SIGNING_KEY_SOURCE=hsm), the
 // CheckpointScheduler (every second, or every 10,000 records), and the PersonalDataProtector over the
-// EncryptionServiceVault calling a real encryption-service.
+// LeasedKeyVault (subject keys leased from a real encryption-service, dropped on its shred events) or,
+// with sealing 'call', the EncryptionServiceVault calling it for every batch.
 import { randomBytes } from 'node:crypto';
 import { Pkcs11Ed25519Signer } from '@traceo/hsm';
 import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
@@ -15,7 +16,10 @@ import { CheckpointScheduler } from '../../apps/audit-service/src/audit-log/chec
 import { auditConfigSchema, type AuditConfig } from '../../apps/audit-service/src/audit-service.config';
 import { AUDIT_MIGRATIONS } from '../../apps/audit-service/src/migrations/1764000000100-CreateAuditLog';
 import { EncryptionServiceVault } from '../../apps/audit-service/src/personal-data/encryption-service-vault';
+import { LeasedKeyVault, SEALS_PER_LEASE, type SubjectKeyService } from '../../apps/audit-service/src/personal-data/leased-key-vault';
+import type { PersonalDataVault } from '../../apps/audit-service/src/personal-data/personal-data-vault';
 import { PersonalDataProtector } from '../../apps/audit-service/src/personal-data/personal-data.protector';
+import { SubjectShredListener } from '../../apps/audit-service/src/personal-data/subject-shred.listener';
 import { ensureMonthlyPartitions } from '../../apps/audit-service/src/retention/audit-partitions';
 
 /** The bench's own checkpoint key pair in the token (created there on first use, reused afterwards). */
@@ -26,8 +30,10 @@ export interface BenchAuditRuntime {
   readonly runtime: ServiceRuntime<AuditConfig>;
   readonly publisher: EventPublisher;
   readonly signer: HsmCheckpointSigner;
-  readonly vault: EncryptionServiceVault;
+  readonly vault: PersonalDataVault;
   readonly personalData: PersonalDataProtector;
+  /** Calls made to encryption-service to seal so far: encrypt batches (up to 1,000 fields) and lease calls. */
+  sealingCalls(): number;
   /** A scheduler as the service runs it; call start() before appending and stop() after (it issues a last checkpoint). */
   newCheckpointScheduler(): { scheduler: CheckpointScheduler; start(): Promise<void>; stop(): Promise<void> };
   close(): Promise<void>;
@@ -38,6 +44,7 @@ export async function openBenchAuditRuntime(
   encryption: { url: string; apiKey: string },
   poolSize = 10,
   kafkaNamespace = '',
+  sealing: 'lease' | 'call' = 'lease',
 ): Promise<BenchAuditRuntime> {
   const infra = loadInfraEnv();
   // The PKCS#11 module reads SOFTHSM2_CONF itself when it is loaded.
@@ -75,11 +82,36 @@ export async function openBenchAuditRuntime(
       config.TRACEO_AUDIT_SIGNING_KEY_LABEL,
     ),
   );
-  const vault = new EncryptionServiceVault({
+  let calls = 0;
+  const service = new EncryptionServiceVault({
     baseUrl: config.TRACEO_ENCRYPTION_URL,
     apiKey: config.TRACEO_ENCRYPTION_API_KEY,
     keyring: config.TRACEO_AUDIT_SUBJECT_KEYRING,
   });
+  const counted: SubjectKeyService = {
+    keyring: service.keyring,
+    seal: (tenant, requests) => {
+      calls += Math.ceil(requests.length / 1000);
+      return service.seal(tenant, requests);
+    },
+    lease: (...args) => {
+      calls += 1;
+      return service.lease(...args);
+    },
+    open: (tenant, sealed) => service.open(tenant, sealed),
+  };
+  const vault =
+    sealing === 'lease'
+      ? new LeasedKeyVault({
+          service: counted,
+          leaseSeconds: config.TRACEO_AUDIT_SUBJECT_KEY_LEASE_SECONDS,
+          sealsPerLease: SEALS_PER_LEASE,
+          maxLeases: config.TRACEO_AUDIT_SUBJECT_KEY_LEASES_MAX,
+          logger: runtime.logger,
+        })
+      : counted;
+  const shreds = new SubjectShredListener(runtime, vault);
+  await shreds.onApplicationBootstrap();
   return {
     dataSource,
     runtime,
@@ -87,6 +119,7 @@ export async function openBenchAuditRuntime(
     signer,
     vault,
     personalData: new PersonalDataProtector(vault),
+    sealingCalls: () => calls,
     newCheckpointScheduler() {
       // The scheduler closes the signer at shutdown; the bench keeps one signer open for all runs.
       const scheduler = new CheckpointScheduler(
@@ -101,6 +134,7 @@ export async function openBenchAuditRuntime(
       };
     },
     async close() {
+      await shreds.onApplicationShutdown();
       signer.close();
       await dataSource.destroy();
     },

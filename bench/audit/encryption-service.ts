@@ -40,6 +40,8 @@ export async function startEncryptionService(schema: string, run: string, cpuPro
     TRACEO_LOG_LEVEL: 'warn',
     // An interim API key: role `service`, which may provision subject keyrings and use keys.
     TRACEO_API_KEYS: `bench-audit:${apiKey}`,
+    // The bench's audit pipeline leases subject keys, as audit-service does.
+    TRACEO_SUBJECT_KEY_LEASE_CLIENTS: 'bench-audit',
     // The bench measures sealing, not the request rate limiter (where the build has one).
     TRACEO_RATE_LIMIT_ENABLED: 'false',
     ...pkcs11Env(),

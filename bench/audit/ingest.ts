@@ -13,8 +13,6 @@ import { loadInfraEnv, startGroupAtEnd, withClient } from '@traceo/testing';
 import { Partitioners, type Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
 import { AppendAuditRecordsUseCase } from '../../apps/audit-service/src/audit-log/append-audit-record.usecase';
-import type { PersonalDataVault, SealRequest } from '../../apps/audit-service/src/personal-data/personal-data-vault';
-import { PersonalDataProtector } from '../../apps/audit-service/src/personal-data/personal-data.protector';
 import { verifyAuditLog } from '../../apps/audit-service/src/verification/audit-log-verifier';
 import { openBenchAuditRuntime, type BenchAuditRuntime } from './audit-runtime';
 import { startEncryptionService, type BenchEncryptionService } from './encryption-service';
@@ -41,6 +39,8 @@ export interface IngestOptions {
   readonly tenantIds: readonly string[];
   /** Kafka partitions consumed concurrently; InboxConsumer's default (what audit-service runs with) when absent. */
   readonly concurrency?: number;
+  /** How personal data is sealed: leased subject keys (audit-service's default) or a call per batch. */
+  readonly sealing: 'lease' | 'call';
   /** Writes a V8 CPU profile of each Merkle consume into this directory. */
   readonly cpuProfileDir?: string;
 }
@@ -170,7 +170,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
   });
   try {
     encryption = await startEncryptionService(`bench_audit_enc_${run}`, run, options.cpuProfileDir);
-    audit = await openBenchAuditRuntime(schema, encryption, 10, benchNamespace(run));
+    audit = await openBenchAuditRuntime(schema, encryption, 10, benchNamespace(run), options.sealing);
     const { dataSource } = audit;
     await dataSource.query(
       `CREATE TABLE plain_audit (tenant_id text, event_id text, source text, occurred_at timestamptz, actor_id text, action text, status text, record jsonb)`,
@@ -194,6 +194,11 @@ export async function runIngest(options: IngestOptions): Promise<void> {
     const service = encryption;
     const stalled = () => `encryption-service log (last lines):\n${service.log().split('\n').slice(-5).join('\n').slice(-3000)}`;
     console.log(`encryption-service ${encryption.url} (pid ${encryption.pid}, dist built ${encryption.builtAt.toISOString()})`);
+    console.log(
+      options.sealing === 'lease'
+        ? 'personal data sealed in process with subject keys leased from encryption-service (audit-service default)'
+        : 'personal data sealed by encryption-service, one call per batch of up to 1,000 records (--sealing call)',
+    );
     let t0 = performance.now();
     await warmSubjectKeys(audit, options.shape, options.tenantIds);
     console.log(
@@ -218,13 +223,13 @@ export async function runIngest(options: IngestOptions): Promise<void> {
         const results: string[] = [];
         for (const path of paths) {
           const checkpointsBefore = await countCheckpoints(dataSource);
-          const vault = countingVault(audit.vault);
+          const callsBefore = audit.sealingCalls();
           let result: Awaited<ReturnType<typeof consume>>;
           if (path === 'plain') {
             result = await consume(kafka, dataSource, groups.plain, prefix, plainHandler, options, encryption.pid, stalled);
           } else {
             const checkpoints = audit.newCheckpointScheduler();
-            const append = new AppendAuditRecordsUseCase(new PersonalDataProtector(vault), checkpoints.scheduler);
+            const append = new AppendAuditRecordsUseCase(audit.personalData, checkpoints.scheduler);
             await checkpoints.start();
             const profiler = options.cpuProfileDir ? await startProfiler() : undefined;
             result = await consume(
@@ -246,7 +251,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
             path,
             ...result,
             checkpoints: (await countCheckpoints(dataSource)) - checkpointsBefore,
-            sealCalls: vault.calls,
+            sealCalls: audit.sealingCalls() - callsBefore,
           };
           measurements.push(measurement);
           results.push(
@@ -270,20 +275,6 @@ export async function runIngest(options: IngestOptions): Promise<void> {
     await encryption?.stop();
     forget();
   }
-}
-
-/** The vault, counting its encrypt calls to encryption-service (at most 1,000 fields each). */
-function countingVault(vault: PersonalDataVault): PersonalDataVault & { calls: number } {
-  const counting = {
-    keyring: vault.keyring,
-    calls: 0,
-    seal: (tenant: string, requests: readonly SealRequest[]) => {
-      counting.calls += Math.ceil(requests.length / 1000);
-      return vault.seal(tenant, requests);
-    },
-    open: vault.open.bind(vault),
-  };
-  return counting;
 }
 
 async function startProfiler(): Promise<{ stop(): Promise<string> }> {

@@ -15,8 +15,9 @@ interface SearchPage {
 
 /**
  * Erasable yet verifiable: audit-service seals each record's personal fields under the data subject's
- * key in encryption-service; shredding that key (once, in encryption-service) makes them unreadable in
- * the audit log while the log still verifies. Real processes, PostgreSQL, Kafka and SoftHSM2.
+ * key, leased from encryption-service; shredding that key (once, in encryption-service) makes them
+ * unreadable in the audit log while the log still verifies, and audit-service drops its leased copy
+ * on the shred event. Real processes, PostgreSQL, Kafka and SoftHSM2.
  */
 describe('audit log personal data under data-subject keys, and crypto-shredding', () => {
   const infra = loadInfraEnv();
@@ -66,6 +67,15 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
     expect(response.status).toBe(200);
     return (await response.json()) as SearchPage;
   };
+
+  /** One of audit-service's Prometheus figures (0 when the series does not exist yet). */
+  const metric = async (series: RegExp): Promise<number> => {
+    const metrics = await (await fetch(`${audit}/metrics`)).text();
+    const line = metrics.split('\n').find((l) => series.test(l.split(' ')[0]!));
+    return line === undefined ? 0 : Number(line.split(' ')[1]);
+  };
+  const keysHeld = () => metric(/^traceo_audit_subject_keys_held(\{|$)/);
+  const droppedOnShred = () => metric(/^traceo_audit_subject_keys_dropped_total\{.*reason="shredded"/);
 
   it('seals IP, user agent and before/after per subject; shredding one subject erases only theirs; the log still verifies', async () => {
     const record = (user: string, ip: string): AuditRecordV1 => ({
@@ -132,6 +142,26 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
     for (const secret of ['203.0.113.10', '203.0.113.11', 'ada@old.example', 'grace@new.example', 'Mozilla/5.0 (ada)'])
       expect(joined).not.toContain(secret);
     expect(stored.filter((entry) => entry.includes('"ciphertext"'))).toHaveLength(2);
+    // Sealed in audit-service with keys leased from encryption-service, which audited the lease.
+    // (Other records, such as those about the people whose tokens this test uses, may hold keys too.)
+    expect(await keysHeld()).toBeGreaterThanOrEqual(2);
+    expect(await droppedOnShred()).toBe(0);
+    const leases = await waitFor(
+      async () => {
+        const response = await fetch(`${audit}/v1/audit/tenants/${tenant}/records/search?limit=10&action=crypto.subject-keys-leased`, {
+          headers: await clients.bearer('auditor'),
+        });
+        const page = (await response.json()) as SearchPage;
+        return page.records.length > 0 ? page : undefined;
+      },
+      'the audit record of the lease',
+      30000,
+      200,
+    );
+    expect(leases.records[0]!.record).toMatchObject({
+      actor: { type: 'api-client', id: 'e2e' },
+      details: { subjectIds: expect.arrayContaining(['ada', 'grace']) },
+    });
 
     // Erase Ada: one call, to encryption-service's subject keyring, by a compliance officer handling her erasure request.
     const shred = await fetch(`${encryption}/v1/encryption/tenants/${tenant}/keyrings/subjects/subjects/ada/shred`, {
@@ -139,6 +169,8 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
       headers: await clients.bearer('compliance-officer'),
     });
     expect(shred.status).toBe(200);
+    // audit-service drops Ada's leased key when the shred event reaches it.
+    await waitFor(async () => ((await droppedOnShred()) === 1 ? true : undefined), "Ada's leased key dropped", 10000, 100);
     const after = new Map((await search()).records.map((r) => [r.record.actor.id, r]));
     expect(after.get('ada')!.personalData).toBe('erased');
     for (const field of ['ip', 'userAgent', 'before', 'after'] as const) expect(after.get('ada')!.record[field]).toBeUndefined();
@@ -164,6 +196,15 @@ describe('audit log personal data under data-subject keys, and crypto-shredding'
     );
     const lateView = withLate.records.find((r) => r.eventId === late.id)!;
     expect(lateView).toMatchObject({ personalData: 'erased' });
+    const [lateEntry] = await withClient(infra.databaseUrl, async (client) =>
+      (
+        await client.query<{ entry: string }>(`SELECT entry FROM "${auditEnv.TRACEO_DATABASE_SCHEMA!}".audit_records WHERE event_id = $1`, [
+          late.id,
+        ])
+      ).rows.map((row) => row.entry),
+    );
+    expect(lateEntry).toContain('"withheld":"subject-erased"');
+    expect(lateEntry).not.toContain('"ciphertext"');
 
     // The log, which hashed the ciphertexts, still verifies end to end with the verifier command.
     await waitFor(

@@ -50,6 +50,8 @@ export function serviceEnv(
           TRACEO_ENCRYPTION_API_KEY: API_KEY,
         }
       : {}),
+    // audit-service (client `e2e`) seals personal data with leased subject keys.
+    ...(name === 'encryption-service' ? { TRACEO_SUBJECT_KEY_LEASE_CLIENTS: 'e2e' } : {}),
     ...(name === 'auth-service' ? { TRACEO_AUTH_ISSUER: `http://127.0.0.1:${port}/oidc` } : {}),
     ...(name === 'encryption-service' || name === 'audit-service' || name === 'auth-service' ? pkcs11Env(env) : {}),
   };

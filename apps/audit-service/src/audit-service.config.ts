@@ -48,6 +48,15 @@ export const auditConfigSchema = baseConfigSchema
       .string()
       .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)
       .default('subjects'),
+    /**
+     * Seal personal data in this process with subject keys leased from encryption-service for this
+     * many seconds (0: every seal is a call to encryption-service). Leasing also needs this service's
+     * client id in encryption-service's TRACEO_SUBJECT_KEY_LEASE_CLIENTS; without it, sealing falls
+     * back to calls. docs/audit.md weighs the trade.
+     */
+    TRACEO_AUDIT_SUBJECT_KEY_LEASE_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+    /** Data subjects whose leased keys are held at once, at most. */
+    TRACEO_AUDIT_SUBJECT_KEY_LEASES_MAX: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   })
   .superRefine((config, context) => {
     const required =

@@ -17,6 +17,22 @@ export const encryptionConfigSchema = baseConfigSchema
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be an AWS region such as eu-west-1')
       .optional(),
+    /**
+     * The callers (API client ids or token subjects, comma-separated) that may lease subject keys:
+     * take a data subject's unwrapped key to seal with in their own process (audit-service). Empty by
+     * default: nobody may, and every seal goes through this service. docs/encryption.md explains the trade.
+     */
+    TRACEO_SUBJECT_KEY_LEASE_CLIENTS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((id) => id.trim())
+          .filter((id) => id.length > 0),
+      ),
+    /** The longest subject-key lease, in seconds: how long a leased key may be used after a shred whose event is lost. */
+    TRACEO_SUBJECT_KEY_LEASE_SECONDS: z.coerce.number().int().min(1).max(300).default(60),
   })
   .superRefine((config, context) => {
     if (config.TRACEO_HSM_CONTROL_PLANE !== 'aws-cloudhsm') return;

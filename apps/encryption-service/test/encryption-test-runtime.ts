@@ -67,6 +67,8 @@ export async function openEncryptionTestRuntime(prefix: string): Promise<Encrypt
     TRACEO_HTTP_PORT: '1',
     TRACEO_LOG_LEVEL: 'silent',
     TRACEO_API_KEYS: `test:${TEST_API_KEY}`,
+    // The test API client may lease subject keys; a token with role `service` may not.
+    TRACEO_SUBJECT_KEY_LEASE_CLIENTS: 'test',
     TRACEO_DATABASE_URL: env.databaseUrl,
     TRACEO_KAFKA_BROKERS: env.kafkaBrokers.join(','),
     TRACEO_PKCS11_MODULE: hsm.modulePath,

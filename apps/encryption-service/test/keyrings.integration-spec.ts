@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call -- tests explore JSON response bodies loosely */
 import { randomBytes } from 'node:crypto';
-import { readCiphertextHeader } from '@traceo/crypto';
+import { decryptField, encryptField, readCiphertextHeader } from '@traceo/crypto';
 import { KeyringRepository } from '../src/keyrings/keyring.repository';
 import { RotationScheduler } from '../src/keyrings/rotation.scheduler';
 import {
@@ -447,6 +447,105 @@ describe('encryption-service keyrings over HTTP (PostgreSQL + SoftHSM2)', () => 
     expect((await encrypt(keyringId, [{ field: 'name', recordId: 'r1', plaintext: 'x', subjectId: 'user-new' }])).body.code).toBe(
       'CRYPTO.KEY_DESTROYED',
     );
+  });
+
+  it('leases subject keys to a permitted caller: its own seals open here, seals are reserved and audited, a shredded subject gets none', async () => {
+    const keyringId = newId('people');
+    await createKeyring({ keyringId, purpose: 'subject' });
+    const leases = `${keyrings}/${keyringId}/subject-keys/leases`;
+    const leased = await api.call('POST', leases, { subjects: ['user-ada', 'user-grace'], seals: 500, seconds: 30 });
+    expect(leased.status).toBe(200);
+    expect(leased.body.leaseSeconds).toBe(30);
+    const [ada, grace] = leased.body.leases;
+    expect(ada).toMatchObject({ subjectId: 'user-ada', ok: true, keyId: 'user-ada', keyVersion: 1, seals: 500 });
+    expect(Buffer.from(ada.key, 'base64')).toHaveLength(32);
+    const context = (recordId: string) => ({ tenant, keyring: keyringId, field: 'name', recordId });
+    const key = (lease: { keyId: string; key: string }) => ({ id: lease.keyId, version: 1, material: Buffer.from(lease.key, 'base64') });
+
+    // Sealed in the caller's process with libs/crypto, opened by the service, and the other way round.
+    const local = encryptField(Buffer.from('Ada Lovelace'), context('r1'), key(ada)).toString('base64');
+    expect((await decrypt(keyringId, [{ field: 'name', recordId: 'r1', ciphertext: local }])).body.results[0]).toMatchObject({
+      ok: true,
+      plaintext: 'Ada Lovelace',
+    });
+    const remote = (await encrypt(keyringId, [{ field: 'name', recordId: 'r2', plaintext: 'Grace Hopper', subjectId: 'user-grace' }])).body
+      .results[0].ciphertext;
+    expect(decryptField(Buffer.from(remote, 'base64'), context('r2'), key(grace)).toString()).toBe('Grace Hopper');
+
+    // The reserved seals are counted as encryptions before the keys leave.
+    const counts = await test.dataSource.query<{ subject_id: string; encryptions: string }[]>(
+      'SELECT subject_id, encryptions FROM subject_keys WHERE tenant_id = $1 AND keyring_id = $2 ORDER BY subject_id',
+      [tenant, keyringId],
+    );
+    expect(counts.map((row) => [row.subject_id, Number(row.encryptions)])).toEqual([
+      ['user-ada', 500],
+      ['user-grace', 501],
+    ]);
+    const records = await outbox('crypto.subject-keys-leased', keyringId);
+    expect(records.find((e) => e.type === 'traceo.audit.record.v1')!.data).toMatchObject({
+      action: 'crypto.subject-keys-leased',
+      status: 'success',
+      actor: { type: 'api-client', id: 'test' },
+      details: { subjectIds: ['user-ada', 'user-grace'], sealsPerSubject: 500, leaseSeconds: 30 },
+    });
+    expect(JSON.stringify(records)).not.toContain(ada.key);
+
+    // Shredding publishes the event lease holders drop keys on; a shredded subject is leased no key.
+    await admin('POST', `${keyrings}/${keyringId}/subjects/user-ada/shred`);
+    const shredded = await test.dataSource.query<{ payload: string }[]>(
+      `SELECT payload FROM outbox WHERE payload LIKE '%"type":"traceo.crypto.subject-shredded.v1"%' AND payload LIKE $1`,
+      [`%${keyringId}%`],
+    );
+    expect(shredded.map((row) => JSON.parse(row.payload) as OutboxEvent)).toEqual([
+      expect.objectContaining({ tenantid: tenant, data: expect.objectContaining({ keyringId, subjectId: 'user-ada' }) }),
+    ]);
+    const again = await api.call('POST', leases, { subjects: ['user-ada', 'user-grace'] });
+    expect(again.body.leaseSeconds).toBe(60);
+    expect(again.body.leases).toEqual([
+      { subjectId: 'user-ada', ok: false, error: expect.objectContaining({ code: 'CRYPTO.KEY_DESTROYED', status: 410 }) },
+      expect.objectContaining({ subjectId: 'user-grace', ok: true, seals: 10_000 }),
+    ]);
+    expect(JSON.stringify(again.body.leases[0])).not.toMatch(/"key"/);
+  });
+
+  it('leases to no one else: callers not in TRACEO_SUBJECT_KEY_LEASE_CLIENTS, roles without the permission, other purposes, bad bodies', async () => {
+    const keyringId = newId('people');
+    await createKeyring({ keyringId, purpose: 'subject' });
+    const leases = `${keyrings}/${keyringId}/subject-keys/leases`;
+    const body = { subjects: ['user-ada'] };
+    // A token with role `service` holds the permission but is not a named lease client.
+    expect(await api.call('POST', leases, body, await api.token(['service']))).toMatchObject({
+      status: 403,
+      body: { code: 'AUTH.FORBIDDEN' },
+    });
+    expect(await api.call('POST', leases, body, await api.token(['key-user']))).toMatchObject({
+      status: 403,
+      body: { code: 'AUTH.FORBIDDEN' },
+    });
+    expect(await api.call('POST', leases, body, keyAdmin)).toMatchObject({ status: 403, body: { code: 'AUTH.FORBIDDEN' } });
+    const fieldKeyring = newId();
+    await createKeyring({ keyringId: fieldKeyring });
+    expect((await api.call('POST', `${keyrings}/${fieldKeyring}/subject-keys/leases`, body)).body.code).toBe(
+      'CRYPTO.KEYRING_PURPOSE_MISMATCH',
+    );
+    expect((await api.call('POST', `${keyrings}/${newId()}/subject-keys/leases`, body)).body.code).toBe('CRYPTO.KEYRING_NOT_FOUND');
+    for (const bad of [
+      { subjects: [] },
+      { subjects: Array.from({ length: 1001 }, (_, i) => `user-${i}`) },
+      { subjects: ['user-ada'], seals: 0 },
+      { subjects: ['user-ada'], seconds: 301 },
+      { subjects: ['no|pipes'] },
+      { subjects: ['user-ada'], extra: true },
+    ]) {
+      const refused = await api.call('POST', leases, bad);
+      expect(refused).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json') });
+    }
+    // Nothing was leased, so no key was made for anyone.
+    const rows = await test.dataSource.query<unknown[]>('SELECT 1 FROM subject_keys WHERE tenant_id = $1 AND keyring_id = $2', [
+      tenant,
+      keyringId,
+    ]);
+    expect(rows).toHaveLength(0);
   });
 
   it('returns equality and range tokens with the ciphertext, and turns searches into WHERE-clause tokens', async () => {

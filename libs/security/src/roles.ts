@@ -24,6 +24,7 @@ export const PERMISSIONS = [
   'crypto:decrypt',
   'crypto:tokens', // blind-index search tokens and range query tokens
   'crypto:subject-keys:provision', // create subject keyrings (one key per data subject), nothing else
+  'crypto:subject-keys:lease', // take subject keys to seal with in process; also needs TRACEO_SUBJECT_KEY_LEASE_CLIENTS
   'crypto:subjects:shred', // crypto-shred a data subject (erasure requests)
   // audit-service
   'audit:read', // records, forensic search, checkpoints and proofs
@@ -100,6 +101,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = O
     'crypto:decrypt',
     'crypto:tokens',
     'crypto:subject-keys:provision',
+    'crypto:subject-keys:lease',
     'risk:assess',
   ]),
 });

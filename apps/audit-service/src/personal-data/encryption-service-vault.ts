@@ -35,6 +35,19 @@ const BATCH = 1000;
 interface FieldError {
   code: string;
 }
+
+/** encryption-service's answer to a subject-key lease (see its SubjectKeyLeases). */
+export interface SubjectKeyLeaseAnswer {
+  leaseSeconds: number;
+  leases: (
+    | { subjectId: string; ok: true; keyId: string; keyVersion: number; key: string; seals: number }
+    | {
+        subjectId: string;
+        ok: false;
+        error: FieldError;
+      }
+  )[];
+}
 type FieldResult = { ok: true; ciphertext?: string; plaintext?: string } | { ok: false; error: FieldError };
 
 /**
@@ -102,6 +115,24 @@ export class EncryptionServiceVault implements PersonalDataVault {
       }
     }
     return results;
+  }
+
+  /**
+   * Leases the keys of up to 1,000 subjects of `tenant` for `seconds`, each for `seals` seals, or
+   * `refused` when encryption-service does not let this caller lease (TRACEO_SUBJECT_KEY_LEASE_CLIENTS).
+   */
+  async lease(tenant: string, subjects: readonly string[], seals: number, seconds: number): Promise<SubjectKeyLeaseAnswer | 'refused'> {
+    const encryptionTenant = encryptionTenantOf(tenant);
+    await this.ensureKeyring(encryptionTenant);
+    const response = await this.request('POST', `/v1/encryption/tenants/${encryptionTenant}/keyrings/${this.keyring}/subject-keys/leases`, {
+      subjects,
+      seals,
+      seconds,
+    });
+    if (response.status === 200) return response.body as SubjectKeyLeaseAnswer;
+    if (response.status === 403) return 'refused';
+    const code = (response.body as { code?: string }).code;
+    throw new PersonalDataSealingError(`encryption-service answered ${response.status} ${code ?? ''} to a subject-key lease`.trim());
   }
 
   /**

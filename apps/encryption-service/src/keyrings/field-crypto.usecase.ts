@@ -18,6 +18,7 @@ import {
 } from './keyring.errors';
 import { KeyringRepository, type SubjectKeyRow } from './keyring.repository';
 import { parseRangeValue, SearchTokens, type RangeType } from './search-tokens';
+import { SubjectKeys, usableSubjectKey, type WrappedKeyHolder } from './subject-keys';
 
 export const MAX_BATCH_FIELDS = 1000;
 /** How long a reservation's view of a keyring's active version is used to seal before confirming (see encryptOptimistically). */
@@ -144,6 +145,7 @@ export class FieldCrypto {
     private readonly dataKeys: DataKeys,
     private readonly tokens: SearchTokens,
     private readonly events: KeyEvents,
+    private readonly subjectKeys: SubjectKeys,
   ) {}
 
   async encrypt(
@@ -374,18 +376,7 @@ export class FieldCrypto {
   ): Promise<FieldResult<SealedField>[]> {
     const { tenantId, keyring } = batch;
     const subjects = [...new Set(items.map((item) => item.subjectId).filter((s): s is string => s !== undefined))];
-    let keys = await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, subjects);
-    const missing = new Map(
-      subjects
-        .filter((s) => !keys.has(s))
-        .map((subjectId) => [subjectId, this.dataKeys.create({ tenantId, keyringId: keyring.keyringId, subjectId }, keyring)]),
-    );
-    if (missing.size > 0) {
-      await this.runtime.dataSource.transaction((manager) =>
-        this.keyrings.insertSubjectKeys(manager, tenantId, keyring.keyringId, missing),
-      );
-      keys = await this.keyrings.findSubjectKeys(tenantId, keyring.keyringId, subjects);
-    }
+    const keys = await this.subjectKeys.findOrCreate(tenantId, keyring, subjects);
     const used = new Map<string, number>();
     const results = items.map((item, i) =>
       this.attempt(() => {
@@ -683,12 +674,6 @@ function sealable(keyring: Keyring | undefined): Keyring {
   return keyring;
 }
 
-interface WrappedKeyHolder {
-  wrappedKey: Buffer | null;
-  kekId: string;
-  wrapping: KeyVersion['wrapping'];
-}
-
 const SYSTEM_ROTATOR: Actor = { type: 'system', id: 'encryption-service/usage-limit' };
 
 /** Whether any field asks for an equality or range token. */
@@ -711,17 +696,6 @@ function usableVersion(keyring: Keyring, version: KeyVersion | undefined, reques
     );
   }
   return version;
-}
-
-function usableSubjectKey(row: SubjectKeyRow | undefined, use: 'encrypt' | 'decrypt' = 'encrypt'): WrappedKeyHolder {
-  if (!row) {
-    if (use === 'encrypt') throw new Error('subject key missing after insert');
-    throw new FieldFailure('CRYPTO.KEY_VERSION_NOT_FOUND', 'no key exists for the data subject this ciphertext names');
-  }
-  if (row.state === 'destroyed' || !row.wrapped_key) {
-    throw new FieldFailure('CRYPTO.KEY_DESTROYED', "the data subject's key was destroyed (crypto-shredded); the data cannot be recovered");
-  }
-  return { wrappedKey: row.wrapped_key, kekId: row.kek_id, wrapping: row.wrapping };
 }
 
 function decodeCiphertext(value: string): Buffer {

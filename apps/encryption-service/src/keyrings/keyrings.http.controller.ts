@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ForbiddenError, principalOfRequest, RequirePermissions, type Permission } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
@@ -15,6 +15,7 @@ import {
 } from './keyring';
 import { KeyringAdmin } from './keyring-admin.usecase';
 import { ShredSubject, type ShredResult } from './shred-subject.usecase';
+import { MAX_LEASE_SUBJECTS, MAX_SEALS_PER_LEASE, SubjectKeyLeases, type LeaseAnswer } from './subject-key-leases.usecase';
 import { TokenQueries, type QueryTokens } from './token-queries.usecase';
 
 // Ids never contain '|', which separates them in the key-wrapping aad.
@@ -94,6 +95,13 @@ const queryBody = z.union([
   z.strictObject({ field, type: rangeType, gte: rangeBound, gt: rangeBound, lte: rangeBound, lt: rangeBound }),
 ]);
 const retireBody = z.strictObject({ force: z.boolean().optional() });
+const leaseBody = z.strictObject({
+  subjects: z.array(subjectId).min(1).max(MAX_LEASE_SUBJECTS),
+  /** Seals reserved per subject (counted as encryptions now). */
+  seals: z.number().int().min(1).max(MAX_SEALS_PER_LEASE).default(10_000),
+  /** A shorter lease than the service's longest, in seconds. */
+  seconds: z.number().int().min(1).max(300).optional(),
+});
 
 type Results<T> = { results: FieldResult<T>[] };
 
@@ -113,6 +121,7 @@ export class KeyringsHttpController {
     private readonly fields: FieldCrypto,
     private readonly tokens: TokenQueries,
     private readonly shredder: ShredSubject,
+    private readonly leases: SubjectKeyLeases,
   ) {}
 
   @RequirePermissions()
@@ -276,5 +285,22 @@ export class KeyringsHttpController {
     @Param('subjectId', new ZodValidationPipe(subjectId)) subject: string,
   ): Promise<ShredResult> {
     return this.shredder.execute(tenant, keyring, subject, actorOf(request));
+  }
+
+  @RequirePermissions('crypto:subject-keys:lease')
+  @Post(':keyringId/subject-keys/leases')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @ApiOkResponse({
+    description:
+      'Per subject: the unwrapped data key to seal with in process until the lease ends, or why not (a shredded subject gets none). Only for TRACEO_SUBJECT_KEY_LEASE_CLIENTS',
+  })
+  lease(
+    @Req() request: Request,
+    @Param('tenantId', new ZodValidationPipe(tenantId)) tenant: string,
+    @Param('keyringId', new ZodValidationPipe(keyringId)) keyring: string,
+    @Body(new ZodValidationPipe(leaseBody)) body: z.infer<typeof leaseBody>,
+  ): Promise<LeaseAnswer> {
+    return this.leases.lease(tenant, keyring, body, actorOf(request));
   }
 }

@@ -8,6 +8,8 @@ import { KeyringsHttpController } from './keyrings.http.controller';
 import { RotationScheduler } from './rotation.scheduler';
 import { SearchTokens } from './search-tokens';
 import { ShredSubject } from './shred-subject.usecase';
+import { SubjectKeyLeases } from './subject-key-leases.usecase';
+import { SubjectKeys } from './subject-keys';
 import { TokenQueries } from './token-queries.usecase';
 
 @Module({
@@ -21,6 +23,8 @@ import { TokenQueries } from './token-queries.usecase';
     SearchTokens,
     TokenQueries,
     ShredSubject,
+    SubjectKeys,
+    SubjectKeyLeases,
     RotationScheduler,
   ],
 })

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
+import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { DataKeys } from './data-keys';
 import { KeyEvents } from './key-events';
 import type { Actor } from './keyring';
@@ -18,6 +18,8 @@ export interface ShredResult {
  * Crypto-shredding: erases a data subject's key, so everything sealed under it is unrecoverable.
  * The wrapped key bytes are overwritten with NULL in the transaction that writes the audit record;
  * a subject that never had a key gets a destroyed tombstone, so nothing can be sealed for it later.
+ * The same transaction publishes traceo.crypto.subject-shredded.v1, on which holders of subject-key
+ * leases (audit-service) drop the subject's key.
  * There is no undo. (Backups taken before the shred still hold the wrapped key until they expire:
  * see docs/encryption.md.)
  */
@@ -28,6 +30,7 @@ export class ShredSubject {
     private readonly keyrings: KeyringRepository,
     private readonly dataKeys: DataKeys,
     private readonly events: KeyEvents,
+    private readonly publisher: EventPublisher,
   ) {}
 
   async execute(tenantId: string, keyringId: string, subjectId: string, actor: Actor): Promise<ShredResult> {
@@ -50,9 +53,16 @@ export class ShredSubject {
         },
         manager,
       );
+      const shredded = this.publisher.event('traceo.crypto.subject-shredded.v1', tenantId, {
+        occurredAt: new Date().toISOString(),
+        keyringId,
+        subjectId,
+      });
+      await this.publisher.publish([shredded], manager);
       return state;
     });
     this.dataKeys.clear();
+    this.runtime.relay.notify();
     return { subjectId, shredded: true, keyExisted: previous === 'active', alreadyShredded: previous === 'destroyed' };
   }
 }
