@@ -342,7 +342,7 @@ function printIngestTable(measurements: readonly Measurement[], options: IngestO
       ? `plain multi-row INSERT + inbox (baseline), ${mix === 'service' ? 'service actors' : 'user actors'}`
       : mix === 'service'
         ? 'Merkle log + inbox, service actors (no data subject)'
-        : 'Merkle log + inbox, user actors (ip/userAgent/fingerprint sealed by encryption-service)';
+        : `Merkle log + inbox, user actors (ip/userAgent/fingerprint sealed ${options.sealing === 'lease' ? 'with leased subject keys' : 'by encryption-service calls'})`;
   const rows: string[][] = [];
   for (const mix of ['service', 'user'] as const) {
     for (const path of ['plain', 'merkle'] as const) {
@@ -369,7 +369,7 @@ function printIngestTable(measurements: readonly Measurement[], options: IngestO
       'records/s',
       'range',
       'checkpoints',
-      'seal calls',
+      'encryption-service calls',
       `CPU µs/record: ${SERVICE_GROUPS.join(' / ')}`,
       'total',
       'records/s the 2 cores allow',
