@@ -32,6 +32,8 @@ export interface BenchAuditRuntime {
   readonly signer: HsmCheckpointSigner;
   readonly vault: PersonalDataVault;
   readonly personalData: PersonalDataProtector;
+  /** A protector sealing one way or the other (the leasing vault and the calling one share the counters below). */
+  personalDataFor(sealing: 'lease' | 'call'): PersonalDataProtector;
   /** Calls made to encryption-service to seal so far: encrypt batches (up to 1,000 fields) and lease calls. */
   sealingCalls(): number;
   /** A scheduler as the service runs it; call start() before appending and stop() after (it issues a last checkpoint). */
@@ -100,17 +102,16 @@ export async function openBenchAuditRuntime(
     },
     open: (tenant, sealed) => service.open(tenant, sealed),
   };
-  const vault =
-    sealing === 'lease'
-      ? new LeasedKeyVault({
-          service: counted,
-          leaseSeconds: config.TRACEO_AUDIT_SUBJECT_KEY_LEASE_SECONDS,
-          sealsPerLease: SEALS_PER_LEASE,
-          maxLeases: config.TRACEO_AUDIT_SUBJECT_KEY_LEASES_MAX,
-          logger: runtime.logger,
-        })
-      : counted;
-  const shreds = new SubjectShredListener(runtime, vault);
+  const leased = new LeasedKeyVault({
+    service: counted,
+    leaseSeconds: config.TRACEO_AUDIT_SUBJECT_KEY_LEASE_SECONDS,
+    sealsPerLease: SEALS_PER_LEASE,
+    maxLeases: config.TRACEO_AUDIT_SUBJECT_KEY_LEASES_MAX,
+    logger: runtime.logger,
+  });
+  const protectors = { lease: new PersonalDataProtector(leased), call: new PersonalDataProtector(counted) };
+  const vault = sealing === 'lease' ? leased : counted;
+  const shreds = new SubjectShredListener(runtime, leased);
   await shreds.onApplicationBootstrap();
   return {
     dataSource,
@@ -118,7 +119,8 @@ export async function openBenchAuditRuntime(
     publisher,
     signer,
     vault,
-    personalData: new PersonalDataProtector(vault),
+    personalData: protectors[sealing],
+    personalDataFor: (how) => protectors[how],
     sealingCalls: () => calls,
     newCheckpointScheduler() {
       // The scheduler closes the signer at shutdown; the bench keeps one signer open for all runs.

@@ -3,10 +3,11 @@
 // are printed (docs/benchmarks.md explains them).
 //
 // ingest: N audit events per run are produced to traceo.audit.record.v1 and consumed by an
-//   InboxConsumer (inbox row per event, one transaction per Kafka batch, 2 partitions at a time as in
+//   InboxConsumer (inbox row per event, one transaction per Kafka batch, 6 partitions at a time as in
 //   audit-service) twice: by a plain multi-row INSERT baseline and by audit-service's
 //   AppendAuditRecordsUseCase (personal fields sealed with subject keys leased from a real
-//   encryption-service process, or with --sealing call through it for every batch; canonical JSON, leaf hashes, tree nodes, head frontiers, partitions, search indexes) while the
+//   encryption-service process, or with --sealing call through it for every batch, or --sealing both:
+//   both, as two user cases in every round; canonical JSON, leaf hashes, tree nodes, head frontiers, partitions, search indexes) while the
 //   CheckpointScheduler signs checkpoints in SoftHSM2. Two mixes: service actors (no data subject)
 //   and user actors (ip, userAgent, device fingerprint sealed). Rounds interleave mixes and paths;
 //   medians are reported. Afterwards the log is checked: every record there once, in order, and
@@ -17,7 +18,7 @@
 //   SearchAuditRecordsUseCase (and its SQL alone), random leaves / random actors, p50/p95/p99.
 //
 //   npm run bench:audit -- [--part ingest|large|all] [--records 100000] [--rounds 3] [--tenants 16]
-//     [--subjects 2000] [--concurrency 2] [--sealing lease|call] [--cpu-profile DIR]
+//     [--subjects 2000] [--concurrency 2] [--sealing lease|call|both] [--cpu-profile DIR]
 //     [--large-records 10000000] [--samples 2000] [--reuse] [--drop]
 import { mkdirSync } from 'node:fs';
 import { runIngest } from './ingest';
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const tenants = Number(args.value('tenants', '16'));
   const cpuProfileDir = args.value('cpu-profile', '') || undefined;
   const sealing = args.value('sealing', 'lease');
-  if (sealing !== 'lease' && sealing !== 'call') throw new Error('--sealing must be lease or call');
+  if (sealing !== 'lease' && sealing !== 'call' && sealing !== 'both') throw new Error('--sealing must be lease, call or both');
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
   console.log(`bench/audit on Node ${process.version}, ${new Date().toISOString()}, ${machineLoad()}`);
   if (part !== 'large') {

@@ -39,17 +39,31 @@ export interface IngestOptions {
   readonly tenantIds: readonly string[];
   /** Kafka partitions consumed concurrently; InboxConsumer's default (what audit-service runs with) when absent. */
   readonly concurrency?: number;
-  /** How personal data is sealed: leased subject keys (audit-service's default) or a call per batch. */
-  readonly sealing: 'lease' | 'call';
+  /**
+   * How personal data is sealed: leased subject keys (audit-service's default), a call per batch, or
+   * both, as two user-actor cases interleaved in every round (same records, same log, same rounds).
+   */
+  readonly sealing: Sealing | 'both';
   /** Writes a V8 CPU profile of each Merkle consume into this directory. */
   readonly cpuProfileDir?: string;
 }
 
 type Path = 'plain' | 'merkle';
+type Sealing = 'lease' | 'call';
+
+/** What one produced batch exercises: its record mix and, for user actors, how personal data is sealed. */
+interface Case {
+  readonly mix: Mix;
+  readonly sealing: Sealing;
+}
+
+const caseName = ({ mix, sealing }: Case, options: IngestOptions): string =>
+  mix === 'service' ? 'service' : options.sealing === 'both' ? `user/${sealing}` : 'user';
 
 interface Measurement {
   readonly round: number;
   readonly mix: Mix;
+  readonly sealing: Sealing;
   readonly path: Path;
   readonly perSecond: number;
   readonly seconds: number;
@@ -170,7 +184,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
   });
   try {
     encryption = await startEncryptionService(`bench_audit_enc_${run}`, run, options.cpuProfileDir);
-    audit = await openBenchAuditRuntime(schema, encryption, 10, benchNamespace(run), options.sealing);
+    audit = await openBenchAuditRuntime(schema, encryption, 10, benchNamespace(run), options.sealing === 'call' ? 'call' : 'lease');
     const { dataSource } = audit;
     await dataSource.query(
       `CREATE TABLE plain_audit (tenant_id text, event_id text, source text, occurred_at timestamptz, actor_id text, action text, status text, record jsonb)`,
@@ -195,9 +209,11 @@ export async function runIngest(options: IngestOptions): Promise<void> {
     const stalled = () => `encryption-service log (last lines):\n${service.log().split('\n').slice(-5).join('\n').slice(-3000)}`;
     console.log(`encryption-service ${encryption.url} (pid ${encryption.pid}, dist built ${encryption.builtAt.toISOString()})`);
     console.log(
-      options.sealing === 'lease'
-        ? 'personal data sealed in process with subject keys leased from encryption-service (audit-service default)'
-        : 'personal data sealed by encryption-service, one call per batch of up to 1,000 records (--sealing call)',
+      {
+        lease: 'personal data sealed in process with subject keys leased from encryption-service (audit-service default)',
+        call: 'personal data sealed by encryption-service, one call per batch of up to 1,000 records (--sealing call)',
+        both: 'user records twice per round: sealed with leased subject keys (user/lease) and by encryption-service calls (user/call)',
+      }[options.sealing],
     );
     let t0 = performance.now();
     await warmSubjectKeys(audit, options.shape, options.tenantIds);
@@ -209,8 +225,18 @@ export async function runIngest(options: IngestOptions): Promise<void> {
     const measurements: Measurement[] = [];
     let batch = 0;
     for (let round = 0; round < options.rounds; round += 1) {
-      const mixes: Mix[] = round % 2 === 0 ? ['service', 'user'] : ['user', 'service'];
-      for (const [m, mix] of mixes.entries()) {
+      const userCases: Case[] =
+        options.sealing === 'both'
+          ? [
+              { mix: 'user', sealing: 'lease' },
+              { mix: 'user', sealing: 'call' },
+            ]
+          : [{ mix: 'user', sealing: options.sealing }];
+      const cases: Case[] = [{ mix: 'service', sealing: 'lease' }, ...userCases];
+      // Rotate the order every round, so no case always runs first (or on the smallest log).
+      const ordered = cases.map((_, i) => cases[(i + round) % cases.length]!);
+      for (const [m, current] of ordered.entries()) {
+        const { mix } = current;
         const prefix = `bench-${run}-${String(batch++).padStart(3, '0')}`;
         const groups = { plain: `bench-audit-plain-${prefix}`, merkle: `bench-audit-merkle-${prefix}` };
         for (const group of Object.values(groups))
@@ -229,7 +255,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
             result = await consume(kafka, dataSource, groups.plain, prefix, plainHandler, options, encryption.pid, stalled);
           } else {
             const checkpoints = audit.newCheckpointScheduler();
-            const append = new AppendAuditRecordsUseCase(audit.personalData, checkpoints.scheduler);
+            const append = new AppendAuditRecordsUseCase(audit.personalDataFor(current.sealing), checkpoints.scheduler);
             await checkpoints.start();
             const profiler = options.cpuProfileDir ? await startProfiler() : undefined;
             result = await consume(
@@ -242,12 +268,16 @@ export async function runIngest(options: IngestOptions): Promise<void> {
               encryption.pid,
               stalled,
             );
-            if (profiler) writeFileSync(join(options.cpuProfileDir!, `merkle-${mix}-round${round}.cpuprofile`), await profiler.stop());
+            if (profiler) {
+              const name = caseName(current, options).replace('/', '-');
+              writeFileSync(join(options.cpuProfileDir!, `merkle-${name}-round${round}.cpuprofile`), await profiler.stop());
+            }
             await checkpoints.stop();
           }
           const measurement: Measurement = {
             round,
             mix,
+            sealing: current.sealing,
             path,
             ...result,
             checkpoints: (await countCheckpoints(dataSource)) - checkpointsBefore,
@@ -258,13 +288,15 @@ export async function runIngest(options: IngestOptions): Promise<void> {
             `${path} ${result.perSecond.toFixed(0)}/s (CPU us/record ${formatMicros(result.micros)}; other cores ${result.otherCores.toFixed(2)})`,
           );
         }
-        console.log(`round ${round + 1} ${mix}: produced ${options.records} in ${produced.toFixed(1)} s; ${results.join('; ')}`);
+        console.log(
+          `round ${round + 1} ${caseName(current, options)}: produced ${options.records} in ${produced.toFixed(1)} s; ${results.join('; ')}`,
+        );
       }
     }
     await audit.runtime.relay.stop();
 
     t0 = performance.now();
-    const check = await checkLog(dataSource, options.records * options.rounds * 2);
+    const check = await checkLog(dataSource, options.records * options.rounds * (options.sealing === 'both' ? 3 : 2));
     console.log(`\nlog check (${((performance.now() - t0) / 1000).toFixed(1)} s): ${check}`);
     printIngestTable(measurements, options);
     console.log(`\n${machineLoad()} at the end`);
@@ -337,25 +369,31 @@ function printIngestTable(measurements: readonly Measurement[], options: IngestO
       `${shape.services} service actors, ${shape.tenants * shape.usersPerTenant} data subjects; ` +
       `partitions consumed concurrently: ${options.concurrency ?? "InboxConsumer's default"}; median of the rounds, [min–max]\n`,
   );
-  const label = (mix: Mix, path: Path) =>
+  const label = ({ mix, sealing }: Case, path: Path) =>
     path === 'plain'
       ? `plain multi-row INSERT + inbox (baseline), ${mix === 'service' ? 'service actors' : 'user actors'}`
       : mix === 'service'
         ? 'Merkle log + inbox, service actors (no data subject)'
-        : `Merkle log + inbox, user actors (ip/userAgent/fingerprint sealed ${options.sealing === 'lease' ? 'with leased subject keys' : 'by encryption-service calls'})`;
+        : `Merkle log + inbox, user actors (ip/userAgent/fingerprint sealed ${sealing === 'lease' ? 'with leased subject keys' : 'by encryption-service calls'})`;
+  const cases: Case[] = [
+    { mix: 'service', sealing: 'lease' },
+    ...(options.sealing === 'both' ? (['lease', 'call'] as const) : [options.sealing]).map((sealing): Case => ({ mix: 'user', sealing })),
+  ];
   const rows: string[][] = [];
-  for (const mix of ['service', 'user'] as const) {
+  for (const current of cases) {
     for (const path of ['plain', 'merkle'] as const) {
-      const runs = measurements.filter((m) => m.mix === mix && m.path === path);
+      const runs = measurements.filter(
+        (m) => m.mix === current.mix && (m.mix === 'service' || m.sealing === current.sealing) && m.path === path,
+      );
       const rates = runs.map((m) => m.perSecond);
       const micros = (group: CpuGroup) => median(runs.map((m) => m.micros.get(group) ?? 0)).toFixed(0);
       const total = median(runs.map((m) => SERVICE_GROUPS.reduce((sum, group) => sum + (m.micros.get(group) ?? 0), 0)));
       rows.push([
-        label(mix, path),
+        label(current, path),
         `${median(rates).toFixed(0)}`,
         `${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)}`,
         path === 'merkle' ? String(runs.reduce((n, m) => n + m.checkpoints, 0)) : '',
-        path === 'merkle' && mix === 'user' ? String(runs.reduce((n, m) => n + m.sealCalls, 0)) : '',
+        path === 'merkle' && current.mix === 'user' ? String(runs.reduce((n, m) => n + m.sealCalls, 0)) : '',
         SERVICE_GROUPS.map(micros).join(' / '),
         total.toFixed(0),
         (2e6 / total).toFixed(0),
