@@ -59,8 +59,9 @@ interface Lease {
  * Keys live in memory only, bounded in number, each until its lease ends or its seals are used up,
  * and are zeroed when dropped. Leases are used only while `listening` is true: the owner sets it
  * from the traceo.crypto.subject-shredded.v1 listener, and calls `forget` for each shred, so a
- * shredded subject's key is dropped within the event's delivery time; when the listener is not in its
- * group (Kafka down, start-up), every key is dropped and sealing goes through encryption-service.
+ * shredded subject's key is dropped within the event's delivery time; while the listener cannot see
+ * new events (start-up, Kafka down, a rejoin), every key is dropped and sealing goes through
+ * encryption-service.
  * When encryption-service refuses to lease (this caller is not in TRACEO_SUBJECT_KEY_LEASE_CLIENTS),
  * sealing goes through encryption-service for good.
  */
@@ -114,16 +115,13 @@ export class LeasedKeyVault implements PersonalDataVault {
     for (let start = 0; start < toLease.length; start += LEASE_BATCH) {
       const batch = toLease.slice(start, start + LEASE_BATCH);
       const seals = Math.max(this.options.sealsPerLease, ...batch.map(([, count]) => count));
-      if (
-        !(await this.takeLeases(
-          tenant,
-          encryptionTenant,
-          batch.map(([subjectId]) => subjectId),
-          seals,
-        ))
-      ) {
-        return this.options.service.seal(tenant, requests);
-      }
+      const leased = await this.takeLeases(
+        tenant,
+        encryptionTenant,
+        batch.map(([subjectId]) => subjectId),
+        seals,
+      );
+      if (!leased) return this.options.service.seal(tenant, requests);
     }
     const results = requests.map((request) => this.sealOne(encryptionTenant, request));
     // Trimmed after sealing, so a batch with more subjects than maxLeases still finds all of its keys.
