@@ -112,10 +112,22 @@ async function consume(
   options: IngestOptions,
   encryptionPid: number | undefined,
   stalled: () => string,
-): Promise<{ perSecond: number; seconds: number; micros: Map<CpuGroup, number>; otherCores: number }> {
+): Promise<{
+  perSecond: number;
+  seconds: number;
+  micros: Map<CpuGroup, number>;
+  otherCores: number;
+  handlerIdle: number;
+  batches: number;
+}> {
   let done = 0;
   let firstStart = 0;
   let last = 0;
+  // How much of the run had no batch in the handler (decoding, inbox inserts, commits, fetches happen then).
+  let inHandler = 0;
+  let idleSince = 0;
+  let handlerIdleMs = 0;
+  let batches = 0;
   const ours = (event: TypedEvent) => event.source === SOURCE && ((event.data as AuditRecordV1).requestId ?? '').startsWith(prefix);
   const consumer = new InboxConsumer({
     dataSource,
@@ -123,9 +135,18 @@ async function consume(
     groupId,
     topics: [EventTypes.auditRecord],
     ...(options.concurrency ? { partitionsConsumedConcurrently: options.concurrency } : {}),
-    handler: (events, manager) => {
-      if (firstStart === 0) firstStart = performance.now();
-      return handler(events, manager);
+    handler: async (events, manager) => {
+      const now = performance.now();
+      if (firstStart === 0) firstStart = now;
+      else if (inHandler === 0) handlerIdleMs += now - idleSince;
+      inHandler += 1;
+      batches += 1;
+      try {
+        await handler(events, manager);
+      } finally {
+        inHandler -= 1;
+        if (inHandler === 0) idleSince = performance.now();
+      }
     },
     onCommitted: (events) => {
       done += events.filter(ours).length;
@@ -147,7 +168,15 @@ async function consume(
   const seconds = (last - firstStart) / 1000;
   const used = cpuUsed(before, after);
   const micros = new Map([...used.cpu].map(([group, cpu]) => [group, (cpu * 1e6) / options.records]));
-  return { perSecond: options.records / seconds, seconds, micros, otherCores: (used.cpu.get('other') ?? 0) / used.seconds };
+  return {
+    perSecond: options.records / seconds,
+    seconds,
+    micros,
+    otherCores: (used.cpu.get('other') ?? 0) / used.seconds,
+    // The idle stretch after the last handler (until the last commit) counts too.
+    handlerIdle: (handlerIdleMs + Math.max(0, last - idleSince)) / (last - firstStart),
+    batches,
+  };
 }
 
 async function countCheckpoints(dataSource: DataSource): Promise<number> {
@@ -285,7 +314,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
           };
           measurements.push(measurement);
           results.push(
-            `${path} ${result.perSecond.toFixed(0)}/s (CPU us/record ${formatMicros(result.micros)}; other cores ${result.otherCores.toFixed(2)})`,
+            `${path} ${result.perSecond.toFixed(0)}/s (CPU us/record ${formatMicros(result.micros)}; ${result.batches} batches, none in the handler ${(100 * result.handlerIdle).toFixed(0)} % of the time; other cores ${result.otherCores.toFixed(2)})`,
           );
         }
         console.log(
