@@ -1,8 +1,8 @@
 import { ConfigurationError, loadConfig } from '@traceo/service-kit';
-import { encryptionConfigSchema } from '../encryption-service.config';
-import { AwsCloudHsmControlPlane } from './aws-cloudhsm-control-plane';
-import { createHsmControlPlane } from './hsm-cluster.module';
-import { LocalSoftHsmControlPlane } from './local-softhsm-control-plane';
+import { encryptionConfigSchema } from './encryption-service.config';
+import { AwsCloudHsmControlPlane } from './hsm-cluster/aws-cloudhsm-control-plane';
+import { createHsmControlPlane } from './hsm-cluster/hsm-cluster.module';
+import { LocalSoftHsmControlPlane } from './hsm-cluster/local-softhsm-control-plane';
 
 const base = {
   TRACEO_HTTP_PORT: '3000',
@@ -62,5 +62,22 @@ describe('HSM control-plane configuration', () => {
 
   it('refuses an unknown control plane', () => {
     expect(problemsOf({ ...base, TRACEO_HSM_CONTROL_PLANE: 'kms' })).toEqual([expect.stringMatching(/^TRACEO_HSM_CONTROL_PLANE /)]);
+  });
+});
+
+describe('subject-key lease configuration', () => {
+  it('lets nobody lease by default, for at most 60 seconds', () => {
+    const config = loadConfig(encryptionConfigSchema, base);
+    expect(config.TRACEO_SUBJECT_KEY_LEASE_CLIENTS).toEqual([]);
+    expect(config.TRACEO_SUBJECT_KEY_LEASE_SECONDS).toBe(60);
+  });
+
+  it('reads the allowed callers as a comma-separated list, ignoring blanks', () => {
+    const config = loadConfig(encryptionConfigSchema, { ...base, TRACEO_SUBJECT_KEY_LEASE_CLIENTS: ' audit-service , ,audit-replica ' });
+    expect(config.TRACEO_SUBJECT_KEY_LEASE_CLIENTS).toEqual(['audit-service', 'audit-replica']);
+  });
+
+  it.each(['0', '301', '1.5', 'forever'])('refuses a lease length of %s seconds, naming the variable', (seconds) => {
+    expect(problemsOf({ ...base, TRACEO_SUBJECT_KEY_LEASE_SECONDS: seconds }).join('\n')).toContain('TRACEO_SUBJECT_KEY_LEASE_SECONDS');
   });
 });
