@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { decodeEvent, type EventType, type TypedEvent } from '@traceo/contracts';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { brokerName } from './kafka';
 import { silentLogger, type MessagingLogger } from './logger';
 
@@ -28,10 +28,14 @@ export interface KafkaBroadcastListenerOptions<T extends EventType> {
 export class KafkaBroadcastListener<T extends EventType> {
   private readonly logger: MessagingLogger;
   private consumer: Consumer | undefined;
-  /** In the group, and a fetch since joining has fixed where reading starts. */
+  private admin: Admin | undefined;
+  /** In the group, and every assigned partition told to start at an end offset read after joining. */
   private inGroup = false;
   private positioned = false;
   private listeningNow = false;
+  /** Joins so far: a positioning begun for an earlier join is abandoned. */
+  private joins = 0;
+  private onPositioned: (() => void) | undefined;
 
   constructor(private readonly options: KafkaBroadcastListenerOptions<T>) {
     this.logger = options.logger ?? silentLogger;
@@ -43,12 +47,18 @@ export class KafkaBroadcastListener<T extends EventType> {
 
   /**
    * Connects and joins; resolves once events can be seen, or after `joinTimeoutMs` (`listening` stays
-   * false until then). Joining is not enough: a new group starts reading at the end of each partition
-   * as of its first fetch, so events published between the join and that fetch would be missed.
-   * `listening` turns true after the first fetch since each join, and false at every (re)join or crash.
+   * false until then). Joining is not enough: a new group without offsets starts at the end of each
+   * partition as of its first successful fetch, which can come late (a fetch that fails, say on a new
+   * topic, is retried), and events published before it would be missed. So after each join the
+   * listener reads the partitions' end offsets itself and seeks there: every event published after
+   * that read is seen. `listening` turns true once those seeks are made, and false at every (re)join,
+   * crash or stop.
    */
   async start(joinTimeoutMs = 15_000): Promise<void> {
     const { kafka, type, groupPrefix } = this.options;
+    const topic = brokerName(kafka, type);
+    this.admin = kafka.admin();
+    await this.admin.connect();
     const consumer = kafka.consumer({
       groupId: brokerName(kafka, `${groupPrefix}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`),
       sessionTimeout: 10_000,
@@ -57,18 +67,12 @@ export class KafkaBroadcastListener<T extends EventType> {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
-    const ready = new Promise<void>((resolve) => {
-      consumer.on(consumer.events.FETCH, () => {
-        if (!this.inGroup || this.positioned) return;
-        this.positioned = true;
-        this.update();
-        resolve();
-      });
-    });
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    const ready = new Promise<void>((resolve) => (this.onPositioned = resolve));
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.inGroup = true;
       this.positioned = false;
       this.update();
+      void this.positionAtEnd(topic, event.payload.memberAssignment[topic] ?? [], (this.joins += 1));
     });
     consumer.on(consumer.events.CRASH, (event) => {
       this.inGroup = false;
@@ -76,7 +80,7 @@ export class KafkaBroadcastListener<T extends EventType> {
       this.logger.warn({ err: event.payload.error, restart: event.payload.restart, type }, 'broadcast listener crashed');
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [brokerName(kafka, type)], fromBeginning: false });
+    await consumer.subscribe({ topics: [topic], fromBeginning: false });
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message }) => {
@@ -90,11 +94,31 @@ export class KafkaBroadcastListener<T extends EventType> {
     if (!this.listeningNow) this.logger.warn({ type }, 'broadcast listener is not reading its topic yet');
   }
 
+  /** Seeks every assigned partition to its end offset as read now; retried until it works or the group changes. */
+  private async positionAtEnd(topic: string, partitions: readonly number[], join: number): Promise<void> {
+    for (let attempt = 0; join === this.joins && this.inGroup; attempt += 1) {
+      try {
+        const ends = await this.admin!.fetchTopicOffsets(topic);
+        if (join !== this.joins || !this.inGroup) return;
+        for (const { partition, high } of ends) if (partitions.includes(partition)) this.consumer!.seek({ topic, partition, offset: high });
+        this.positioned = true;
+        this.update();
+        this.onPositioned?.();
+        return;
+      } catch (error) {
+        this.logger.warn({ err: error, topic, attempt }, 'broadcast listener could not read the end offsets; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2000)));
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     this.inGroup = false;
     this.update();
     await this.consumer?.disconnect();
+    await this.admin?.disconnect();
     this.consumer = undefined;
+    this.admin = undefined;
   }
 
   private update(): void {
