@@ -3,11 +3,13 @@
 // are printed (docs/benchmarks.md explains them).
 //
 // ingest: N audit events per run are produced to traceo.audit.record.v1 and consumed by an
-//   InboxConsumer (inbox row per event, one transaction per Kafka batch, 6 partitions at a time as in
-//   audit-service) twice: by a plain multi-row INSERT baseline and by audit-service's
-//   AppendAuditRecordsUseCase (personal fields sealed with subject keys leased from a real
-//   encryption-service process, or with --sealing call through it for every batch, or --sealing both:
-//   both, as two user cases in every round; canonical JSON, leaf hashes, tree nodes, head frontiers, partitions, search indexes) while the
+//   InboxConsumer (inbox row per event, one transaction per Kafka batch, 6 partitions at a time and
+//   fetching while applying, as in audit-service; --inbox sequential: kafkajs' fetch-then-apply;
+//   --inbox both: both, as cases of every round) twice: by a plain multi-row INSERT baseline and by
+//   audit-service's AppendAuditRecordsUseCase (personal fields sealed with subject keys leased from a
+//   real encryption-service process, or with --sealing call through it for every batch, or --sealing
+//   both: both, as two user cases in every round; canonical JSON, leaf hashes, tree nodes, head
+//   frontiers, partitions, search indexes) while the
 //   CheckpointScheduler signs checkpoints in SoftHSM2. Two mixes: service actors (no data subject)
 //   and user actors (ip, userAgent, device fingerprint sealed). Rounds interleave mixes and paths;
 //   medians are reported. Afterwards the log is checked: every record there once, in order, and
@@ -18,7 +20,8 @@
 //   SearchAuditRecordsUseCase (and its SQL alone), random leaves / random actors, p50/p95/p99.
 //
 //   npm run bench:audit -- [--part ingest|large|all] [--records 100000] [--rounds 3] [--tenants 16]
-//     [--subjects 2000] [--concurrency 2] [--sealing lease|call|both] [--cpu-profile DIR]
+//     [--subjects 2000] [--concurrency 2] [--sealing lease|call|both] [--inbox pipelined|sequential|both]
+//     [--cpu-profile DIR]
 //     [--large-records 10000000] [--samples 2000] [--reuse] [--drop]
 import { mkdirSync } from 'node:fs';
 import { runIngest } from './ingest';
@@ -37,6 +40,9 @@ async function main(): Promise<void> {
   const cpuProfileDir = args.value('cpu-profile', '') || undefined;
   const sealing = args.value('sealing', 'lease');
   if (sealing !== 'lease' && sealing !== 'call' && sealing !== 'both') throw new Error('--sealing must be lease, call or both');
+  // audit-service's inbox fetches while it applies (pipelinedInbox in its definition).
+  const inbox = args.value('inbox', 'pipelined');
+  if (inbox !== 'pipelined' && inbox !== 'sequential' && inbox !== 'both') throw new Error('--inbox must be pipelined, sequential or both');
   if (cpuProfileDir) mkdirSync(cpuProfileDir, { recursive: true });
   console.log(`bench/audit on Node ${process.version}, ${new Date().toISOString()}, ${machineLoad()}`);
   if (part !== 'large') {
@@ -47,6 +53,7 @@ async function main(): Promise<void> {
       tenantIds: balancedTenantIds(tenants, 'bench-t'),
       shape: { tenants, services: 40, usersPerTenant: Math.max(1, Math.round(Number(args.value('subjects', '2000')) / tenants)) },
       sealing,
+      inbox,
       ...(cpuProfileDir ? { cpuProfileDir } : {}),
     });
   }

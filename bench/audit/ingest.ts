@@ -44,26 +44,45 @@ export interface IngestOptions {
    * both, as two user-actor cases interleaved in every round (same records, same log, same rounds).
    */
   readonly sealing: Sealing | 'both';
+  /** How the inbox consumer runs: pipelined (fetching while applying; audit-service's default), sequential, or both as cases. */
+  readonly inbox: Inbox | 'both';
   /** Writes a V8 CPU profile of each Merkle consume into this directory. */
   readonly cpuProfileDir?: string;
 }
 
 type Path = 'plain' | 'merkle';
 type Sealing = 'lease' | 'call';
+type Inbox = 'pipelined' | 'sequential';
 
-/** What one produced batch exercises: its record mix and, for user actors, how personal data is sealed. */
+/** What one produced batch exercises: its record mix, for user actors how personal data is sealed, and the inbox mode. */
 interface Case {
   readonly mix: Mix;
   readonly sealing: Sealing;
+  readonly inbox: Inbox;
+  /** e.g. `user/lease`, `service@sequential`: only the parts that vary in this run. */
+  readonly name: string;
 }
 
-const caseName = ({ mix, sealing }: Case, options: IngestOptions): string =>
-  mix === 'service' ? 'service' : options.sealing === 'both' ? `user/${sealing}` : 'user';
+function casesOf(options: IngestOptions): Case[] {
+  const sealings: Sealing[] = options.sealing === 'both' ? ['lease', 'call'] : [options.sealing];
+  const inboxes: Inbox[] = options.inbox === 'both' ? ['pipelined', 'sequential'] : [options.inbox];
+  const at = (inbox: Inbox) => (options.inbox === 'both' ? `@${inbox}` : '');
+  return inboxes.flatMap((inbox) => [
+    { mix: 'service' as const, sealing: 'lease' as const, inbox, name: `service${at(inbox)}` },
+    ...sealings.map((sealing) => ({
+      mix: 'user' as const,
+      sealing,
+      inbox,
+      name: `user${options.sealing === 'both' ? `/${sealing}` : ''}${at(inbox)}`,
+    })),
+  ]);
+}
 
 interface Measurement {
   readonly round: number;
   readonly mix: Mix;
   readonly sealing: Sealing;
+  readonly caseName: string;
   readonly path: Path;
   readonly perSecond: number;
   readonly seconds: number;
@@ -112,6 +131,7 @@ async function consume(
   options: IngestOptions,
   encryptionPid: number | undefined,
   stalled: () => string,
+  pipelined: boolean,
 ): Promise<{
   perSecond: number;
   seconds: number;
@@ -135,6 +155,7 @@ async function consume(
     groupId,
     topics: [EventTypes.auditRecord],
     ...(options.concurrency ? { partitionsConsumedConcurrently: options.concurrency } : {}),
+    pipelined,
     handler: async (events, manager) => {
       const now = performance.now();
       if (firstStart === 0) firstStart = now;
@@ -254,14 +275,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
     const measurements: Measurement[] = [];
     let batch = 0;
     for (let round = 0; round < options.rounds; round += 1) {
-      const userCases: Case[] =
-        options.sealing === 'both'
-          ? [
-              { mix: 'user', sealing: 'lease' },
-              { mix: 'user', sealing: 'call' },
-            ]
-          : [{ mix: 'user', sealing: options.sealing }];
-      const cases: Case[] = [{ mix: 'service', sealing: 'lease' }, ...userCases];
+      const cases = casesOf(options);
       // Rotate the order every round, so no case always runs first (or on the smallest log).
       const ordered = cases.map((_, i) => cases[(i + round) % cases.length]!);
       for (const [m, current] of ordered.entries()) {
@@ -281,7 +295,17 @@ export async function runIngest(options: IngestOptions): Promise<void> {
           const callsBefore = audit.sealingCalls();
           let result: Awaited<ReturnType<typeof consume>>;
           if (path === 'plain') {
-            result = await consume(kafka, dataSource, groups.plain, prefix, plainHandler, options, encryption.pid, stalled);
+            result = await consume(
+              kafka,
+              dataSource,
+              groups.plain,
+              prefix,
+              plainHandler,
+              options,
+              encryption.pid,
+              stalled,
+              current.inbox === 'pipelined',
+            );
           } else {
             const checkpoints = audit.newCheckpointScheduler();
             const append = new AppendAuditRecordsUseCase(audit.personalDataFor(current.sealing), checkpoints.scheduler);
@@ -296,9 +320,10 @@ export async function runIngest(options: IngestOptions): Promise<void> {
               options,
               encryption.pid,
               stalled,
+              current.inbox === 'pipelined',
             );
             if (profiler) {
-              const name = caseName(current, options).replace('/', '-');
+              const name = current.name.replace(/[/@]/g, '-');
               writeFileSync(join(options.cpuProfileDir!, `merkle-${name}-round${round}.cpuprofile`), await profiler.stop());
             }
             await checkpoints.stop();
@@ -307,6 +332,7 @@ export async function runIngest(options: IngestOptions): Promise<void> {
             round,
             mix,
             sealing: current.sealing,
+            caseName: current.name,
             path,
             ...result,
             checkpoints: (await countCheckpoints(dataSource)) - checkpointsBefore,
@@ -317,15 +343,13 @@ export async function runIngest(options: IngestOptions): Promise<void> {
             `${path} ${result.perSecond.toFixed(0)}/s (CPU us/record ${formatMicros(result.micros)}; ${result.batches} batches, none in the handler ${(100 * result.handlerIdle).toFixed(0)} % of the time; other cores ${result.otherCores.toFixed(2)})`,
           );
         }
-        console.log(
-          `round ${round + 1} ${caseName(current, options)}: produced ${options.records} in ${produced.toFixed(1)} s; ${results.join('; ')}`,
-        );
+        console.log(`round ${round + 1} ${current.name}: produced ${options.records} in ${produced.toFixed(1)} s; ${results.join('; ')}`);
       }
     }
     await audit.runtime.relay.stop();
 
     t0 = performance.now();
-    const check = await checkLog(dataSource, options.records * options.rounds * (options.sealing === 'both' ? 3 : 2));
+    const check = await checkLog(dataSource, options.records * options.rounds * casesOf(options).length);
     console.log(`\nlog check (${((performance.now() - t0) / 1000).toFixed(1)} s): ${check}`);
     printIngestTable(measurements, options);
     console.log(`\n${machineLoad()} at the end`);
@@ -396,24 +420,21 @@ function printIngestTable(measurements: readonly Measurement[], options: IngestO
   console.log(
     `\ningest: ${options.records} records per run, ${options.rounds} rounds, ${shape.tenants} tenants, ` +
       `${shape.services} service actors, ${shape.tenants * shape.usersPerTenant} data subjects; ` +
-      `partitions consumed concurrently: ${options.concurrency ?? "InboxConsumer's default"}; median of the rounds, [min–max]\n`,
+      `partitions consumed concurrently: ${options.concurrency ?? "InboxConsumer's default"}; inbox: ${options.inbox}; median of the rounds, [min–max]\n`,
   );
-  const label = ({ mix, sealing }: Case, path: Path) =>
-    path === 'plain'
-      ? `plain multi-row INSERT + inbox (baseline), ${mix === 'service' ? 'service actors' : 'user actors'}`
-      : mix === 'service'
+  const inboxNote = ({ inbox }: Case) => (options.inbox === 'both' ? `, ${inbox} inbox` : '');
+  const label = (current: Case, path: Path) =>
+    (path === 'plain'
+      ? `plain multi-row INSERT + inbox (baseline), ${current.mix === 'service' ? 'service actors' : 'user actors'}`
+      : current.mix === 'service'
         ? 'Merkle log + inbox, service actors (no data subject)'
-        : `Merkle log + inbox, user actors (ip/userAgent/fingerprint sealed ${sealing === 'lease' ? 'with leased subject keys' : 'by encryption-service calls'})`;
-  const cases: Case[] = [
-    { mix: 'service', sealing: 'lease' },
-    ...(options.sealing === 'both' ? (['lease', 'call'] as const) : [options.sealing]).map((sealing): Case => ({ mix: 'user', sealing })),
-  ];
+        : `Merkle log + inbox, user actors (ip/userAgent/fingerprint sealed ${current.sealing === 'lease' ? 'with leased subject keys' : 'by encryption-service calls'})`) +
+    inboxNote(current);
+  const cases = casesOf(options);
   const rows: string[][] = [];
   for (const current of cases) {
     for (const path of ['plain', 'merkle'] as const) {
-      const runs = measurements.filter(
-        (m) => m.mix === current.mix && (m.mix === 'service' || m.sealing === current.sealing) && m.path === path,
-      );
+      const runs = measurements.filter((m) => m.caseName === current.name && m.path === path);
       const rates = runs.map((m) => m.perSecond);
       const micros = (group: CpuGroup) => median(runs.map((m) => m.micros.get(group) ?? 0)).toFixed(0);
       const total = median(runs.map((m) => SERVICE_GROUPS.reduce((sum, group) => sum + (m.micros.get(group) ?? 0), 0)));

@@ -9,4 +9,6 @@ export const auditServiceDefinition: ServiceDefinition<typeof auditConfigSchema>
   configSchema: auditConfigSchema,
   rootModule: (runtime) => AppModule.forRoot(runtime),
   migrations: AUDIT_MIGRATIONS,
+  // Every service's audit records arrive here: fetch the next batches while appending (docs/audit.md).
+  pipelinedInbox: true,
 };

@@ -30,7 +30,17 @@ export interface InboxConsumerOptions {
   readonly metrics?: MessagingMetrics;
   /** Called after the transaction that applied these events committed (for measurements). */
   readonly onCommitted?: (events: readonly TypedEvent[]) => void;
+  /**
+   * Fetch while applying: each batch is handed to its partition's queue and the consumer fetches the
+   * next one at once, instead of waiting (as kafkajs does) until every batch of the last fetch is
+   * applied. Per partition, batches are still applied one after the other, in order, and offsets are
+   * committed only after a batch's transaction; at most PIPELINE_DEPTH batches wait per partition.
+   */
+  readonly pipelined?: boolean;
 }
+
+/** Batches of one partition fetched but not yet applied, at most (pipelined mode). */
+const PIPELINE_DEPTH = 2;
 
 /**
  * Every partition of the platform's widest topics (6). A batch's transaction mostly waits (on
@@ -62,6 +72,10 @@ export class InboxConsumer {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private running = false;
+  /** Pipelined mode: per `topic|partition`, the batches waiting or being applied, in order. */
+  private readonly queues = new Map<string, Promise<void>[]>();
+  /** Pipelined mode: a failure of a queued batch, thrown from the next fetch so kafkajs restarts from the committed offsets. */
+  private failure: Error | undefined;
 
   constructor(private readonly options: InboxConsumerOptions) {
     this.maxAttempts = options.maxAttempts ?? 3;
@@ -96,10 +110,11 @@ export class InboxConsumer {
     });
   }
 
-  /** Lets the batch in flight finish and commit, then leaves the group. */
+  /** Lets the batches in flight finish and commit, then leaves the group. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    await Promise.allSettled([...this.queues.values()].flat());
     await this.consumer?.disconnect();
     await this.producer?.disconnect();
     this.consumer = undefined;
@@ -109,6 +124,54 @@ export class InboxConsumer {
   private async consumeBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
+    const last = batch.messages[batch.messages.length - 1]!;
+    const commit = () =>
+      this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+    if (!this.options.pipelined) {
+      await this.applyBatch(batch);
+      if (!payload.isRunning() || payload.isStale()) return;
+      payload.resolveOffset(last.offset);
+      await commit();
+      await payload.heartbeat();
+      return;
+    }
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.failure = undefined;
+      throw failure;
+    }
+    if (!this.running) return;
+    const key = `${batch.topic}|${batch.partition}`;
+    const queue = this.queues.get(key) ?? [];
+    this.queues.set(key, queue);
+    const previous = queue.at(-1) ?? Promise.resolve();
+    // After the batch before it (a failed one stops the rest of the partition's queue), and committed
+    // only while running: a batch left uncommitted is fetched again, and the inbox makes that a no-op.
+    const applied = previous.then(async () => {
+      await this.applyBatch(batch);
+      if (this.running)
+        await commit().catch((error: unknown) =>
+          this.logger.warn({ err: error, partition: batch.partition }, 'offset commit failed; the batch will be delivered again'),
+        );
+    });
+    queue.push(applied);
+    applied.then(
+      () => queue.splice(queue.indexOf(applied), 1),
+      (error: unknown) => {
+        this.failure ??= error instanceof Error ? error : new Error(String(error));
+        if (this.queues.get(key) === queue) this.queues.delete(key);
+      },
+    );
+    // The next fetch of this partition starts after this batch.
+    payload.resolveOffset(last.offset);
+    while (queue.length > PIPELINE_DEPTH && this.queues.get(key) === queue) {
+      await queue[0]!.catch(() => undefined);
+      await payload.heartbeat();
+    }
+  }
+
+  /** Decodes a batch, dead-letters what can never be processed and applies the rest. */
+  private async applyBatch(batch: EachBatchPayload['batch']): Promise<void> {
     const accepted: TypedEvent[] = [];
     const rejected: Rejection[] = [];
     const messageById = new Map<string, KafkaMessage>();
@@ -125,11 +188,6 @@ export class InboxConsumer {
     }
     await this.deadLetter(topic, batch.partition, rejected);
     await this.applyWithIsolation(topic, batch.partition, dedupe(accepted), messageById);
-    if (!payload.isRunning() || payload.isStale()) return;
-    const last = batch.messages[batch.messages.length - 1]!;
-    payload.resolveOffset(last.offset);
-    await this.consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-    await payload.heartbeat();
   }
 
   /** One transaction for the whole batch; on failure, event by event so one bad event cannot block the rest. */

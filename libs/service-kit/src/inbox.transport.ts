@@ -30,7 +30,10 @@ export class InboxContext extends BaseRpcContext<[readonly TypedEvent[], EntityM
 export class InboxTransport extends Server implements CustomTransportStrategy {
   private consumer: InboxConsumer | undefined;
 
-  constructor(private readonly runtime: ServiceRuntime) {
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    private readonly options: { pipelined?: boolean } = {},
+  ) {
     super();
   }
 
@@ -44,6 +47,7 @@ export class InboxTransport extends Server implements CustomTransportStrategy {
         kafka: this.runtime.kafka,
         groupId: this.runtime.config.TRACEO_KAFKA_CONSUMER_GROUP ?? this.runtime.name,
         topics,
+        pipelined: this.options.pipelined ?? false,
         logger: this.runtime.logger,
         handler: async (events, manager) => {
           for (const [type, ofType] of groupByType(events)) {

@@ -25,6 +25,8 @@ export interface ServiceDefinition<S extends z.ZodType<BaseConfig>> {
   readonly entities?: readonly (new (...args: never[]) => unknown)[];
   /** Largest JSON request body (body-parser syntax); default 256kb. Larger bodies get 413 REQUEST.TOO_LARGE. */
   readonly jsonBodyLimit?: string;
+  /** The inbox consumer fetches while it applies (InboxConsumer `pipelined`), for high-volume consumers. */
+  readonly pipelinedInbox?: boolean;
 }
 
 export interface RunningService {
@@ -80,7 +82,10 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
     new DocumentBuilder().setTitle(definition.name).setDescription(definition.description).setVersion('1.0.0').build(),
   );
   SwaggerModule.setup('docs', app, document, { ui: false, jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
-  app.connectMicroservice({ strategy: new InboxTransport(runtime) }, { inheritAppConfig: true });
+  app.connectMicroservice(
+    { strategy: new InboxTransport(runtime, { pipelined: definition.pipelinedInbox ?? false }) },
+    { inheritAppConfig: true },
+  );
 
   await runtime.relay.start();
   await app.init(); // module hooks (schema preparation, schedulers) run before the consumer starts
