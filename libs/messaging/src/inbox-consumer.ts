@@ -197,6 +197,9 @@ export class InboxConsumer {
       await this.retryWhileTransient(() => this.apply(topic, events));
       return;
     } catch (error) {
+      // A transient failure gets here only when the consumer is stopping: leave the batch uncommitted
+      // (it is delivered again), never dead-letter events because the database was down.
+      if (isTransient(error)) throw error;
       this.logger.warn({ err: error, topic, count: events.length }, 'batch failed; isolating the failing events');
     }
     const poisoned: Rejection[] = [];
@@ -208,6 +211,7 @@ export class InboxConsumer {
           await this.retryWhileTransient(() => this.apply(topic, [event]));
           break;
         } catch (error) {
+          if (isTransient(error)) throw error;
           if (attempts >= this.maxAttempts) {
             poisoned.push({
               message: messageById.get(event.id)!,

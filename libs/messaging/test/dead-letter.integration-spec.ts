@@ -16,6 +16,8 @@ describe('dead-letter topic', () => {
   let consumer: InboxConsumer;
   let deadLetterReader: Consumer;
   const deadLetters: TypedEvent[] = [];
+  /** Dead letters of this run's other consumer groups. */
+  const otherDeadLetters: TypedEvent[] = [];
 
   beforeAll(async () => {
     kafka = createKafka({ brokers: env.kafkaBrokers, clientId: 'dead-letter-test' });
@@ -37,7 +39,9 @@ describe('dead-letter topic', () => {
     await deadLetterReader.run({
       eachMessage: ({ message }) => {
         const record = decodeEvent(message.value, EventTypes.deadLetter);
-        if ((record.data as DeadLetterV1).consumerGroup === groupId) deadLetters.push(record);
+        const group = (record.data as DeadLetterV1).consumerGroup;
+        if (group === groupId) deadLetters.push(record);
+        else if (group.endsWith(run)) otherDeadLetters.push(record);
         return Promise.resolve();
       },
     });
@@ -119,5 +123,47 @@ describe('dead-letter topic', () => {
 
     const received = await dataSource.query<{ sequence: number }[]>('SELECT sequence FROM received ORDER BY sequence');
     expect(received.map((row) => row.sequence)).toEqual([1, 2]);
+  });
+
+  it.each([
+    ['one batch at a time', false],
+    ['pipelined', true],
+  ])('dead-letters nothing and commits nothing when it stops while the database is unreachable: %s', async (_mode, pipelined) => {
+    const stoppingGroup = `it-dead-letter-stopping-${pipelined ? 'p' : 's'}-${run}`;
+    await startGroupAtEnd(kafka, stoppingGroup, EventTypes.probe);
+    let attempts = 0;
+    const outage = new InboxConsumer({
+      dataSource,
+      kafka,
+      groupId: stoppingGroup,
+      topics: [EventTypes.probe],
+      maxAttempts: 2,
+      backoffMs: 10,
+      pipelined,
+      handler: () => {
+        attempts += 1;
+        // What node-postgres throws when PostgreSQL is down: transient, so retried while running.
+        return Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+      },
+    });
+    await outage.start();
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    const events = [0, 1, 2].map((sequence) =>
+      createEvent({
+        type: EventTypes.probe,
+        source: '/tests/stopping',
+        tenantid: `tenant-${run}`,
+        data: { sequence, producedAt: new Date().toISOString(), run },
+      }),
+    );
+    await producer.send({ topic: EventTypes.probe, messages: events.map((event) => ({ key: event.tenantid, value: encodeEvent(event) })) });
+    await producer.disconnect();
+    await waitFor(() => Promise.resolve(attempts >= 3 || undefined), 'the handler to be retried', 30_000, 20);
+    await outage.stop();
+    // Anything dead-lettered would have reached the reader by now.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(otherDeadLetters.filter((record) => (record.data as DeadLetterV1).consumerGroup === stoppingGroup)).toHaveLength(0);
+    expect(await consumerLag(kafka, stoppingGroup, EventTypes.probe)).toBe(3);
   });
 });
