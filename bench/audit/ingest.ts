@@ -80,8 +80,6 @@ function casesOf(options: IngestOptions): Case[] {
 
 interface Measurement {
   readonly round: number;
-  readonly mix: Mix;
-  readonly sealing: Sealing;
   readonly caseName: string;
   readonly path: Path;
   readonly perSecond: number;
@@ -330,8 +328,6 @@ export async function runIngest(options: IngestOptions): Promise<void> {
           }
           const measurement: Measurement = {
             round,
-            mix,
-            sealing: current.sealing,
             caseName: current.name,
             path,
             ...result,

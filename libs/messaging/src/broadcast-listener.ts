@@ -22,8 +22,8 @@ export interface KafkaBroadcastListenerOptions<T extends EventType> {
  * Reads every partition of one topic in this process alone: its own consumer group (named after the
  * host, the process and a random suffix), no committed offsets, starting at the end. For events every
  * replica must see (request-reply answers, cache invalidations), unlike the inbox, where each event
- * goes to one replica of a group. `listening` is true only while the consumer is in its group, so a
- * caller can tell when events may be missed and stop relying on them.
+ * goes to one replica of a group. `listening` is true only while the consumer is in its group and
+ * positioned (see `start`), so a caller can tell when events may be missed and stop relying on them.
  */
 export class KafkaBroadcastListener<T extends EventType> {
   private readonly logger: MessagingLogger;

@@ -63,8 +63,8 @@ export class KafkaRequester<T extends EventType> {
       onEvent: (reply) => this.onReply(reply),
       logger: this.logger,
     });
+    // Until the listener reads replies (it logs when that takes longer than joinTimeoutMs), requests fall back.
     await this.replies.start(joinTimeoutMs);
-    if (!this.replies.listening) this.logger.warn({ replyType }, 'request-reply consumer has not joined its group yet; requests fall back');
   }
 
   /**

@@ -18,16 +18,15 @@ export class SubjectShredListener implements OnApplicationBootstrap, OnApplicati
 
   constructor(@Inject(SERVICE_RUNTIME) runtime: ServiceRuntime<AuditConfig>, @Inject(PERSONAL_DATA_VAULT) vault: PersonalDataVault) {
     if (!(vault instanceof LeasedKeyVault)) return;
-    const leased = vault;
     this.listener = new KafkaBroadcastListener({
       kafka: runtime.kafka,
       type: EventTypes.cryptoSubjectShredded,
       groupPrefix: `${runtime.name}.subject-shredded`,
-      onEvent: (event) => leased.forget(event.tenantid, event.data.keyringId, event.data.subjectId),
-      onListeningChange: (listening) => leased.setListening(listening),
+      onEvent: (event) => vault.forget(event.tenantid, event.data.keyringId, event.data.subjectId),
+      onListeningChange: (listening) => vault.setListening(listening),
       logger: runtime.logger,
     });
-    this.sweeper = setInterval(() => leased.sweep(), 5_000).unref();
+    this.sweeper = setInterval(() => vault.sweep(), 5_000).unref();
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CryptoError, decryptField, encryptField, readCiphertextHeader, type BlindIndexKind, type CiphertextHeader } from '@traceo/crypto';
 import type { TypedEvent } from '@traceo/contracts';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
-import { KeyIntegrityError } from '@traceo/hsm';
 import { Coalescer } from './coalescer';
 import { DataKeys, type KeyRef } from './data-keys';
 import { KeyEvents, type KeyEvent } from './key-events';
@@ -18,7 +17,7 @@ import {
 } from './keyring.errors';
 import { KeyringRepository, type SubjectKeyRow } from './keyring.repository';
 import { parseRangeValue, SearchTokens, type RangeType } from './search-tokens';
-import { SubjectKeys, usableSubjectKey, type WrappedKeyHolder } from './subject-keys';
+import { SubjectKeys, unwrapHeldKey, usableSubjectKey, type WrappedKeyHolder } from './subject-keys';
 
 export const MAX_BATCH_FIELDS = 1000;
 /** How long a reservation's view of a keyring's active version is used to seal before confirming (see encryptOptimistically). */
@@ -414,19 +413,7 @@ export class FieldCrypto {
   }
 
   private unwrap(batch: Batch, ref: KeyRef, key: WrappedKeyHolder): Buffer {
-    if (!key.wrappedKey) throw new FieldFailure('CRYPTO.KEY_DESTROYED', 'the key was destroyed');
-    try {
-      return this.dataKeys.unwrap(ref, { wrappedKey: key.wrappedKey, kekId: key.kekId, wrapping: key.wrapping }, batch.keyring);
-    } catch (error) {
-      if (error instanceof KeyIntegrityError) {
-        throw new FieldFailure(
-          'CRYPTO.INTEGRITY_CHECK_FAILED',
-          'the ciphertext cannot be opened here',
-          'wrapped data key failed authentication',
-        );
-      }
-      throw error;
-    }
+    return unwrapHeldKey(this.dataKeys, ref, key, batch.keyring, 'the ciphertext cannot be opened here');
   }
 
   /**

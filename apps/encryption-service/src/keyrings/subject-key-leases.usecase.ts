@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { KeyIntegrityError } from '@traceo/hsm';
 import { ForbiddenError } from '@traceo/security';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { EncryptionConfig } from '../encryption-service.config';
@@ -8,7 +7,7 @@ import { KeyEvents } from './key-events';
 import type { Actor } from './keyring';
 import { FIELD_FAILURE_STATUS, FieldFailure, KeyringNotFoundError, KeyringPurposeMismatchError } from './keyring.errors';
 import { KeyringRepository } from './keyring.repository';
-import { SubjectKeys, usableSubjectKey } from './subject-keys';
+import { SubjectKeys, unwrapHeldKey, usableSubjectKey } from './subject-keys';
 import type { FieldError } from './field-crypto.usecase';
 
 export const MAX_LEASE_SUBJECTS = 1000;
@@ -79,9 +78,14 @@ export class SubjectKeyLeases {
     const failures = new Map<string, number>();
     const leases = subjects.map((subjectId): SubjectKeyLease => {
       try {
-        const wrapped = usableSubjectKey(keys.get(subjectId));
-        if (!wrapped.wrappedKey) throw new FieldFailure('CRYPTO.KEY_DESTROYED', 'the key was destroyed');
-        const material = this.unwrap(tenantId, keyring, subjectId, { ...wrapped, wrappedKey: wrapped.wrappedKey });
+        const ref = { tenantId, keyringId: keyring.keyringId, subjectId };
+        const material = unwrapHeldKey(
+          this.dataKeys,
+          ref,
+          usableSubjectKey(keys.get(subjectId)),
+          keyring,
+          'the stored key cannot be opened',
+        );
         return { subjectId, ok: true, keyId: subjectId, keyVersion: 1, key: material.toString('base64'), seals: request.seals };
       } catch (error) {
         if (!(error instanceof FieldFailure)) throw error;
@@ -105,25 +109,5 @@ export class SubjectKeyLeases {
       details: { subjectIds: subjects, sealsPerSubject: request.seals, leaseSeconds },
     });
     return { expiresAt: new Date(Date.now() + leaseSeconds * 1000).toISOString(), leaseSeconds, leases };
-  }
-
-  private unwrap(
-    tenantId: string,
-    keyring: Parameters<DataKeys['unwrap']>[2],
-    subjectId: string,
-    wrapped: Parameters<DataKeys['unwrap']>[1],
-  ): Buffer {
-    try {
-      return this.dataKeys.unwrap({ tenantId, keyringId: keyring.keyringId, subjectId }, wrapped, keyring);
-    } catch (error) {
-      if (error instanceof KeyIntegrityError) {
-        throw new FieldFailure(
-          'CRYPTO.INTEGRITY_CHECK_FAILED',
-          'the stored key cannot be opened',
-          'wrapped data key failed authentication',
-        );
-      }
-      throw error;
-    }
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { KeyIntegrityError } from '@traceo/hsm';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
-import { DataKeys, type WrappedDataKey } from './data-keys';
+import { DataKeys, type KeyRef, type WrappedDataKey, type WrappingContext } from './data-keys';
 import type { Keyring } from './keyring';
 import { FieldFailure } from './keyring.errors';
 import { KeyringRepository, type SubjectKeyRow } from './keyring.repository';
@@ -48,4 +49,26 @@ export function usableSubjectKey(row: SubjectKeyRow | undefined, use: 'encrypt' 
     throw new FieldFailure('CRYPTO.KEY_DESTROYED', "the data subject's key was destroyed (crypto-shredded); the data cannot be recovered");
   }
   return { wrappedKey: row.wrapped_key, kekId: row.kek_id, wrapping: row.wrapping };
+}
+
+/**
+ * A stored key's bytes (DataKeys' cached Buffer), or the field failure a caller reports: destroyed,
+ * or wrapped bytes that do not authenticate (`cannotOpen` says what cannot be opened, to the caller).
+ */
+export function unwrapHeldKey(
+  dataKeys: DataKeys,
+  ref: KeyRef,
+  key: WrappedKeyHolder,
+  keyring: WrappingContext,
+  cannotOpen: string,
+): Buffer {
+  if (!key.wrappedKey) throw new FieldFailure('CRYPTO.KEY_DESTROYED', 'the key was destroyed');
+  try {
+    return dataKeys.unwrap(ref, { wrappedKey: key.wrappedKey, kekId: key.kekId, wrapping: key.wrapping }, keyring);
+  } catch (error) {
+    if (error instanceof KeyIntegrityError) {
+      throw new FieldFailure('CRYPTO.INTEGRITY_CHECK_FAILED', cannotOpen, 'wrapped data key failed authentication');
+    }
+    throw error;
+  }
 }
