@@ -16,5 +16,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   moduleNameMapper: {
     '^@traceo/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    // Test-only: the Wycheproof vector loader (reads ../shared/test-vectors in place), for specs outside libs/crypto.
+    '^@traceo/crypto/wycheproof$': path.join(__dirname, 'libs/crypto/test/wycheproof.ts'),
   },
 };

@@ -2,6 +2,7 @@ export { apiKeyPrincipal, apiKeySecrets, parseApiKeys, type ApiClient } from './
 export { CurrentPrincipal, principalOfRequest, Public, PUBLIC_ROUTE, REQUIRED_PERMISSIONS, RequirePermissions } from './auth.decorators';
 export { ForbiddenError, InvalidTokenError, SigningKeysUnavailableError, TenantMismatchError, UnauthenticatedError } from './auth.errors';
 export { AUTH_GUARD_OPTIONS, AuthGuard, type AuthGuardOptions } from './auth.guard';
+export { verifyJwsSignature, type JwsSignatureAlgorithm } from './jws-signature';
 export { ACCESS_TOKEN_ALGORITHMS, assertPublicJwks, InvalidJwksError, jwksUrlProblem, looksLikeJwt, parsePublicJwks } from './jwt-keys';
 export { ALL_TENANTS, type Principal } from './principal';
 export { isRole, knownRoles, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS, ROLES, type Permission, type Role } from './roles';

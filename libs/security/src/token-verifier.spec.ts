@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import nodeCrypto, { createPublicKey } from 'node:crypto';
 import { TestTokenIssuer } from '@traceo/testing';
 import { base64url, generateKeyPair, SignJWT } from 'jose';
 import { InvalidTokenError, SigningKeysUnavailableError } from './auth.errors';
@@ -165,7 +165,7 @@ describe('TokenVerifier', () => {
     });
 
     it('checks the signature of a reused token once', async () => {
-      const signatureChecks = jest.spyOn(globalThis.crypto.subtle, 'verify');
+      const signatureChecks = jest.spyOn(nodeCrypto, 'verify');
       const caching = new TokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: { jwks: issuer.jwks() } });
       const token = await issuer.issue({ sub: 'alice', tenantId: 'acme', roles: ['key-user'] });
       for (let i = 0; i < 3; i += 1) expect((await caching.verify(token)).subject).toBe('alice');
@@ -173,7 +173,7 @@ describe('TokenVerifier', () => {
     });
 
     it('checks it every time when the cache is disabled', async () => {
-      const signatureChecks = jest.spyOn(globalThis.crypto.subtle, 'verify');
+      const signatureChecks = jest.spyOn(nodeCrypto, 'verify');
       const uncached = new TokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: { jwks: issuer.jwks() }, verifiedCacheSeconds: 0 });
       const token = await issuer.issue({ sub: 'alice', tenantId: 'acme' });
       for (let i = 0; i < 3; i += 1) await uncached.verify(token);
