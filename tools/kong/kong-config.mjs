@@ -182,6 +182,42 @@ export function serviceBodyLimits(root) {
   return { default: bytes(fallback), 'encryption-service': bytes(encryption) };
 }
 
+/** The services every gateway file routes to. */
+const TRACEO_SERVICES = ['auth-service', 'encryption-service', 'audit-service', 'risk-service', 'compliance-service'];
+/** Plugins on every request: correlation id, bot detection, metrics, and the log that feeds gateway events. */
+const GLOBAL_PLUGINS = ['correlation-id', 'bot-detection', 'prometheus', 'http-log'];
+const TIERS = ['free', 'standard', 'premium', 'enterprise'];
+
+/**
+ * What auth-service's access tokens (RFC 9068, oidc-provider's JWT format) carry, as Kong's jwt plugin
+ * sees them: the registered time claims `exp` and `iat` but no `nbf`, the API client in `client_id`,
+ * 15 minutes between `iat` and `exp`. authorization-code-flow.integration-spec.ts asserts the same of
+ * real tokens ("signs a user in and issues a 15-minute ES256 JWT access token …").
+ */
+export const AUTH_SERVICE_ACCESS_TOKEN = { timeClaims: ['exp', 'iat'], clientClaim: 'client_id', lifetimeSeconds: 900 };
+
+/**
+ * A jwt plugin configuration that would refuse valid auth-service tokens, or let expired ones through.
+ * Kong (kong/plugins/jwt/jwt_parser.lua, verify_registered_claims) fails a token that lacks any claim
+ * listed in claims_to_verify, and checks `exp` only when it is listed.
+ */
+function jwtConfigProblems(config) {
+  const problems = [];
+  const claims = config.claims_to_verify ?? [];
+  if (!claims.includes('exp')) problems.push('jwt claims_to_verify must include exp (otherwise Kong accepts expired tokens)');
+  for (const claim of claims)
+    if (!AUTH_SERVICE_ACCESS_TOKEN.timeClaims.includes(claim))
+      problems.push(`jwt claims_to_verify lists ${claim}, which auth-service access tokens do not carry: Kong would refuse every token`);
+  if (config.key_claim_name !== AUTH_SERVICE_ACCESS_TOKEN.clientClaim)
+    problems.push(
+      `jwt key_claim_name must be ${AUTH_SERVICE_ACCESS_TOKEN.clientClaim} (the API client, whose jwt_secrets hold auth-service's key)`,
+    );
+  const maximum = config.maximum_expiration ?? 0;
+  if (maximum !== 0 && maximum < AUTH_SERVICE_ACCESS_TOKEN.lifetimeSeconds)
+    problems.push(`jwt maximum_expiration ${maximum} is below the access-token lifetime (${AUTH_SERVICE_ACCESS_TOKEN.lifetimeSeconds} s)`);
+  return problems;
+}
+
 /**
  * Checks one declarative file. `edition` is `oss` (kong/kong.yml: the custom plugin, no consumer
  * groups) or `enterprise` (rate-limiting-advanced and consumer groups, no custom plugin).
@@ -245,6 +281,14 @@ export function checkKongConfig(doc, { edition, validatePluginConfig, bodyLimits
       if (secret.algorithm !== 'ES256') fail(where, `jwt_secrets ${secret.key}: auth-service signs ES256 (got ${secret.algorithm})`);
   }
 
+  const serviceNames = new Set((doc.services ?? []).map((service) => service.name));
+  for (const name of TRACEO_SERVICES) if (!serviceNames.has(name)) fail('services', `no ${name} (every Traceo service sits behind Kong)`);
+  const globalPlugins = new Set((doc.plugins ?? []).map((plugin) => plugin.name));
+  for (const name of GLOBAL_PLUGINS) if (!globalPlugins.has(name)) fail('plugins', `no global ${name}`);
+  const tiers = new Set((doc.consumers ?? []).flatMap((consumer) => (consumer.tags ?? []).filter((tag) => tag.startsWith('tier:'))));
+  for (const tier of TIERS) if (!tiers.has(`tier:${tier}`)) fail('consumers', `no consumer of tier ${tier}`);
+  if (edition === 'enterprise') for (const tier of TIERS) if (!groups.has(tier)) fail('consumer_groups', `no consumer group ${tier}`);
+
   const known = edition === 'enterprise' ? ENTERPRISE_PLUGINS : new Set([...OSS_PLUGINS, CUSTOM_PLUGIN]);
   let customCount = 0;
   for (const { plugin, where } of pluginsOf(doc)) {
@@ -255,6 +299,7 @@ export function checkKongConfig(doc, { edition, validatePluginConfig, bodyLimits
       );
     if (where.startsWith('consumer_groups[') && !CONSUMER_GROUP_PLUGINS.has(plugin.name))
       fail(where, 'this plugin cannot be scoped to a consumer group');
+    if (plugin.name === 'jwt') for (const problem of jwtConfigProblems(plugin.config ?? {})) fail(where, problem);
     if (plugin.name === CUSTOM_PLUGIN) {
       customCount += 1;
       if (!validatePluginConfig(plugin.config ?? {}))

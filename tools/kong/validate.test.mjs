@@ -121,4 +121,39 @@ describe('kong/ declarative configuration', () => {
     assert.equal(unknownGroup.ok, false);
     assert.match(unknownGroup.text, /is in consumer group platinum, which is not defined/);
   });
+
+  it('rejects a jwt plugin that would refuse auth-service tokens (nbf) or let expired ones through', () => {
+    const jwt = (doc) => route(doc, 'compliance-api').plugins.find((p) => p.name === 'jwt');
+    const withNbf = validateEdited(oss, (doc) => {
+      jwt(doc).config.claims_to_verify = ['exp', 'nbf'];
+    });
+    assert.equal(withNbf.ok, false);
+    assert.match(withNbf.text, /plugins\[jwt\]: jwt claims_to_verify lists nbf, which auth-service access tokens do not carry/);
+    const withoutExp = validateEdited(enterprise, (doc) => {
+      jwt(doc).config.claims_to_verify = [];
+    });
+    assert.equal(withoutExp.ok, false);
+    assert.match(withoutExp.text, /jwt claims_to_verify must include exp/);
+    const wrongKey = validateEdited(oss, (doc) => {
+      jwt(doc).config.key_claim_name = 'iss';
+    });
+    assert.match(wrongKey.text, /jwt key_claim_name must be client_id/);
+  });
+
+  it('rejects a file without one of the services, global plugins or tiers', () => {
+    const result = validateEdited(oss, (doc) => {
+      doc.services = doc.services.filter((s) => s.name !== 'risk-service');
+      doc.plugins = doc.plugins.filter((p) => p.name !== 'http-log');
+      doc.consumers = doc.consumers.filter((c) => !(c.tags ?? []).includes('tier:premium'));
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /services: no risk-service/);
+    assert.match(result.text, /plugins: no global http-log/);
+    assert.match(result.text, /consumers: no consumer of tier premium/);
+    const noGroup = validateEdited(enterprise, (doc) => {
+      doc.consumer_groups = doc.consumer_groups.filter((g) => g.name !== 'free');
+      for (const consumer of doc.consumers) consumer.groups = (consumer.groups ?? []).filter((g) => g.name !== 'free');
+    });
+    assert.match(noGroup.text, /consumer_groups: no consumer group free/);
+  });
 });
