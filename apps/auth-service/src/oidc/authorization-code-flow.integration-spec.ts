@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { TokenVerifier } from '@traceo/security';
 import { EventPublisher } from '@traceo/service-kit';
 import { waitFor } from '@traceo/testing';
@@ -33,6 +33,16 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
   const clientId = `web-${tenant}`;
   const user = { username: 'Alice@Example.com', password: 'a long and unguessable passphrase' };
   let accountId: string;
+
+  /** The grant a refresh token belongs to, read from auth-service's store (which keeps tokens only as SHA-256 hashes). */
+  async function grantIdOf(refreshToken: string): Promise<string> {
+    const [row] = await auth.service.runtime.dataSource.query<{ grant_id: string }[]>(
+      `SELECT grant_id FROM oidc_models WHERE model = 'RefreshToken' AND id_hash = $1`,
+      [createHash('sha256').update(refreshToken, 'utf8').digest()],
+    );
+    if (!row) throw new Error('refresh token not stored');
+    return row.grant_id;
+  }
 
   beforeAll(async () => {
     auth = await startAuthTestService('auth_code', [
@@ -106,14 +116,28 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     await expect(foreignIssuer.verify(tokens.access_token)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
   });
 
-  it('rotates the refresh token on every use; each new access token is valid', async () => {
+  it('rotates the refresh token on every use; each new access token is valid; each refresh is an audit record', async () => {
     const first = await exchange(await login());
+    const grantId = await grantIdOf(first.refresh_token!);
     const second = await oidc.refreshTokenGrant(config, first.refresh_token!);
     expect(second.refresh_token).toEqual(expect.any(String));
     expect(second.refresh_token).not.toBe(first.refresh_token);
     const third = await oidc.refreshTokenGrant(config, second.refresh_token!);
     expect(third.refresh_token).not.toBe(second.refresh_token);
     expect(decodeJwt(third.access_token)).toMatchObject({ sub: accountId, aud: 'urn:traceo:api', tenant_id: tenant });
+    const refreshedRecords = () =>
+      auth.received('traceo.audit.record.v1', (e) => e['data'].action === 'auth.token.refreshed' && e['data'].resource.id === grantId);
+    await waitFor(() => Promise.resolve(refreshedRecords().length >= 2), 'two auth.token.refreshed records', 15000, 50);
+    for (const record of refreshedRecords()) {
+      expect(record['tenantid']).toBe(tenant);
+      expect(record['data']).toMatchObject({
+        status: 'success',
+        actor: { type: 'user', id: accountId },
+        resource: { type: 'oauth-grant', id: grantId },
+        details: { grantType: 'refresh_token', clientId },
+      });
+    }
+    expect(JSON.stringify(refreshedRecords())).not.toContain(first.refresh_token!);
   });
 
   it('revokes the whole family when a rotated refresh token is reused, with an audit record and a security event', async () => {
@@ -148,11 +172,19 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     expect(afterwards).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
-  it('introspects refresh tokens and revokes them (RFC 7662, RFC 7009)', async () => {
+  it('introspects refresh tokens (valid 30 days) and revokes them with an audit record (RFC 7662, RFC 7009)', async () => {
     const tokens = await exchange(await login());
+    const grantId = await grantIdOf(tokens.refresh_token!);
     const active = await oidc.tokenIntrospection(config, tokens.refresh_token!);
     expect(active).toMatchObject({ active: true, client_id: clientId, sub: accountId });
+    expect(active.exp! - active.iat!).toBe(30 * 86_400);
     await oidc.tokenRevocation(config, tokens.refresh_token!);
+    const revoked = await auth.event(
+      'traceo.audit.record.v1',
+      (e) => e['data'].action === 'auth.grant.revoked' && e['data'].resource.id === grantId,
+    );
+    expect(revoked['tenantid']).toBe(tenant);
+    expect(revoked['data']).toMatchObject({ status: 'success', resource: { type: 'oauth-grant', id: grantId }, details: { clientId } });
     await expect(oidc.tokenIntrospection(config, tokens.refresh_token!)).resolves.toMatchObject({ active: false });
     const refresh = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! });
     expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
@@ -171,6 +203,8 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
   it('ends the session with RP-initiated logout and returns to the registered post-logout URI', async () => {
     const browser = new TestBrowser();
     const tokens = await exchange(await login(browser));
+    const signOuts = () => auth.received('traceo.audit.record.v1', (e) => e['tenantid'] === tenant && e['data'].action === 'auth.sign-out');
+    const signOutsBefore = signOuts().length;
     const url = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: SIGNED_OUT, state: 'bye' });
     const { response } = await browser.follow(url.href, SIGNED_OUT);
     const page = await response.text();
@@ -188,6 +222,9 @@ describe('authorization code flow with PKCE (openid-client as relying party)', (
     });
     // The next authorization request asks the browser to sign in again.
     await expect(login(browser)).resolves.toBeDefined();
+    // The sign-out is an audit record.
+    await waitFor(() => Promise.resolve(signOuts().length > signOutsBefore), 'an auth.sign-out record', 15000, 50);
+    expect(signOuts().at(-1)!['data']).toMatchObject({ status: 'success', resource: { type: 'session' }, details: { clientId } });
   });
 
   it('accepts pushed authorization requests (RFC 9126)', async () => {
