@@ -9,4 +9,6 @@ export const authServiceDefinition: ServiceDefinition<typeof authConfigSchema> =
   configSchema: authConfigSchema,
   rootModule: (runtime) => AppModule.forRoot(runtime),
   migrations: AUTH_MIGRATIONS,
+  // oidc-provider reads its endpoints' bodies itself and answers others with invalid_request (audited).
+  ownBodyPaths: ['/oidc'],
 };

@@ -11,6 +11,7 @@ import {
   EventPublisher,
   httpAuditMiddleware,
   InboxTransport,
+  jsonBodyParserOptions,
   loadConfig,
   type ServiceRuntime,
 } from '@traceo/service-kit';
@@ -18,6 +19,7 @@ import { createScratchSchema, freePort, loadInfraEnv, startGroupAtEnd, waitFor }
 import { AccountRepository } from '../src/accounts/account.repository';
 import { AppModule } from '../src/app.module';
 import { authConfigSchema, type AuthConfig } from '../src/auth-service.config';
+import { authServiceDefinition } from '../src/auth-service.definition';
 import { AUTH_MIGRATIONS } from '../src/migrations';
 import type { ClientRegistrationInput } from '../src/clients/client-policy';
 
@@ -51,7 +53,7 @@ async function startInProcess(config: AuthConfig, schema: string, prefix: string
   });
   app.disable('x-powered-by');
   app.use(httpAuditMiddleware('auth-service', app.get(EventPublisher), runtime.logger));
-  app.useBodyParser('json', { limit: '256kb' });
+  app.useBodyParser('json', jsonBodyParserOptions('256kb', authServiceDefinition.ownBodyPaths));
   app.connectMicroservice({ strategy: new InboxTransport(runtime) }, { inheritAppConfig: true });
   await runtime.relay.start();
   await app.init();

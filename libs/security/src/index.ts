@@ -5,5 +5,16 @@ export { AUTH_GUARD_OPTIONS, AuthGuard, type AuthGuardOptions } from './auth.gua
 export { verifyJwsSignature, type JwsSignatureAlgorithm } from './jws-signature';
 export { ACCESS_TOKEN_ALGORITHMS, assertPublicJwks, InvalidJwksError, jwksUrlProblem, looksLikeJwt, parsePublicJwks } from './jwt-keys';
 export { ALL_TENANTS, type Principal } from './principal';
-export { isRole, knownRoles, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS, ROLES, type Permission, type Role } from './roles';
+export {
+  effectivePermissions,
+  isPermission,
+  isRole,
+  knownRoles,
+  PERMISSIONS,
+  permissionsOf,
+  ROLE_PERMISSIONS,
+  ROLES,
+  type Permission,
+  type Role,
+} from './roles';
 export { TokenVerifier, type SigningKeySource, type TokenRefusal, type TokenVerifierOptions } from './token-verifier';

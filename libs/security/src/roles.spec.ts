@@ -1,4 +1,4 @@
-import { knownRoles, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS, ROLES, type Permission, type Role } from './roles';
+import { effectivePermissions, knownRoles, PERMISSIONS, permissionsOf, ROLE_PERMISSIONS, ROLES, type Permission, type Role } from './roles';
 
 const holders = (permission: Permission): Role[] => ROLES.filter((role) => ROLE_PERMISSIONS[role].includes(permission));
 
@@ -48,5 +48,26 @@ describe('role → permission map', () => {
     expect(both.has('crypto:keys:manage')).toBe(true);
     expect(both.has('audit:export')).toBe(true);
     expect(both.has('crypto:decrypt')).toBe(false);
+  });
+
+  describe('scopes narrowing a token', () => {
+    it('keeps all of the roles permissions when no scope names a permission', () => {
+      expect(effectivePermissions(['key-user'])).toEqual(permissionsOf(['key-user']));
+      expect(effectivePermissions(['key-user'], ['openid', 'api', 'offline_access'])).toEqual(permissionsOf(['key-user']));
+    });
+
+    it('holds only the named permissions the roles grant', () => {
+      expect([...effectivePermissions(['key-user'], ['api', 'crypto:encrypt'])]).toEqual(['crypto:encrypt']);
+      expect([...effectivePermissions(['key-admin', 'auditor'], ['audit:read', 'crypto:keys:read'])].sort()).toEqual([
+        'audit:read',
+        'crypto:keys:read',
+      ]);
+    });
+
+    it('never adds a permission the roles do not grant', () => {
+      expect(effectivePermissions(['end-user'], ['crypto:decrypt']).size).toBe(0);
+      expect([...effectivePermissions(['key-user'], ['crypto:decrypt', 'crypto:keys:manage'])]).toEqual(['crypto:decrypt']);
+      expect(effectivePermissions([], [...PERMISSIONS]).size).toBe(0);
+    });
   });
 });

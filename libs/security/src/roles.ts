@@ -124,3 +124,23 @@ export function permissionsOf(roles: readonly Role[]): Set<Permission> {
   for (const role of roles) for (const permission of ROLE_PERMISSIONS[role]) granted.add(permission);
   return granted;
 }
+
+const PERMISSION_SET: ReadonlySet<string> = new Set(PERMISSIONS);
+
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && PERMISSION_SET.has(value);
+}
+
+/**
+ * What a token may do: its roles' permissions, narrowed by its scopes. Every permission is also an
+ * OAuth scope of the Traceo APIs (auth-service offers them beside `api`); a token whose `scope` names
+ * any of them holds only those of its roles' permissions it names, so a client can ask for less than
+ * its user or its machine role could do. Scopes never add: a scope its roles do not grant is ignored,
+ * and a token whose scopes name no permission (`api`, `openid`, …) holds all its roles' permissions.
+ */
+export function effectivePermissions(roles: readonly Role[], scopes: readonly string[] = []): Set<Permission> {
+  const granted = permissionsOf(roles);
+  const named = scopes.filter(isPermission);
+  if (named.length === 0) return granted;
+  return new Set(named.filter((permission) => granted.has(permission)));
+}

@@ -124,6 +124,14 @@ describe('TokenVerifier', () => {
     expect(await refusalOf(`${header}.${encode(claims({ roles: ['key-admin'] }))}.${signature}`)).toBe('signature');
   });
 
+  it('narrows the roles permissions to the permissions its scope names, and never widens them', async () => {
+    const narrowed = await verifier.verify(
+      await issuer.issue({ sub: 'alice', tenantId: 'acme', roles: ['key-user'], scope: 'api crypto:encrypt crypto:keys:manage' }),
+    );
+    expect([...narrowed.permissions]).toEqual(['crypto:encrypt']);
+    expect(narrowed.scopes).toEqual(['api', 'crypto:encrypt', 'crypto:keys:manage']);
+  });
+
   it('grants no permissions to a token without roles, and ignores unknown roles', async () => {
     expect((await verifier.verify(await issuer.issue({ sub: 'alice', tenantId: 'acme' }))).permissions.size).toBe(0);
     const principal = await verifier.verify(

@@ -12,7 +12,7 @@ import { InvalidTokenError, SigningKeysUnavailableError } from './auth.errors';
 import { keyObjectOf, verifyJwsSignature, type JwsSignatureAlgorithm } from './jws-signature';
 import { ACCESS_TOKEN_ALGORITHMS, assertPublicJwks, jwksUrlProblem } from './jwt-keys';
 import { ALL_TENANTS, type Principal } from './principal';
-import { knownRoles, permissionsOf } from './roles';
+import { effectivePermissions, knownRoles } from './roles';
 import { VerifiedTokenCache } from './verified-token-cache';
 
 /** Where the issuer's public signing keys come from: an inline JWKS, or the issuer's JWKS URL. */
@@ -181,13 +181,14 @@ function principalFromClaims(payload: JWTPayload): Principal {
   if (scope !== undefined && typeof scope !== 'string') throw refused('claim:scope');
   if (clientId !== undefined && typeof clientId !== 'string') throw refused('claim:client_id');
   const granted = knownRoles(roles ?? []);
+  const scopes = scope?.split(' ').filter(Boolean);
   return {
     subject: sub,
     tenantId,
     roles: granted,
-    permissions: permissionsOf(granted),
+    permissions: effectivePermissions(granted, scopes),
     via: 'jwt',
     ...(clientId !== undefined ? { clientId } : {}),
-    ...(scope !== undefined ? { scopes: scope.split(' ').filter(Boolean) } : {}),
+    ...(scopes !== undefined ? { scopes } : {}),
   };
 }

@@ -13,6 +13,7 @@ export { RateLimitProblemFilter, RateLimitRefusal } from './rate-limit/rate-limi
 export { RATE_LIMIT_OVERRIDES, RateLimitRuntime, type RateLimitOverrides } from './rate-limit/rate-limit.runtime';
 export { ANONYMOUS_RULE, DEFAULT_RATE_LIMIT_RULES, DEFAULT_RULE, rateLimitConfigFromJson } from './rate-limit/rate-limit.settings';
 export { MalformedRequestError, RequestValidationError, RouteNotFoundError } from './request-errors';
+export { jsonBodyParserOptions } from './json-body';
 export { runService, startService, type RunningService, type ServiceDefinition } from './run-service';
 export { ServiceKitModule } from './service-kit.module';
 export { assembleServiceRuntime, SERVICE_RUNTIME, type RuntimeParts, type ServiceRuntime } from './service-runtime';

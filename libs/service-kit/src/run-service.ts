@@ -12,6 +12,7 @@ import { ConfigurationError, loadConfig, type BaseConfig } from './config';
 import { EventPublisher } from './event-publisher';
 import { httpAuditMiddleware } from './http-audit.middleware';
 import { InboxTransport } from './inbox.transport';
+import { jsonBodyParserOptions } from './json-body';
 import { assembleServiceRuntime, type ServiceRuntime } from './service-runtime';
 
 export interface ServiceDefinition<S extends z.ZodType<BaseConfig>> {
@@ -27,6 +28,8 @@ export interface ServiceDefinition<S extends z.ZodType<BaseConfig>> {
   readonly jsonBodyLimit?: string;
   /** The inbox consumer fetches while it applies (InboxConsumer `pipelined`), for high-volume consumers. */
   readonly pipelinedInbox?: boolean;
+  /** Path prefixes whose handlers read their own request bodies: the JSON parser leaves them alone (jsonBodyParserOptions). */
+  readonly ownBodyPaths?: readonly string[];
 }
 
 export interface RunningService {
@@ -76,7 +79,7 @@ export async function startService<S extends z.ZodType<BaseConfig>>(
   app.useLogger(app.get(PinoNestLogger));
   app.disable('x-powered-by');
   app.use(httpAuditMiddleware(definition.name, app.get(EventPublisher), logger));
-  app.useBodyParser('json', { limit: definition.jsonBodyLimit ?? '256kb' });
+  app.useBodyParser('json', jsonBodyParserOptions(definition.jsonBodyLimit ?? '256kb', definition.ownBodyPaths));
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder().setTitle(definition.name).setDescription(definition.description).setVersion('1.0.0').build(),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TokenVerifier } from '@traceo/security';
+import { waitFor } from '@traceo/testing';
 import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { startAuthTestService, type AuthTestService } from '../../test/auth-test-service';
@@ -254,7 +255,18 @@ describe('auth-service refuses bad input with the specified errors', () => {
       expect(result).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     });
 
-    it('refuses oversized and malformed requests with 4xx errors', async () => {
+    it('refuses oversized and malformed token requests with invalid_request, each an audit record, no stack', async () => {
+      const refusals = (description: string) =>
+        auth.received(
+          'traceo.audit.record.v1',
+          (e) =>
+            e['data'].action === 'auth.token.refused' &&
+            e['data'].resultCode === 'invalid_request' &&
+            String(e['data'].details?.description).includes(description),
+        );
+      const parseFailuresBefore = refusals('request entity too large').length;
+      const wrongTypeBefore = refusals('only application/x-www-form-urlencoded').length;
+      // 300,000 characters: beyond oidc-provider's 56 KiB for an endpoint's body.
       const huge = await tokenRequest(
         tokenEndpoint,
         { id: webId, secret: WEB_SECRET },
@@ -265,12 +277,28 @@ describe('auth-service refuses bad input with the specified errors', () => {
           code_verifier: oidc.randomPKCECodeVerifier(),
         },
       );
-      expect(huge.status).toBeGreaterThanOrEqual(400);
-      expect(huge.status).toBeLessThan(500);
-      const json = await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":' });
-      expect(json.status).toBeGreaterThanOrEqual(400);
-      expect(json.status).toBeLessThan(500);
-      expect(await json.text()).not.toMatch(/at \S+\.js/);
+      expect(huge).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+      // A JSON body, and a malformed one at that: the token endpoint takes form bodies only (RFC 6749 §3.2).
+      for (const body of ['{"grant_type":', JSON.stringify({ grant_type: 'client_credentials' })]) {
+        const json = await fetch(tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const text = await json.text();
+        expect(json.status).toBe(400);
+        expect(JSON.parse(text)).toMatchObject({ error: 'invalid_request' });
+        expect(text).not.toMatch(/at \S+\.js/);
+      }
+      await waitFor(
+        () => Promise.resolve(refusals('request entity too large').length > parseFailuresBefore),
+        'the oversized request audited',
+        15000,
+        50,
+      );
+      await waitFor(
+        () => Promise.resolve(refusals('only application/x-www-form-urlencoded').length >= wrongTypeBefore + 2),
+        'both JSON requests audited',
+        15000,
+        50,
+      );
+      expect(JSON.stringify(refusals('request entity too large'))).not.toContain('A'.repeat(100));
     });
   });
 
@@ -292,6 +320,24 @@ describe('auth-service refuses bad input with the specified errors', () => {
       const other = await oidc.clientCredentialsGrant(svc, { resource: 'https://other-api.traceo.test' });
       expect(decodeJwt(other.access_token).aud).toBe('https://other-api.traceo.test');
       await expect(verifier.verify(other.access_token)).rejects.toMatchObject({ code: 'AUTH.UNAUTHENTICATED' });
+    });
+
+    it('narrows a machine token to the permissions its scope names (roles grant, scopes narrow)', async () => {
+      const svc = await relyingParty(auth.issuer, svcId, SVC_SECRET);
+      const verifier = new TokenVerifier({ issuer: auth.issuer, audience: 'urn:traceo:api', keys: { jwksUrl: `${auth.issuer}/jwks` } });
+      const whole = await verifier.verify((await oidc.clientCredentialsGrant(svc, { scope: 'api' })).access_token);
+      expect(whole.permissions.has('crypto:decrypt')).toBe(true);
+      // audit:read is an API scope, but not one the service role grants: named, it adds nothing.
+      const narrow = await oidc.clientCredentialsGrant(svc, { scope: 'crypto:encrypt audit:read' });
+      expect(String(decodeJwt(narrow.access_token).scope).split(' ').sort()).toEqual(['audit:read', 'crypto:encrypt']);
+      const principal = await verifier.verify(narrow.access_token);
+      expect([...principal.permissions]).toEqual(['crypto:encrypt']);
+      expect(principal.roles).toEqual(['service']);
+      // A scope name the APIs do not offer is ignored (RFC 6749 §3.3 lets the server grant less than asked):
+      // the token says what was granted, here no scope at all, so the service role's permissions.
+      const unknown = await oidc.clientCredentialsGrant(svc, { scope: 'crypto:everything' });
+      expect(decodeJwt(unknown.access_token).scope).toBeUndefined();
+      expect((await verifier.verify(unknown.access_token)).permissions).toEqual(whole.permissions);
     });
 
     it('refuses an unknown resource with invalid_target and a user-facing client with unauthorized_client', async () => {
@@ -360,6 +406,49 @@ describe('auth-service refuses bad input with the specified errors', () => {
       const json = await fetch(action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       expect(json.status).toBe(415);
       expect((await fetch(`${auth.origin}/health/live`)).status).toBe(200);
+    });
+
+    it("refuses another tenant's account at this tenant's client, and signs in the same name of its own tenant", async () => {
+      // Same username in two tenants: the client decides which tenant's accounts it signs in.
+      const other = `t-${randomBytes(4).toString('hex')}`;
+      const username = `dana-${randomBytes(3).toString('hex')}`;
+      const foreignId = await auth.createAccount(other, username, 'dana of the other tenant passphrase', ['end-user']);
+      const anonymousFailures = () =>
+        auth.received(
+          'traceo.audit.record.v1',
+          (e) =>
+            e['tenantid'] === tenant &&
+            e['data'].action === 'auth.sign-in' &&
+            e['data'].resultCode === 'AUTH.INVALID_CREDENTIALS' &&
+            e['data'].subjectId === undefined,
+        ).length;
+      const before = anonymousFailures();
+      const browser = new TestBrowser();
+      const page = await loginPage(browser);
+      const refused = await browser.request(page.action, {
+        form: { csrf: page.csrf, username, password: 'dana of the other tenant passphrase' },
+      });
+      expect(refused.status).toBe(401);
+      expect(await refused.text()).toContain('The username or password is not correct.');
+      // Audited in this tenant as a failure for an unknown name.
+      await waitFor(() => Promise.resolve(anonymousFailures() > before), 'the refused sign-in audited', 15000, 50);
+      // Nothing was recorded against the other tenant's account.
+      expect(
+        auth.received('traceo.audit.record.v1', (e) => e['data'].subjectId === foreignId && e['data'].action === 'auth.sign-in'),
+      ).toEqual([]);
+      const ownId = await auth.createAccount(tenant, username, 'dana of this tenant has another one', ['end-user']);
+      const signedIn = await signIn(
+        web,
+        auth.origin,
+        { username, password: 'dana of this tenant has another one' },
+        { redirectUri: REDIRECT },
+      );
+      const tokens = await oidc.authorizationCodeGrant(web, signedIn.callback, {
+        pkceCodeVerifier: signedIn.verifier,
+        expectedState: signedIn.state,
+        expectedNonce: signedIn.nonce,
+      });
+      expect(decodeJwt(tokens.access_token)).toMatchObject({ sub: ownId, tenant_id: tenant });
     });
 
     it('locks an account after 5 failed sign-ins: the right password is refused too, with Retry-After, and audited', async () => {

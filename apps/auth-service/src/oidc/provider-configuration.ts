@@ -1,4 +1,5 @@
 import type { KeyEncryptionKey } from '@traceo/hsm';
+import { PERMISSIONS } from '@traceo/security';
 import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { DataSource } from 'typeorm';
 import type { AccountRepository } from '../accounts/account.repository';
@@ -25,8 +26,14 @@ export const TOKEN_LIFETIMES = Object.freeze({
 
 /** Scopes a client may ask for besides those of resource servers. */
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile'] as const;
-/** The scope of the Traceo APIs as a resource server; permissions still come from roles in the token. */
+/** The scope of the Traceo APIs as a resource server: everything the token's roles permit. */
 export const API_SCOPE = 'api';
+/**
+ * Every scope the Traceo APIs offer: `api`, and each permission by name (`crypto:encrypt`, `audit:read`,
+ * …), with which a client asks for less. Roles grant, scopes narrow (libs/security effectivePermissions):
+ * a token whose scope names permissions holds only those of its roles' permissions.
+ */
+export const RESOURCE_SCOPES = [API_SCOPE, ...PERMISSIONS].join(' ');
 
 export interface ProviderDependencies {
   readonly issuer: string;
@@ -209,7 +216,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
         getResourceServerInfo: (_ctx, resource) => {
           if (!resources.includes(resource)) throw new errors.InvalidTarget();
           return {
-            scope: API_SCOPE,
+            scope: RESOURCE_SCOPES,
             audience: resource,
             accessTokenTTL: TOKEN_LIFETIMES.accessToken,
             accessTokenFormat: 'jwt',
