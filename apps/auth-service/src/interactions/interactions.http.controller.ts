@@ -3,7 +3,6 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestj
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@traceo/security';
 import type { Request, Response } from 'express';
-import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 import { AccountRepository, type Account } from '../accounts/account.repository';
 import { SignInUseCase } from '../accounts/sign-in.usecase';
@@ -16,7 +15,7 @@ import { UpstreamIdps } from '../federation/upstream-idps';
 import { authenticationContext, type AcrValue } from '../mfa';
 import { SecondFactorUseCase, type SecondFactorStep } from '../second-factor/second-factor.usecase';
 import { TotpFactorsRepository } from '../second-factor/totp-factors.repository';
-import { OIDC_PROVIDER } from '../oidc/oidc-provider.token';
+import { OidcProviderHolder } from '../oidc/oidc-provider.holder';
 import { RiskDecisions, type RiskVerdict } from '../risk/risk-decisions';
 import type { SignInRecord } from '../risk/token-issuance.hooks';
 import { SignInContextReader, type SignInContext } from '../sessions/sign-in-context';
@@ -40,7 +39,7 @@ const UID = /^[A-Za-z0-9_-]{1,64}$/;
 @Controller('interaction')
 export class InteractionsHttpController {
   constructor(
-    @Inject(OIDC_PROVIDER) private readonly provider: Provider,
+    private readonly providers: OidcProviderHolder,
     @Inject(PROVIDER_KEYS) private readonly keys: ProviderKeys,
     private readonly signIn: SignInUseCase,
     private readonly secondFactor: SecondFactorUseCase,
@@ -58,7 +57,7 @@ export class InteractionsHttpController {
   async show(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
       const details = await this.details(uid, req, res);
-      const client = await this.provider.Client.find(String(details.params['client_id']));
+      const client = await this.providers.current.Client.find(String(details.params['client_id']));
       const clientName = client?.clientName ?? client?.clientId ?? 'an application';
       if (details.prompt.name === 'login') {
         this.contexts.read(req, res); // gives a browser without one its device cookie before it signs in
@@ -98,7 +97,7 @@ export class InteractionsHttpController {
     await this.page(res, async () => {
       const { form, details } = await this.signInForm(uid, req, res);
       const clientId = String(details.params['client_id']);
-      const client = await this.provider.Client.find(clientId);
+      const client = await this.providers.current.Client.find(clientId);
       const tenantId = client?.['tenant_id'];
       if (!client || typeof tenantId !== 'string') throw new errors.InvalidClient('client not found');
       const username = (form.get('username') ?? '').slice(0, 256);
@@ -139,7 +138,7 @@ export class InteractionsHttpController {
       const account = accountId ? await this.accounts.findById(accountId) : undefined;
       if (!account || account.disabled) throw new errors.InvalidRequest('sign in with your password first');
       const clientId = String(details.params['client_id']);
-      const client = await this.provider.Client.find(clientId);
+      const client = await this.providers.current.Client.find(clientId);
       const clientName = client?.clientName ?? clientId;
       const step = await this.secondFactor.stepFor(account);
       const meta = { clientId, ip: this.address.of(req) };
@@ -199,7 +198,7 @@ export class InteractionsHttpController {
     await this.page(res, async () => {
       const { form, details } = await this.signInForm(uid, req, res);
       const clientId = String(details.params['client_id']);
-      const tenantId = (await this.provider.Client.find(clientId))?.['tenant_id'];
+      const tenantId = (await this.providers.current.Client.find(clientId))?.['tenant_id'];
       if (typeof tenantId !== 'string') throw new errors.InvalidClient('client not found');
       const upstream = await this.startFederation.execute({
         interactionUid: uid,
@@ -232,7 +231,7 @@ export class InteractionsHttpController {
       const step = await this.secondFactorStep(account, details.params['acr_values'], verdict);
       if (step === 'none') return this.finishSignIn(req, res, account, clientId, federatedContext(false, false), context);
       await this.factors.rememberPasswordStep(uid, account.accountId);
-      const client = await this.provider.Client.find(clientId);
+      const client = await this.providers.current.Client.find(clientId);
       return this.secondFactorPage(res, 200, uid, step, account, client?.clientName ?? clientId, account.tenantId);
     });
   }
@@ -246,7 +245,7 @@ export class InteractionsHttpController {
       const details = await this.details(uid, req, res);
       if (details.prompt.name !== 'consent' || !details.session?.accountId) throw new errors.InvalidRequest('not a consent step');
       if (form.get('decision') !== 'allow') {
-        await this.provider.interactionFinished(
+        await this.providers.current.interactionFinished(
           req,
           res,
           { error: 'access_denied', error_description: 'the user denied the request' },
@@ -260,15 +259,15 @@ export class InteractionsHttpController {
         missingResourceScopes?: Record<string, string[]>;
       };
       const grant = details.grantId
-        ? await this.provider.Grant.find(details.grantId)
-        : new this.provider.Grant({ accountId: details.session.accountId, clientId: String(details.params['client_id']) });
+        ? await this.providers.current.Grant.find(details.grantId)
+        : new this.providers.current.Grant({ accountId: details.session.accountId, clientId: String(details.params['client_id']) });
       if (!grant) throw new errors.InvalidRequest('grant not found');
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
       for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
         grant.addResourceScope(resource, scopes.join(' '));
       const grantId = await grant.save();
-      await this.provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      await this.providers.current.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     });
   }
 
@@ -276,7 +275,7 @@ export class InteractionsHttpController {
   async abort(@Param('uid') uid: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await this.page(res, async () => {
       await this.details(uid, req, res);
-      await this.provider.interactionFinished(
+      await this.providers.current.interactionFinished(
         req,
         res,
         { error: 'access_denied', error_description: 'the user cancelled' },
@@ -299,7 +298,7 @@ export class InteractionsHttpController {
   ): Promise<void> {
     const traceo: SignInRecord = { tenantId: account.tenantId, clientId, context };
     const outcome: InteractionResults = { login: { accountId: account.accountId, amr: [...amr], acr }, traceo };
-    await this.provider.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
+    await this.providers.current.interactionFinished(req, res, outcome, { mergeWithLastSubmission: false });
   }
 
   /**
@@ -333,7 +332,7 @@ export class InteractionsHttpController {
 
   /** A denied sign-in returns to the client as `access_denied` (RFC 6749 §4.1.2.1), with nothing about why. */
   private async refuse(req: Request, res: Response): Promise<void> {
-    await this.provider.interactionFinished(
+    await this.providers.current.interactionFinished(
       req,
       res,
       { error: 'access_denied', error_description: 'the sign-in was refused by the security policy' },
@@ -372,7 +371,7 @@ export class InteractionsHttpController {
 
   private async details(uid: string, req: Request, res: Response) {
     if (!UID.test(uid)) throw new errors.SessionNotFound('interaction not found');
-    const details = await this.provider.interactionDetails(req, res);
+    const details = await this.providers.current.interactionDetails(req, res);
     if (details.uid !== uid) throw new errors.SessionNotFound('interaction session mismatch');
     return details;
   }

@@ -1,9 +1,9 @@
-import { All, Controller, Inject, Req, Res } from '@nestjs/common';
+import { All, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Public } from '@traceo/security';
 import type { Request, Response } from 'express';
-import type Provider from 'oidc-provider';
-import { OIDC_MOUNT_PATH, OIDC_PROVIDER } from './oidc-provider.token';
+import { OidcProviderHolder } from './oidc-provider.holder';
+import { OIDC_MOUNT_PATH } from './oidc-provider.token';
 
 /**
  * Hands everything under /oidc to oidc-provider (discovery, authorization, token, PAR, JWKS,
@@ -16,16 +16,12 @@ import { OIDC_MOUNT_PATH, OIDC_PROVIDER } from './oidc-provider.token';
 @Public()
 @Controller()
 export class OidcHttpController {
-  private readonly callback: ReturnType<Provider['callback']>;
-
-  constructor(@Inject(OIDC_PROVIDER) provider: Provider) {
-    this.callback = provider.callback();
-  }
+  constructor(private readonly providers: OidcProviderHolder) {}
 
   @All([OIDC_MOUNT_PATH.slice(1), `${OIDC_MOUNT_PATH.slice(1)}/*path`])
   async handle(@Req() req: Request, @Res() res: Response): Promise<void> {
     req.url = req.url.slice(OIDC_MOUNT_PATH.length) || '/';
     if (!req.url.startsWith('/')) req.url = `/${req.url}`;
-    await this.callback(req, res);
+    await this.providers.callback(req, res);
   }
 }

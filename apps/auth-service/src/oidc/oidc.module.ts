@@ -14,6 +14,7 @@ import { TotpFactorsRepository } from '../second-factor/totp-factors.repository'
 import { OidcHttpController } from './oidc.http.controller';
 import { OIDC_PROVIDERS, OidcMaintenance } from './oidc.providers';
 import { ProviderEventsListener } from './provider-events.listener';
+import { SigningKeyRotation } from './signing-key-rotation';
 
 /** The OpenID provider (mounted at /oidc), its sign-in and consent pages, and its storage. */
 @Module({
@@ -30,6 +31,7 @@ import { ProviderEventsListener } from './provider-events.listener';
     RecoveryCodesRepository,
     ProviderEventsListener,
     OidcMaintenance,
+    SigningKeyRotation,
   ],
   exports: [ClientRepository, AccountRepository],
 })

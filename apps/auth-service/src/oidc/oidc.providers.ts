@@ -5,7 +5,7 @@ import { AccountRepository } from '../accounts/account.repository';
 import type { AuthConfig } from '../auth-service.config';
 import { ClientRepository } from '../clients/client.repository';
 import { affectedRows } from '../database/affected-rows';
-import { OIDC_PROVIDER } from './oidc-provider.token';
+import { OidcProviderHolder } from './oidc-provider.holder';
 import { purgeExpiredOidcModels } from './pg-oidc.adapter';
 import { createProvider } from './provider-configuration';
 import { loadProviderKeys, type ProviderKeys } from './provider-keys';
@@ -40,7 +40,7 @@ export const OIDC_PROVIDERS: NestProvider[] = [
       }),
   },
   {
-    provide: OIDC_PROVIDER,
+    provide: OidcProviderHolder,
     inject: [
       SERVICE_RUNTIME,
       KEY_ENCRYPTION_KEY,
@@ -60,18 +60,24 @@ export const OIDC_PROVIDERS: NestProvider[] = [
       risk: RiskDecisions,
       sessions: SessionRecordsRepository,
       contexts: SignInContextReader,
-    ) =>
-      createProvider({
-        issuer: runtime.config.TRACEO_AUTH_ISSUER,
-        resources: runtime.config.TRACEO_AUTH_RESOURCES,
+    ) => {
+      const hooks = tokenIssuanceHooks({ risk, sessions, contexts, dataSource: runtime.dataSource });
+      return new OidcProviderHolder(
+        (current) =>
+          createProvider({
+            issuer: runtime.config.TRACEO_AUTH_ISSUER,
+            resources: runtime.config.TRACEO_AUTH_RESOURCES,
+            keys: current,
+            dataSource: runtime.dataSource,
+            kek,
+            clients,
+            accounts,
+            trustProxy: runtime.config.TRACEO_AUTH_TRUST_PROXY,
+            hooks,
+          }),
         keys,
-        dataSource: runtime.dataSource,
-        kek,
-        clients,
-        accounts,
-        trustProxy: runtime.config.TRACEO_AUTH_TRUST_PROXY,
-        hooks: tokenIssuanceHooks({ risk, sessions, contexts, dataSource: runtime.dataSource }),
-      }),
+      );
+    },
   },
 ];
 

@@ -5,7 +5,7 @@ import { EventPublisher, SERVICE_RUNTIME, type AuditEntry, type ServiceRuntime }
 import type Provider from 'oidc-provider';
 import type { errors, KoaContextWithOIDC } from 'oidc-provider';
 import { ClientAddress } from '../interactions/client-address';
-import { OIDC_PROVIDER } from './oidc-provider.token';
+import { OidcProviderHolder } from './oidc-provider.holder';
 import { REUSE_DETAILS, revokeGrantFamily } from './pg-oidc.adapter';
 
 type ProviderError = errors.OIDCProviderError;
@@ -23,14 +23,19 @@ const REUSED: ReadonlyMap<string, 'refresh_token' | 'authorization_code'> = new 
 @Injectable()
 export class ProviderEventsListener implements OnModuleInit {
   constructor(
-    @Inject(OIDC_PROVIDER) private readonly provider: Provider,
+    private readonly providers: OidcProviderHolder,
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
     private readonly publisher: EventPublisher,
     private readonly address: ClientAddress,
   ) {}
 
   onModuleInit(): void {
-    const emitter = this.provider as unknown as { on(event: string, listener: (...args: never[]) => void): void };
+    // Every instance the holder swaps in (signing-key reloads) gets the same listeners.
+    this.providers.onEach((provider) => this.attach(provider));
+  }
+
+  private attach(provider: Provider): void {
+    const emitter = provider as unknown as { on(event: string, listener: (...args: never[]) => void): void };
     const on = (event: string, handler: (ctx: KoaContextWithOIDC, ...rest: never[]) => Promise<void>) =>
       emitter.on(event, (ctx: KoaContextWithOIDC, ...rest: never[]) => {
         handler(ctx, ...rest).catch((error: unknown) =>

@@ -53,17 +53,27 @@ describe('provider keys (PostgreSQL + SoftHSM2)', () => {
     expect(row!.private_wrapped.includes(Buffer.from(first.signingKeys[0]!.privateJwk.d!, 'base64url'))).toBe(false);
   });
 
-  it('rotates an old signing key: the new one signs, the old one stays in the JWKS for a day, then retires', async () => {
+  it('rotates: a successor is published a day before the key ages out, signs a day later, and the old key retires a day after that', async () => {
     const [current] = await dataSource.query<{ kid: string }[]>('SELECT kid FROM signing_keys WHERE retired_at IS NULL');
     const oldKid = current!.kid;
-    await dataSource.query(`UPDATE signing_keys SET created_at = now() - interval '91 days'`);
-    const rotated = await loadProviderKeys(dataSource, kek, 90);
-    expect(rotated.signingKeys).toHaveLength(2);
-    expect(rotated.signingKeys[1]!.kid).toBe(oldKid);
-    expect(rotated.signingKeys[0]!.kid).not.toBe(oldKid);
-    await dataSource.query(`UPDATE signing_keys SET created_at = created_at - interval '2 days'`);
-    const later = await loadProviderKeys(dataSource, kek, 90);
-    expect(later.signingKeys.map((key) => key.kid)).toEqual([rotated.signingKeys[0]!.kid]);
+    // 88.5 days old: not due yet (a successor is due at 89 days for a 90-day maximum).
+    await dataSource.query(`UPDATE signing_keys SET created_at = now() - interval '88 days 12 hours'`);
+    expect((await loadProviderKeys(dataSource, kek, 90)).signingKeys.map((key) => key.kid)).toEqual([oldKid]);
+    // 89.5 days: the successor is created and published, the old key still signs.
+    await dataSource.query(`UPDATE signing_keys SET created_at = now() - interval '89 days 12 hours'`);
+    const published = await loadProviderKeys(dataSource, kek, 90);
+    expect(published.signingKeys).toHaveLength(2);
+    expect(published.signingKeys[0]!.kid).toBe(oldKid);
+    const newKid = published.signingKeys[1]!.kid;
+    expect(newKid).not.toBe(oldKid);
+    // Loading again within the day changes nothing (every replica sees the same two keys, the same one signing).
+    expect((await loadProviderKeys(dataSource, kek, 90)).signingKeys.map((key) => key.kid)).toEqual([oldKid, newKid]);
+    // A day later the successor signs; the old key stays published.
+    await dataSource.query(`UPDATE signing_keys SET created_at = created_at - interval '25 hours'`);
+    expect((await loadProviderKeys(dataSource, kek, 90)).signingKeys.map((key) => key.kid)).toEqual([newKid, oldKid]);
+    // A day after that the old key is retired.
+    await dataSource.query(`UPDATE signing_keys SET created_at = created_at - interval '25 hours'`);
+    expect((await loadProviderKeys(dataSource, kek, 90)).signingKeys.map((key) => key.kid)).toEqual([newKid]);
     const [retired] = await dataSource.query<{ retired_at: Date | null }[]>('SELECT retired_at FROM signing_keys WHERE kid = $1', [oldKid]);
     expect(retired!.retired_at).toBeInstanceOf(Date);
   });

@@ -10,7 +10,7 @@ export interface SigningKey {
 }
 
 export interface ProviderKeys {
-  /** Newest first: oidc-provider signs with the first key of an algorithm; the rest stay in the JWKS. */
+  /** The signing key first (oidc-provider signs with the first key of an algorithm); the rest are only published. */
   readonly signingKeys: readonly SigningKey[];
   /** Cookie-signing keys (newest first; oidc-provider signs with the first, verifies with all). */
   readonly cookieKeys: readonly string[];
@@ -23,46 +23,70 @@ const secretAad = (name: string) => Buffer.from(`traceo-auth:provider-secret:${n
 /** Serialises key generation between replicas starting at once. */
 const KEY_LOCK = "hashtext('traceo.auth.provider-keys')";
 const DAY_MS = 86_400_000;
+/**
+ * A new signing key is in the JWKS this long before it signs. Every replica reloads its keys hourly
+ * (KEY_RELOAD_MS), so by the time one replica signs with a new key every replica publishes it, and a
+ * resource server that fetched the JWKS from any of them knows it.
+ */
+export const KEY_PREPUBLICATION_MS = DAY_MS;
+/** How often a running auth-service reloads its keys (rotation and other replicas' keys; OidcMaintenance). */
+export const KEY_RELOAD_MS = 3_600_000;
 
 /**
  * The provider's private keys, stored in PostgreSQL only wrapped by the HSM key-encryption key
- * (AES-256-GCM inside the token, the key id bound as additional data) and unwrapped into memory at
- * start-up. A signing key older than `maxAgeDays` is superseded by a new one at start-up; the old key
- * stays in the JWKS for another 15-minute access-token lifetime plus one day, then it is retired.
+ * (AES-256-GCM inside the token, the key id bound as additional data) and unwrapped into memory.
+ * Loaded at start-up and again every KEY_RELOAD_MS, which is how rotation happens in a running
+ * service. Rotation: a successor is created KEY_PREPUBLICATION_MS before the signing key reaches
+ * `maxAgeDays`; it is published at once and signs once it is that old (the first key of a new
+ * installation signs at once: no token exists yet); a superseded key stays in the JWKS for a day after
+ * its successor began signing (tokens live 15 minutes), then it is retired. `signingKeys[0]` signs.
  */
 export async function loadProviderKeys(dataSource: DataSource, kek: KeyEncryptionKey, maxAgeDays: number): Promise<ProviderKeys> {
   return dataSource.transaction(async (manager) => {
     await manager.query(`SELECT pg_advisory_xact_lock(${KEY_LOCK})`);
+    const now = Date.now();
     let rows = await activeSigningKeys(manager);
-    const newest = rows[0];
-    if (!newest || Date.now() - newest.created_at.getTime() > maxAgeDays * DAY_MS) {
+    let signing = signingKeyOf(rows, now);
+    if (!signing || (signing === rows[0] && now - signing.created_at.getTime() > maxAgeDays * DAY_MS - KEY_PREPUBLICATION_MS)) {
       await insertSigningKey(manager, kek);
       rows = await activeSigningKeys(manager);
+      signing = signingKeyOf(rows, now)!;
     }
-    // A superseded key stays in the JWKS for a day after its successor appeared (tokens live 15 minutes).
-    const grace = Date.now() - DAY_MS;
-    const retire = rows.filter((_, index) => index > 0 && rows[index - 1]!.created_at.getTime() < grace);
+    const signingSince = signing === rows.at(-1) ? signing.created_at.getTime() : signing.created_at.getTime() + KEY_PREPUBLICATION_MS;
+    const superseded = rows.slice(rows.indexOf(signing) + 1);
+    const retire = now - signingSince > DAY_MS ? superseded : [];
     if (retire.length > 0)
       await manager.query('UPDATE signing_keys SET retired_at = now() WHERE kid = ANY($1)', [retire.map((row) => row.kid)]);
-    const signingKeys = rows
-      .filter((row) => !retire.includes(row))
-      .map((row) => {
-        const pkcs8 = kek.unwrap(row.private_wrapped, signingAad(row.kid));
-        try {
-          const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
-          return {
-            kid: row.kid,
-            createdAt: row.created_at,
-            privateJwk: { ...jwk, kid: row.kid, alg: 'ES256' as const, use: 'sig' as const },
-          };
-        } finally {
-          pkcs8.fill(0);
-        }
-      });
+    const signingKeys = [signing, ...rows.filter((row) => row !== signing && !retire.includes(row))].map((row) => {
+      const pkcs8 = kek.unwrap(row.private_wrapped, signingAad(row.kid));
+      try {
+        const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
+        return {
+          kid: row.kid,
+          createdAt: row.created_at,
+          privateJwk: { ...jwk, kid: row.kid, alg: 'ES256' as const, use: 'sig' as const },
+        };
+      } finally {
+        pkcs8.fill(0);
+      }
+    });
     const cookieKey = await providerSecret(manager, kek, 'cookie-key-1');
     const formKey = await providerSecret(manager, kek, 'form-key-1');
     return { signingKeys, cookieKeys: [cookieKey.toString('base64url')], formKey };
   });
+}
+
+/**
+ * The key that signs: the newest one published for at least KEY_PREPUBLICATION_MS, else (a new
+ * installation, whose only keys are new) the oldest. `rows` are newest first.
+ */
+function signingKeyOf(rows: readonly SigningKeyRow[], now: number): SigningKeyRow | undefined {
+  return rows.find((row) => now - row.created_at.getTime() >= KEY_PREPUBLICATION_MS) ?? rows.at(-1);
+}
+
+/** The key ids in the order a provider built from these keys uses them (the first signs). */
+export function keyIdsOf(keys: ProviderKeys): string {
+  return keys.signingKeys.map((key) => key.kid).join(' ');
 }
 
 interface SigningKeyRow {
