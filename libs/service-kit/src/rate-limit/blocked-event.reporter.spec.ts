@@ -62,6 +62,43 @@ describe('BlockedEventReporter', () => {
     expect(instance.counters()).toMatchObject({ published: 2, suppressed: 50 });
   });
 
+  it('publishes the refusals debounced after the last event once the interval has passed (flush)', async () => {
+    const [decision] = await refusals(1);
+    const { clock, events, instance } = reporter();
+    for (let i = 0; i < 7; i += 1) instance.report(decision!, { ...request, route: `/v1/things/${i}` });
+    clock.now += 500;
+    instance.flush(); // within the interval: nothing yet
+    await instance.settle();
+    expect(events).toHaveLength(1);
+    clock.now += 500;
+    instance.flush();
+    instance.flush(); // nothing left to publish
+    await instance.settle();
+    // The first refusal, then the latest with the five between them: all seven accounted for.
+    expect(events.map((event) => [event.request?.route, event.suppressed])).toEqual([
+      ['/v1/things/0', undefined],
+      ['/v1/things/6', 5],
+    ]);
+    expect(instance.counters()).toMatchObject({ published: 2, suppressed: 6, dropped: 0 });
+    // The flushed event starts a new interval: a refusal right after it is debounced again.
+    instance.report(decision!, request);
+    await instance.settle();
+    expect(events).toHaveLength(2);
+  });
+
+  it('publishes every pending count at stop, whatever the interval, and only once', async () => {
+    const [decision] = await refusals(1);
+    const { events, instance } = reporter();
+    instance.report(decision!, request);
+    instance.report(decision!, request);
+    instance.start();
+    instance.stop();
+    instance.stop();
+    await instance.settle();
+    expect(events.map((event) => event.suppressed)).toEqual([undefined, undefined]);
+    expect(instance.counters()).toMatchObject({ published: 2, suppressed: 1 });
+  });
+
   it('caps the events per second of the process, whatever the identifiers', async () => {
     const decisions = await refusals(30);
     const { clock, events, instance } = reporter({ maxPerSecond: 20 });

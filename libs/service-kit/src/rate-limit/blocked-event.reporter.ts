@@ -25,7 +25,7 @@ export interface BlockedEventReporterOptions {
 
 export interface BlockedEventCounters {
   readonly published: number;
-  /** Debounced: folded into the next event of the same identifier and rule (`suppressed`). */
+  /** Debounced: not published when they happened, counted in a later event of the same identifier and rule (`suppressed`). */
   readonly suppressed: number;
   /** Over the per-process rate or in-flight cap; the audit log still has every refusal. */
   readonly dropped: number;
@@ -35,6 +35,8 @@ export interface BlockedEventCounters {
 interface Recent {
   at: number;
   suppressed: number;
+  /** The latest debounced refusal, published with the count when no further one comes (flush). */
+  last?: { decision: RateLimitDecision; request: BlockedRequest };
 }
 
 const MAX_TRACKED = 10_000;
@@ -44,6 +46,11 @@ const MAX_TRACKED = 10_000;
  * outbox: one event per identifier and rule per second (later blocks in that second are counted and
  * reported as `suppressed` on the next event), at most `maxPerSecond` events per process, and no
  * more than `maxInFlight` outbox writes at once. Never throws and never delays the response.
+ *
+ * An event stands for itself plus `suppressed` refusals. Refusals debounced after an identifier's last
+ * event are not lost when no further one comes: `flush` (every `debounceMs` once `start`ed, and at
+ * `stop`) publishes the latest of them with the count of the others. Only refusals over the
+ * per-process caps are dropped (counted in `dropped`; the audit log still has each one).
  */
 export class BlockedEventReporter {
   private readonly recent = new Map<string, Recent>();
@@ -54,6 +61,7 @@ export class BlockedEventReporter {
   private readonly maxInFlight: number;
   private second = 0;
   private inSecond = 0;
+  private timer: NodeJS.Timeout | undefined;
   private readonly totals = { published: 0, suppressed: 0, dropped: 0, failed: 0 };
 
   constructor(private readonly options: BlockedEventReporterOptions) {
@@ -73,6 +81,7 @@ export class BlockedEventReporter {
     const previous = this.recent.get(key);
     if (previous !== undefined && now - previous.at < this.debounceMs) {
       previous.suppressed += 1;
+      previous.last = { decision, request };
       this.totals.suppressed += 1;
       return;
     }
@@ -82,11 +91,43 @@ export class BlockedEventReporter {
       return;
     }
     if (this.recent.size >= MAX_TRACKED) this.forgetOlderThan(now - this.debounceMs);
+    this.publish(key, now, decision, request, previous?.suppressed ?? 0);
+  }
+
+  /** Flushes every `debounceMs` until `stop` (the timer does not keep the process alive). */
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => this.flush(), this.debounceMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and publishes every pending count at once (shutdown); then `settle`. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.flush(true);
+  }
+
+  /**
+   * For each identifier and rule whose last event is at least `debounceMs` old (or every one, `all`)
+   * and that has debounced refusals since: publishes the latest of them, with the others as
+   * `suppressed`. Subject to the same per-process caps; what they hold back waits for the next flush.
+   */
+  flush(all = false): void {
+    const now = this.clock();
+    for (const [key, entry] of [...this.recent]) {
+      if (entry.last === undefined || (!all && now - entry.at < this.debounceMs)) continue;
+      if (!this.admit(now)) return;
+      this.publish(key, now, entry.last.decision, entry.last.request, entry.suppressed - 1);
+    }
+  }
+
+  private publish(key: string, now: number, decision: RateLimitDecision, request: BlockedRequest, suppressed: number): void {
     this.recent.delete(key); // re-inserted last: the map stays ordered by time of the last event
     this.recent.set(key, { at: now, suppressed: 0 });
     const data: GatewayRequestBlockedV1 = {
       ...requestBlockedEvent(decision),
-      ...(previous?.suppressed ? { suppressed: previous.suppressed } : {}),
+      ...(suppressed > 0 ? { suppressed } : {}),
       request: { method: request.method, route: request.route.slice(0, 256) || '/' },
     };
     const write = this.options.publish(data, request).then(

@@ -129,6 +129,7 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
       this.logger.warn('rate limiting off (TRACEO_RATE_LIMIT_ENABLED=false)');
       return;
     }
+    this.reporter.start();
     const rules = this.limiter.ruleNames;
     if (this.redis === undefined) {
       this.logger.info(
@@ -150,6 +151,7 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.reporter.stop(); // publishes the counts still pending
     await this.reporter.settle();
     await this.synced?.close();
     // QUIT lets the server close the connection; without one (Redis away) there is nothing to wait for.
