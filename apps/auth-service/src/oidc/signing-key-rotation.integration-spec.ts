@@ -30,7 +30,9 @@ describe('signing-key rotation in a running auth-service', () => {
   };
   const tokenKid = async () => {
     const { access_token } = await oidc.clientCredentialsGrant(config, { scope: 'api' });
-    return { token: access_token, kid: decodeProtectedHeader(access_token).kid };
+    const { kid } = decodeProtectedHeader(access_token);
+    if (kid === undefined) throw new Error('access token without kid');
+    return { token: access_token, kid };
   };
   const age = (interval: string) =>
     auth.service.runtime.dataSource.query(`UPDATE signing_keys SET created_at = created_at - interval '${interval}'`);
