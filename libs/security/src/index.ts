@@ -17,4 +17,5 @@ export {
   type Permission,
   type Role,
 } from './roles';
+export { RevokedGrants, type RevokedGrantsView } from './revoked-grants';
 export { TokenVerifier, type SigningKeySource, type TokenRefusal, type TokenVerifierOptions } from './token-verifier';

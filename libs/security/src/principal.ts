@@ -14,6 +14,8 @@ export interface Principal {
   readonly via: 'jwt' | 'api-key';
   /** Token `client_id` (RFC 9068), or the API client id. */
   readonly clientId?: string;
-  /** Token `scope`, split on spaces; informational, permissions come from roles only. */
+  /** Token `scope`, split on spaces; permission names among them narrow the roles' permissions. */
   readonly scopes?: readonly string[];
+  /** Token `grant_id`: the auth-service grant it was issued from (user tokens), checked against revocations. */
+  readonly grantId?: string;
 }

@@ -2,6 +2,7 @@ import nodeCrypto, { createPublicKey } from 'node:crypto';
 import { TestTokenIssuer } from '@traceo/testing';
 import { base64url, generateKeyPair, SignJWT } from 'jose';
 import { InvalidTokenError, SigningKeysUnavailableError } from './auth.errors';
+import { RevokedGrants } from './revoked-grants';
 import { TokenVerifier, type TokenRefusal } from './token-verifier';
 
 const ISSUER = 'https://auth.test.traceo.local';
@@ -130,6 +131,20 @@ describe('TokenVerifier', () => {
     );
     expect([...narrowed.permissions]).toEqual(['crypto:encrypt']);
     expect(narrowed.scopes).toEqual(['api', 'crypto:encrypt', 'crypto:keys:manage']);
+  });
+
+  it('refuses a token of a revoked grant, also once remembered, and keeps the grant id on the principal', async () => {
+    const revokedGrants = new RevokedGrants();
+    const guarded = new TokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: { jwks: issuer.jwks() }, revokedGrants });
+    const token = await issuer.issue({ sub: 'alice', tenantId: 'acme', roles: ['key-user'], claims: { grant_id: 'grant-1' } });
+    expect(await guarded.verify(token)).toMatchObject({ subject: 'alice', grantId: 'grant-1' });
+    revokedGrants.add('grant-1');
+    expect(await refusalOf(token, guarded)).toBe('revoked'); // was remembered: still refused
+    const other = await issuer.issue({ sub: 'alice', tenantId: 'acme', claims: { grant_id: 'grant-2' } });
+    expect((await guarded.verify(other)).grantId).toBe('grant-2');
+    const noGrant = await issuer.issue({ sub: 'svc', tenantId: 'acme', roles: ['service'] });
+    expect((await guarded.verify(noGrant)).grantId).toBeUndefined();
+    expect(await refusalOf(await issuer.issue({ sub: 'alice', tenantId: 'acme', claims: { grant_id: 7 } }))).toBe('claim:grant_id');
   });
 
   it('grants no permissions to a token without roles, and ignores unknown roles', async () => {

@@ -12,6 +12,7 @@ import { InvalidTokenError, SigningKeysUnavailableError } from './auth.errors';
 import { keyObjectOf, verifyJwsSignature, type JwsSignatureAlgorithm } from './jws-signature';
 import { ACCESS_TOKEN_ALGORITHMS, assertPublicJwks, jwksUrlProblem } from './jwt-keys';
 import { ALL_TENANTS, type Principal } from './principal';
+import type { RevokedGrantsView } from './revoked-grants';
 import { effectivePermissions, knownRoles } from './roles';
 import { VerifiedTokenCache } from './verified-token-cache';
 
@@ -35,10 +36,15 @@ export interface TokenVerifierOptions {
   readonly verifiedCacheSeconds?: number;
   /** At most this many remembered tokens; default 10000. */
   readonly verifiedCacheEntries?: number;
+  /**
+   * Grants auth-service revoked (a replayed code or refresh token): a token whose `grant_id` is here
+   * is refused, remembered or not. Without it, a token lives out its `exp` whatever happened to its grant.
+   */
+  readonly revokedGrants?: RevokedGrantsView;
 }
 
 /** Why a token was refused: for logs and tests only, never sent to the caller. */
-export type TokenRefusal = 'malformed' | 'type' | 'algorithm' | 'key' | 'signature' | 'expired' | `claim:${string}`;
+export type TokenRefusal = 'malformed' | 'type' | 'algorithm' | 'key' | 'signature' | 'expired' | 'revoked' | `claim:${string}`;
 
 const MAX_TOKEN_LENGTH = 8192;
 const SUBJECT_MAX = 256; // the audit record's actor id limit
@@ -71,6 +77,7 @@ export class TokenVerifier {
   private readonly audience: string;
   private readonly clockToleranceSeconds: number;
   private readonly verified: VerifiedTokenCache;
+  private readonly revokedGrants: RevokedGrantsView | undefined;
 
   constructor(options: TokenVerifierOptions) {
     if (!options.issuer) throw new TypeError('issuer is required');
@@ -81,13 +88,14 @@ export class TokenVerifier {
     this.clockToleranceSeconds = options.clockToleranceSeconds ?? 30;
     if (!(this.clockToleranceSeconds >= 0)) throw new TypeError('clockToleranceSeconds must be 0 or more');
     this.verified = new VerifiedTokenCache((options.verifiedCacheSeconds ?? 60) * 1000, options.verifiedCacheEntries ?? 10_000);
+    this.revokedGrants = options.revokedGrants;
   }
 
   /** The token's principal; throws InvalidTokenError (401) or SigningKeysUnavailableError (503). */
   async verify(token: string): Promise<Principal> {
     if (token.length > MAX_TOKEN_LENGTH) throw refused('malformed');
     const remembered = this.verified.get(token);
-    if (remembered) return remembered;
+    if (remembered) return this.unlessRevoked(remembered);
     const segments = COMPACT_JWS.exec(token);
     if (segments === null) throw refused('malformed');
     const [, encodedHeader, encodedPayload, encodedSignature] = segments as unknown as [string, string, string, string];
@@ -118,6 +126,11 @@ export class TokenVerifier {
     if (typeof type !== 'string' || !ACCEPTED_TYPES.has(type.toLowerCase().replace(/^application\//, ''))) throw refused('type');
     const principal = principalFromClaims(payload);
     this.verified.set(token, principal, ((payload.exp as number) + this.clockToleranceSeconds) * 1000);
+    return this.unlessRevoked(principal);
+  }
+
+  private unlessRevoked(principal: Principal): Principal {
+    if (principal.grantId !== undefined && this.revokedGrants?.has(principal.grantId)) throw refused('revoked');
     return principal;
   }
 
@@ -174,12 +187,14 @@ function refused(reason: TokenRefusal): InvalidTokenError {
 }
 
 function principalFromClaims(payload: JWTPayload): Principal {
-  const { sub, tenant_id: tenantId, roles, scope, client_id: clientId } = payload;
+  const { sub, tenant_id: tenantId, roles, scope, client_id: clientId, grant_id: grantId } = payload;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > SUBJECT_MAX) throw refused('claim:sub');
   if (typeof tenantId !== 'string' || (tenantId !== ALL_TENANTS && !isValidTenantId(tenantId))) throw refused('claim:tenant_id');
   if (roles !== undefined && !Array.isArray(roles)) throw refused('claim:roles');
   if (scope !== undefined && typeof scope !== 'string') throw refused('claim:scope');
   if (clientId !== undefined && typeof clientId !== 'string') throw refused('claim:client_id');
+  if (grantId !== undefined && (typeof grantId !== 'string' || grantId.length === 0 || grantId.length > 128))
+    throw refused('claim:grant_id');
   const granted = knownRoles(roles ?? []);
   const scopes = scope?.split(' ').filter(Boolean);
   return {
@@ -190,5 +205,6 @@ function principalFromClaims(payload: JWTPayload): Principal {
     via: 'jwt',
     ...(clientId !== undefined ? { clientId } : {}),
     ...(scopes !== undefined ? { scopes } : {}),
+    ...(grantId !== undefined ? { grantId } : {}),
   };
 }

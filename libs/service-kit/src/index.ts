@@ -1,5 +1,6 @@
 export { parseApiKeys, Public, UnauthenticatedError } from './api-key.guard';
 export { AUTH_PROVIDERS, authGuardOptions } from './auth.providers';
+export { RevokedGrantsListener } from './revoked-grants.listener';
 export { baseConfigSchema, ConfigurationError, loadConfig, type BaseConfig } from './config';
 export { EventPublisher, type AuditEntry } from './event-publisher';
 export { httpAuditMiddleware } from './http-audit.middleware';

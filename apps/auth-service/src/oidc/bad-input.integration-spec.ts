@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { TokenVerifier } from '@traceo/security';
+import { RevokedGrants, TokenVerifier } from '@traceo/security';
+import { authGuardOptions, RevokedGrantsListener } from '@traceo/service-kit';
 import { waitFor } from '@traceo/testing';
 import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
 import * as oidc from 'openid-client';
@@ -212,7 +213,48 @@ describe('auth-service refuses bad input with the specified errors', () => {
       expect(result).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     });
 
-    it('refuses a replayed code and revokes the tokens issued from it', async () => {
+    it('refuses a replayed code and revokes the tokens issued from it, its access token at the APIs within a second', async () => {
+      // A service's guard as every service runs it: RevokedGrants fed by RevokedGrantsListener from Kafka.
+      const revoked = new RevokedGrants();
+      const guardOptions = authGuardOptions(
+        {
+          ...auth.service.runtime.config,
+          TRACEO_JWT_ISSUER: auth.issuer,
+          TRACEO_JWT_AUDIENCE: 'urn:traceo:api',
+          TRACEO_JWT_JWKS_URL: `${auth.issuer}/jwks`,
+        },
+        revoked,
+      );
+      const listener = new RevokedGrantsListener(auth.service.runtime, revoked, guardOptions);
+      listener.onApplicationBootstrap();
+      try {
+        await waitFor(() => Promise.resolve(listener.listening), 'the revocation listener joined', 20000, 50);
+        const signedIn = await code();
+        const params = {
+          grant_type: 'authorization_code',
+          code: signedIn.callback.searchParams.get('code')!,
+          redirect_uri: REDIRECT,
+          code_verifier: signedIn.verifier,
+        };
+        const first = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, params);
+        expect(first.status).toBe(200);
+        const accessToken = String(first.body['access_token']);
+        const grantId = decodeJwt(accessToken)['grant_id'];
+        expect(grantId).toEqual(expect.any(String));
+        await expect(guardOptions.tokenVerifier!.verify(accessToken)).resolves.toMatchObject({ grantId });
+        const replay = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, params);
+        const replayedAt = Date.now();
+        expect(replay).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+        // The access token of the first exchange is refused (it was remembered as verified: still refused).
+        await waitFor(() => Promise.resolve(revoked.has(String(grantId))), 'the revocation seen', 5000, 10);
+        expect(Date.now() - replayedAt).toBeLessThan(1000);
+        await expect(guardOptions.tokenVerifier!.verify(accessToken)).rejects.toMatchObject({ details: { reason: 'revoked' } });
+      } finally {
+        await listener.onApplicationShutdown();
+      }
+    });
+
+    it('refuses a replayed code and revokes the refresh token issued from it, with a security event', async () => {
       const signedIn = await code();
       const params = {
         grant_type: 'authorization_code',
@@ -235,7 +277,11 @@ describe('auth-service refuses bad input with the specified errors', () => {
       expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
       await auth.event(
         'traceo.auth.refresh-token-reused.v1',
-        (e) => e['tenantid'] === tenant && e['data'].credential === 'authorization_code' && e['data'].clientId === webId,
+        (e) =>
+          e['tenantid'] === tenant &&
+          e['data'].credential === 'authorization_code' &&
+          e['data'].clientId === webId &&
+          typeof e['data'].grantId === 'string', // the grant the replay revoked, so resource servers can refuse its tokens
       );
     });
 

@@ -182,6 +182,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
       }
       const accountId = (token as { accountId?: string }).accountId;
       if (!accountId) return undefined;
+      // The grant it comes from: resource servers refuse it once that grant is revoked for a replayed
+      // code or refresh token (libs/security RevokedGrants, fed by traceo.auth.refresh-token-reused.v1).
+      const grantId = (token as { grantId?: string }).grantId;
+      const grant = typeof grantId === 'string' ? { grant_id: grantId } : {};
       // How and when the user signed in (RFC 9068 §2.2.1), as in the ID token: from the authorization
       // code or refresh token being exchanged; a rotated refresh token copies the original's values.
       const grantedBy = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
@@ -193,10 +197,10 @@ export function createProvider(deps: ProviderDependencies): Provider {
       // The code and refresh grants loaded (and checked) the account through findAccount moments ago.
       const loaded = ctx.oidc.account;
       if (loaded?.accountId === accountId && typeof loaded['tenantId'] === 'string' && Array.isArray(loaded['roles']))
-        return { tenant_id: loaded['tenantId'], roles: [...(loaded['roles'] as string[])], ...authentication };
+        return { tenant_id: loaded['tenantId'], roles: [...(loaded['roles'] as string[])], ...authentication, ...grant };
       const account = await accounts.findById(accountId);
       if (!account) return undefined;
-      return { tenant_id: account.tenantId, roles: [...account.roles], ...authentication };
+      return { tenant_id: account.tenantId, roles: [...account.roles], ...authentication, ...grant };
     },
     interactions: { policy: signInPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {

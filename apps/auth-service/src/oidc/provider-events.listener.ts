@@ -22,6 +22,9 @@ const REUSED: ReadonlyMap<string, 'refresh_token' | 'authorization_code'> = new 
  */
 @Injectable()
 export class ProviderEventsListener implements OnModuleInit {
+  /** The grant oidc-provider revoked in a request, by request (weakly held). */
+  private readonly revokedIn = new WeakMap<object, string>();
+
   constructor(
     private readonly providers: OidcProviderHolder,
     @Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime,
@@ -49,9 +52,12 @@ export class ProviderEventsListener implements OnModuleInit {
     on('revocation.error', (ctx, error: ProviderError) => this.refused(ctx, 'auth.revocation.refused', error));
     on('introspection.error', (ctx, error: ProviderError) => this.refused(ctx, 'auth.introspection.refused', error));
     on('end_session.error', (ctx, error: ProviderError) => this.refused(ctx, 'auth.sign-out.refused', error));
-    on('grant.revoked', (ctx, grantId: string) =>
-      this.record(ctx, { action: 'auth.grant.revoked', status: 'success', resource: { type: 'oauth-grant', id: grantId } }),
-    );
+    on('grant.revoked', (ctx, grantId: string) => {
+      // A replayed code is refused after oidc-provider revoked its grant (before it loads the code as
+      // the request's entity): the reuse handler below takes the grant id from here.
+      this.revokedIn.set(ctx, grantId);
+      return this.record(ctx, { action: 'auth.grant.revoked', status: 'success', resource: { type: 'oauth-grant', id: grantId } });
+    });
     on('end_session.success', (ctx) => this.record(ctx, { action: 'auth.sign-out', status: 'success', resource: { type: 'session' } }));
     emitter.on('server_error', (_ctx: unknown, error: unknown) => this.runtime.logger.error({ err: error }, 'oidc-provider server error'));
   }
@@ -88,7 +94,7 @@ export class ProviderEventsListener implements OnModuleInit {
   /** A used refresh token or code came back: the family is revoked (again, to be sure) with the records, in one transaction. */
   private async reused(ctx: KoaContextWithOIDC, credential: 'refresh_token' | 'authorization_code', error: ProviderError): Promise<void> {
     const token = ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode;
-    const grantId = token?.grantId;
+    const grantId = token?.grantId ?? this.revokedIn.get(ctx);
     const accountId = token?.accountId;
     const clientId = this.clientId(ctx) ?? 'unknown';
     const tenantId = this.tenantOf(ctx);
