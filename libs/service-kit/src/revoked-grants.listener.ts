@@ -11,10 +11,13 @@ import { SERVICE_RUNTIME, type ServiceRuntime } from './service-runtime';
  * into RevokedGrants, so the guard refuses the access tokens issued from it at once instead of letting
  * them live out their 15 minutes. Only with JWT verification configured and a Kafka client at hand.
  *
- * Joining is not awaited (up to 15 s): the service answers meanwhile, as it would without revocations.
+ * Joining is not awaited: the service answers meanwhile, as it would without revocations.
  * A replica that starts after a revocation does not see it (the listener begins at the end); such a
  * token still expires within 15 minutes.
  */
+/** How long `start` waits for the join (it goes on joining after that); bounds the wait of a shutdown that comes first. */
+const JOIN_WAIT_MS = 5_000;
+
 @Injectable()
 export class RevokedGrantsListener implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly listener: KafkaBroadcastListener<'traceo.auth.refresh-token-reused.v1'> | undefined;
@@ -44,11 +47,13 @@ export class RevokedGrantsListener implements OnApplicationBootstrap, OnApplicat
 
   onApplicationBootstrap(): void {
     this.starting = this.listener
-      ?.start()
+      ?.start(JOIN_WAIT_MS)
       .catch((error: unknown) => this.runtime.logger.warn({ err: error }, 'could not start reading grant revocations'));
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.listener?.stop();
+    // A start still under way ends within JOIN_WAIT_MS; what it set up after the stop above goes too.
     await this.starting;
     await this.listener?.stop();
   }
