@@ -51,7 +51,7 @@ export {
   type ServiceLimitItem,
 } from './rate-limit-headers';
 export { rateLimitProblem, type RateLimitProblem, type RateLimitProblemBody, type RateLimitProblemCode } from './rate-limit-problem';
-export { headerValue, type RateLimitRequest } from './rate-limit.request';
+export { headerValue, RISK_SCORE_HEADER, type RateLimitRequest } from './rate-limit.request';
 export type { Clock, LimitOutcome, LimitSpec, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
 export {
   DEFAULT_STORE_RETRY_MS,

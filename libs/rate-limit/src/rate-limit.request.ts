@@ -18,9 +18,16 @@ export interface RateLimitRequest {
   readonly credential?: string;
   /** Endpoint class for per-class limits (`auth`, `search`, `export`, …). */
   readonly endpointClass?: string;
-  /** 0 (no risk) … 100 from the risk engine; undefined or not a number means no adjustment. */
+  /**
+   * 0 (no risk) … 100 from the risk engine; undefined or not a number means no adjustment. When the
+   * caller gives none, a `traceo-risk-score` header (RISK_SCORE_HEADER) from a trusted proxy (a gateway
+   * that asked the risk service) is used; from anyone else the header is ignored.
+   */
   readonly riskScore?: number;
 }
+
+/** The header a trusted proxy passes the caller's risk score in (0–100, as a decimal number). */
+export const RISK_SCORE_HEADER = 'traceo-risk-score';
 
 export function headerValue(request: RateLimitRequest, name: string): string | undefined {
   const value = request.headers[name];

@@ -151,6 +151,28 @@ describe('RateLimiter', () => {
     expect((await burst('login', viaProxy('203.0.113.1'), 5)) + (await burst('login', viaProxy('203.0.113.2'), 5))).toBe(10);
   });
 
+  it("takes the risk score from a trusted proxy's traceo-risk-score header, and from nobody else", async () => {
+    const { burst } = setup();
+    const rule = 'default';
+    const risky = (remoteAddress: string, score: string, id: string): RateLimitRequest => ({
+      ...member,
+      remoteAddress,
+      headers: { ...member.headers, 'traceo-risk-score': score },
+      consumer: { id, group: 'standard' },
+    });
+    expect(await burst(rule, risky('10.1.2.3', '85', 'via-gateway'), 600)).toBe(20); // as riskScore: 85
+    expect(await burst(rule, risky('198.51.100.9', '85', 'spoofed'), 600)).toBe(100); // not a trusted proxy
+    for (const [value, id] of [
+      ['101', 'over'],
+      ['-5', 'negative'],
+      ['85, 90', 'twice'],
+      ['NaN', 'nan'],
+    ])
+      expect(await burst(rule, risky('10.1.2.3', value!, id!), 600)).toBe(100);
+    // A score the caller gives itself wins over the header.
+    expect(await burst(rule, { ...risky('10.1.2.3', '85', 'given'), riskScore: 0 }, 600)).toBe(100);
+  });
+
   it('gives premium consumers more, and risky or bot-like callers less, than the standard tier', async () => {
     const { burst } = setup();
     const rule = 'default';

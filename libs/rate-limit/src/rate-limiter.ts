@@ -1,5 +1,5 @@
 import { CadenceTracker, UserAgentSignals } from './bot-detection';
-import { TrustedProxies } from './client-ip';
+import { normalizeIp, TrustedProxies } from './client-ip';
 import {
   IdentifierHasher,
   RequestFacts,
@@ -13,7 +13,7 @@ import { MemoryStore } from './memory.store';
 import { parseRateLimitConfig, type Algorithm, type RateLimitConfigInput, type RateLimitRule, type Tier } from './rate-limit.config';
 import { RateLimitError } from './rate-limit.errors';
 import { policyName, rateLimitPolicyHeader, sfString, type RateLimitHeaders } from './rate-limit-headers';
-import type { RateLimitRequest } from './rate-limit.request';
+import { headerValue, RISK_SCORE_HEADER, type RateLimitRequest } from './rate-limit.request';
 import type { Clock, LimitSpec, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
 
 export const DEFAULT_STORE_RETRY_MS = 1000;
@@ -180,9 +180,19 @@ export class RateLimiter {
       authenticated: Boolean(consumer?.id || request.credential),
       endpointClass: request.endpointClass,
       botReasons,
-      riskScore: request.riskScore,
+      riskScore: request.riskScore ?? this.forwardedRiskScore(request),
     });
     return this.decide(compiled, identity, adjustment, effectiveFor(compiled, adjustment.factor), now);
+  }
+
+  /** The `traceo-risk-score` header's score when the request's peer is a trusted proxy and the value is one number 0–100. */
+  private forwardedRiskScore(request: RateLimitRequest): number | undefined {
+    const text = headerValue(request, RISK_SCORE_HEADER);
+    if (text === undefined || !/^\d{1,3}(\.\d{1,4})?$/.test(text.trim())) return undefined;
+    const peer = normalizeIp(request.remoteAddress);
+    if (peer === undefined || !this.context.trustedProxies.has(peer)) return undefined;
+    const score = Number(text.trim());
+    return score <= 100 ? score : undefined;
   }
 
   counters(): RateLimiterCounters {
