@@ -167,6 +167,51 @@ describe('attacks are refused with their error and audited', () => {
     },
   );
 
+  it('audits refused authorization requests without state, without nonce and for the implicit flow, and a code with another redirect_uri', async () => {
+    const full = {
+      client_id: webId,
+      response_type: 'code',
+      scope: 'openid',
+      state: 's',
+      nonce: 'n',
+      redirect_uri: REDIRECT,
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    };
+    const { state: _state, ...withoutState } = full;
+    const { nonce: _nonce, ...withoutNonce } = full;
+    const cases: [Record<string, string>, string][] = [
+      [withoutState, 'invalid_request'],
+      [withoutNonce, 'invalid_request'],
+      [{ ...full, response_type: 'token' }, 'unsupported_response_type'],
+    ];
+    for (const [params, error] of cases) {
+      const userAgent = `attack-audit/${randomBytes(6).toString('hex')}`;
+      const response = await fetch(`${auth.issuer}/auth?${new URLSearchParams(params).toString()}`, {
+        redirect: 'manual',
+        headers: { 'user-agent': userAgent },
+      });
+      expect(response.status).toBe(303);
+      await audited('auth.authorization.refused', (data) => data.userAgent === userAgent && data.resultCode === error);
+    }
+    const signedIn = await signIn(web, auth.origin, user, { redirectUri: REDIRECT });
+    const mismatch = await tokenRequest(
+      tokenEndpoint,
+      { id: webId, secret: WEB_SECRET },
+      {
+        grant_type: 'authorization_code',
+        code: signedIn.callback.searchParams.get('code')!,
+        redirect_uri: `${REDIRECT}/other`,
+        code_verifier: signedIn.verifier,
+      },
+    );
+    expect(mismatch).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    await audited(
+      'auth.token.refused',
+      (data) => data.resultCode === 'invalid_grant' && String(data.details.description).includes('redirect_uri'),
+    );
+  });
+
   it('audits refused token requests: wrong verifier, code replay (with the reuse record), password grant, wrong secret', async () => {
     const signedIn = await signIn(web, auth.origin, user, { redirectUri: REDIRECT });
     const code = signedIn.callback.searchParams.get('code')!;
