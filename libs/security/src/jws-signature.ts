@@ -94,7 +94,7 @@ const keyObjects = new WeakMap<webcrypto.CryptoKey, KeyObject>();
 /** The node:crypto KeyObject behind a key jose resolved (a WebCrypto CryptoKey, or already a KeyObject); converted once per key. */
 export function keyObjectOf(key: unknown): KeyObject | undefined {
   if (key instanceof KeyObject) return key;
-  if (typeof key !== 'object' || key === null || !(key instanceof globalThis.CryptoKey)) return undefined;
+  if (!(key instanceof globalThis.CryptoKey)) return undefined;
   let object = keyObjects.get(key);
   if (object === undefined) {
     object = KeyObject.from(key);

@@ -213,6 +213,17 @@ describe('auth-service refuses bad input with the specified errors', () => {
       expect(result).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     });
 
+    /** The token request that exchanges a fresh code of the web client (sent twice, it is a replay). */
+    async function codeExchange(): Promise<Record<string, string>> {
+      const signedIn = await code();
+      return {
+        grant_type: 'authorization_code',
+        code: signedIn.callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT,
+        code_verifier: signedIn.verifier,
+      };
+    }
+
     it('refuses a replayed code and revokes the tokens issued from it, its access token at the APIs within a second', async () => {
       // A service's guard as every service runs it: RevokedGrants fed by RevokedGrantsListener from Kafka.
       const revoked = new RevokedGrants();
@@ -229,13 +240,7 @@ describe('auth-service refuses bad input with the specified errors', () => {
       listener.onApplicationBootstrap();
       try {
         await waitFor(() => Promise.resolve(listener.listening), 'the revocation listener joined', 20000, 50);
-        const signedIn = await code();
-        const params = {
-          grant_type: 'authorization_code',
-          code: signedIn.callback.searchParams.get('code')!,
-          redirect_uri: REDIRECT,
-          code_verifier: signedIn.verifier,
-        };
+        const params = await codeExchange();
         const first = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, params);
         expect(first.status).toBe(200);
         const accessToken = String(first.body['access_token']);
@@ -255,13 +260,7 @@ describe('auth-service refuses bad input with the specified errors', () => {
     });
 
     it('refuses a replayed code and revokes the refresh token issued from it, with a security event', async () => {
-      const signedIn = await code();
-      const params = {
-        grant_type: 'authorization_code',
-        code: signedIn.callback.searchParams.get('code')!,
-        redirect_uri: REDIRECT,
-        code_verifier: signedIn.verifier,
-      };
+      const params = await codeExchange();
       const first = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, params);
       expect(first.status).toBe(200);
       const replay = await tokenRequest(tokenEndpoint, { id: webId, secret: WEB_SECRET }, params);

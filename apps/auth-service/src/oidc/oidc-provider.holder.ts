@@ -11,7 +11,7 @@ import { keyIdsOf, type ProviderKeys } from './provider-keys';
  */
 export class OidcProviderHolder {
   private provider: Provider;
-  private keyIds: string;
+  private keyIds: readonly string[];
   private handler: ReturnType<Provider['callback']>;
   private readonly attachers: ((provider: Provider) => void)[] = [];
 
@@ -35,7 +35,7 @@ export class OidcProviderHolder {
 
   /** The key ids in use, the signing key first. */
   get signingKeyIds(): readonly string[] {
-    return this.keyIds.split(' ');
+    return this.keyIds;
   }
 
   /** Calls `attach` with the current instance now and with every instance swapped in later. */
@@ -47,7 +47,7 @@ export class OidcProviderHolder {
   /** Builds and swaps in an instance with `keys` when they differ from the ones in use (ids or order); says whether it did. */
   useKeys(keys: ProviderKeys): boolean {
     const keyIds = keyIdsOf(keys);
-    if (keyIds === this.keyIds) return false;
+    if (keyIds.join(' ') === this.keyIds.join(' ')) return false;
     const provider = this.build(keys);
     for (const attach of this.attachers) attach(provider);
     this.provider = provider;

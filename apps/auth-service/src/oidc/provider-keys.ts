@@ -85,8 +85,8 @@ function signingKeyOf(rows: readonly SigningKeyRow[], now: number): SigningKeyRo
 }
 
 /** The key ids in the order a provider built from these keys uses them (the first signs). */
-export function keyIdsOf(keys: ProviderKeys): string {
-  return keys.signingKeys.map((key) => key.kid).join(' ');
+export function keyIdsOf(keys: ProviderKeys): readonly string[] {
+  return keys.signingKeys.map((key) => key.kid);
 }
 
 interface SigningKeyRow {

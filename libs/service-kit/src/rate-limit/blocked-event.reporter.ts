@@ -54,6 +54,8 @@ const MAX_TRACKED = 10_000;
  */
 export class BlockedEventReporter {
   private readonly recent = new Map<string, Recent>();
+  /** Keys of `recent` holding a debounced refusal not yet published (what `flush` looks at). */
+  private readonly pending = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly clock: Clock;
   private readonly debounceMs: number;
@@ -82,6 +84,7 @@ export class BlockedEventReporter {
     if (previous !== undefined && now - previous.at < this.debounceMs) {
       previous.suppressed += 1;
       previous.last = { decision, request };
+      this.pending.add(key);
       this.totals.suppressed += 1;
       return;
     }
@@ -115,14 +118,20 @@ export class BlockedEventReporter {
    */
   flush(all = false): void {
     const now = this.clock();
-    for (const [key, entry] of [...this.recent]) {
-      if (entry.last === undefined || (!all && now - entry.at < this.debounceMs)) continue;
+    for (const key of this.pending) {
+      const entry = this.recent.get(key);
+      if (entry?.last === undefined) {
+        this.pending.delete(key); // forgotten meanwhile
+        continue;
+      }
+      if (!all && now - entry.at < this.debounceMs) continue;
       if (!this.admit(now)) return;
       this.publish(key, now, entry.last.decision, entry.last.request, entry.suppressed - 1);
     }
   }
 
   private publish(key: string, now: number, decision: RateLimitDecision, request: BlockedRequest, suppressed: number): void {
+    this.pending.delete(key);
     this.recent.delete(key); // re-inserted last: the map stays ordered by time of the last event
     this.recent.set(key, { at: now, suppressed: 0 });
     const data: GatewayRequestBlockedV1 = {
@@ -166,6 +175,9 @@ export class BlockedEventReporter {
       this.recent.delete(key);
     }
     // Everything is recent (more identifiers in one interval than tracked): start over rather than grow.
-    if (this.recent.size >= MAX_TRACKED) this.recent.clear();
+    if (this.recent.size >= MAX_TRACKED) {
+      this.recent.clear();
+      this.pending.clear();
+    }
   }
 }
