@@ -68,3 +68,10 @@ export { createRateLimitRedis, DEFAULT_REDIS_KEY_PREFIX, MAX_DECISIONS_PER_CALL,
 export { RATE_LIMIT_BATCH_SCRIPTS, RATE_LIMIT_SCRIPTS, SYNC_COUNTERS_SCRIPT, type LuaScript } from './redis-scripts';
 export { MIN_SYNC_INTERVAL_MS, SyncedStore, type SyncedStoreOptions } from './synced.store';
 export { REQUEST_BLOCKED_EVENT_TYPE, requestBlockedEvent, requestBlockedV1Schema, type RequestBlockedV1 } from './request-blocked.event';
+export {
+  BlockedEventReporter,
+  type BlockedEventCounters,
+  type BlockedEventData,
+  type BlockedEventReporterOptions,
+  type BlockedRequest,
+} from './blocked-event.reporter';

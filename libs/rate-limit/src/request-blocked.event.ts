@@ -2,11 +2,8 @@ import { z } from 'zod';
 import { ALGORITHMS, TIERS } from './rate-limit.config';
 import type { RateLimitDecision } from './rate-limiter';
 
-/**
- * Proposed topic/type for the guard to publish on (not registered in libs/contracts yet; nothing in
- * this lib publishes).
- */
-export const REQUEST_BLOCKED_EVENT_TYPE = 'traceo.rate-limit.request-blocked.v1';
+/** The event type (and topic) libs/contracts registers for refusals: `gatewayRequestBlockedV1Schema`. */
+export const REQUEST_BLOCKED_EVENT_TYPE = 'traceo.gateway.request-blocked.v1';
 
 /** `data` of a request-blocked event. The identifier is its keyed hash only, never the raw value. */
 export const requestBlockedV1Schema = z.strictObject({

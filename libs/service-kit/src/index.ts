@@ -6,7 +6,6 @@ export { EventPublisher, type AuditEntry } from './event-publisher';
 export { httpAuditMiddleware } from './http-audit.middleware';
 export { BATCH, InboxContext, inboxManagerOf, InboxTransport } from './inbox.transport';
 export { ProblemDetailsFilter, type ProblemDetails } from './problem-details.filter';
-export { BlockedEventReporter, type BlockedEventCounters, type BlockedRequest } from './rate-limit/blocked-event.reporter';
 export { RateLimit, SkipRateLimit, type RateLimitDeclaration } from './rate-limit/rate-limit.decorators';
 export { NEVER_LIMITED, RateLimitGuard } from './rate-limit/rate-limit.guard';
 export { RATE_LIMIT_PROVIDERS } from './rate-limit/rate-limit.providers';

@@ -1,4 +1,5 @@
 import { RateLimiter, rateLimitProblem, type RateLimitConfigInput, type RateLimitDecision } from '@traceo/rate-limit';
+import { closeGatewayEvents, gatewayEventsFromEnv, type GatewayEvents } from './gateway-events';
 import { describeRequest, type KongPdk } from './kong-request';
 import { identifierKeyFromEnv, type SlidingWindowConfig } from './plugin-config';
 import { closeRedisConnections, redisStoreFor } from './redis-connections';
@@ -22,6 +23,8 @@ export class GatewayLimiter {
   constructor(
     readonly config: SlidingWindowConfig,
     private readonly limiter: RateLimiter,
+    /** Undefined when the events are turned off (TRACEO_GATEWAY_EVENTS=off). */
+    private readonly events: GatewayEvents | undefined,
   ) {}
 
   /** The access phase: admit with RateLimit headers, or end the request with the problem response. */
@@ -36,9 +39,17 @@ export class GatewayLimiter {
     }
     const instance = request.path || (await kong.request.getPath()) || '/';
     const requestId = (await kong.request.getHeader('x-request-id')) ?? undefined;
+    if (this.events !== undefined) await this.report(kong, decision, request.route);
     const problem = rateLimitProblem(decision, { instance, ...(requestId ? { requestId } : {}) });
     // Serialized here: Kong would JSON-encode a table body with cjson, which turns an empty array into {}.
     await kong.response.exit(problem.status, JSON.stringify(problem.body), problem.headers);
+  }
+
+  /** Two more PDK calls, on refusals only: the method and the route's name for the event (never the raw path). */
+  private async report(kong: KongPdk, decision: RateLimitDecision, routeId: string | undefined): Promise<void> {
+    const method = (await kong.request.getMethod()) ?? 'GET';
+    const route = await kong.router.getRoute();
+    this.events!.report(decision, { method, route: route?.name ?? route?.id ?? routeId ?? '/' });
   }
 
   private async warnDegraded(kong: KongPdk, decision: RateLimitDecision): Promise<void> {
@@ -61,6 +72,7 @@ export function gatewayLimiterFor(config: SlidingWindowConfig): GatewayLimiter {
   const cached = limiters.get(key);
   if (cached !== undefined) return cached;
   const identifierKey = identifierKeyFromEnv();
+  const events = gatewayEventsFromEnv();
   const limiter = new GatewayLimiter(
     config,
     new RateLimiter({
@@ -69,6 +81,7 @@ export function gatewayLimiterFor(config: SlidingWindowConfig): GatewayLimiter {
       identifierKey,
       cadence: false,
     }),
+    events,
   );
   if (limiters.size >= MAX_LIMITERS) limiters.delete(limiters.keys().next().value!);
   limiters.set(key, limiter);
@@ -113,8 +126,9 @@ export function redisKeyPrefix(config: SlidingWindowConfig): string {
   return `${config.redis.key_prefix}kong:${windows}${header}:`;
 }
 
-/** Closes every Redis connection and forgets every limiter (tests; the plugin server itself never stops them). */
-export function closeGatewayLimiters(): void {
+/** Closes every Redis connection and the event producer, and forgets every limiter (tests; the plugin server itself never stops them). */
+export async function closeGatewayLimiters(): Promise<void> {
   closeRedisConnections();
   limiters.clear();
+  await closeGatewayEvents();
 }

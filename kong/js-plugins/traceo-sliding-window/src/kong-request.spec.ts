@@ -26,6 +26,7 @@ function fakeKong(request: FakeRequest): { kong: KongPdk; calls: string[] } {
     request: {
       getHeader: (name) => answer(`kong.request.get_header(${name})`, request.headers?.[name] ?? null),
       getPath: () => answer('kong.request.get_path', request.path ?? '/'),
+      getMethod: () => answer('kong.request.get_method', 'GET'),
     },
     router: { getRoute: () => answer('kong.router.get_route', request.route ?? null) },
     response: { setHeader: () => answer('kong.response.set_header', null), exit: () => answer('kong.response.exit', null) },

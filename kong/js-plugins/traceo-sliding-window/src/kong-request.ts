@@ -22,6 +22,7 @@ export interface KongPdk {
   readonly request: {
     getHeader(name: string): Promise<string | null | undefined>;
     getPath(): Promise<string | null | undefined>;
+    getMethod(): Promise<string | null | undefined>;
   };
   readonly router: {
     getRoute(): Promise<KongEntity | null | undefined>;

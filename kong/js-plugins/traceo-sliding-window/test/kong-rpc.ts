@@ -75,6 +75,8 @@ export interface ProxiedRequest {
   readonly consumer?: Record<string, unknown>;
   readonly credential?: Record<string, unknown>;
   readonly forwardedIp: string;
+  /** GET when absent. */
+  readonly method?: string;
   readonly path: string;
   /** Lower-case names (Kong's kong.request.get_header is case-insensitive). */
   readonly headers?: Readonly<Record<string, string>>;
@@ -108,6 +110,8 @@ export async function runPhase(rpc: KongRpcClient, instanceId: number, phase: st
         return request.headers?.[String(args[0]).toLowerCase()];
       case 'kong.request.get_path':
         return request.path;
+      case 'kong.request.get_method':
+        return request.method ?? 'GET';
       case 'kong.router.get_route':
         return request.route;
       case 'kong.response.set_header':

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { closeGatewayLimiters } from '../src';
 import { runAccess } from './kong-harness';
-import { pluginConfig, sharedRedisConfig, TEST_IDENTIFIER_KEY, uniquePrefix, useTestIdentifierKey } from './support';
+import { pluginConfig, sharedRedisConfig, TEST_IDENTIFIER_KEY, uniquePrefix, useTestPluginEnv } from './support';
 
 const PASSWORD_ENV = 'TRACEO_KONG_PLUGIN_TEST_REDIS_PASSWORD';
 
@@ -17,7 +17,7 @@ describe('traceo-sliding-window in kong-pdk plugin_test, against Redis', () => {
 
   beforeAll(async () => {
     jest.spyOn(console, 'log').mockImplementation(() => undefined); // the harness prints each kong.log call with its whole state
-    useTestIdentifierKey();
+    useTestPluginEnv();
     const shared = sharedRedisConfig(loadInfraEnv().redisUrl, PASSWORD_ENV, prefix);
     Object.assign(process.env, shared.env);
     redis = shared.config;
@@ -111,7 +111,7 @@ describe('traceo-sliding-window in kong-pdk plugin_test, against Redis', () => {
     const config = pluginConfig({ redis, limits: [2], window_sizes: [3600], algorithm: 'sliding-log', identifier: 'ip' });
     // Every harness request comes from 1.2.3.4 (its kong.client.get_forwarded_ip).
     expect((await runAccess(config, {})).status).toBe(200);
-    closeGatewayLimiters(); // as if the plugin server had restarted: no limiter, no connection left in the process
+    await closeGatewayLimiters(); // as if the plugin server had restarted: no limiter, no connection left in the process
     expect((await runAccess(config, alice)).status).toBe(200);
     const refused = await runAccess(config, bob);
     expect(refused.status).toBe(429);

@@ -4,7 +4,7 @@
 import { closeGatewayLimiters } from '../src';
 import { IDENTIFIER_KEY_ENV } from '../src/plugin-config';
 import { runAccess } from './kong-harness';
-import { closedPort, pluginConfig, useTestIdentifierKey } from './support';
+import { closedPort, pluginConfig, useTestPluginEnv } from './support';
 
 describe('traceo-sliding-window in kong-pdk plugin_test, Redis unreachable', () => {
   let redis: { host: string; port: number; timeout_ms: number };
@@ -12,7 +12,7 @@ describe('traceo-sliding-window in kong-pdk plugin_test, Redis unreachable', () 
   beforeAll(async () => {
     // The harness prints every kong.log call with its whole state; the specs read the calls instead.
     jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    useTestIdentifierKey();
+    useTestPluginEnv();
     redis = { host: '127.0.0.1', port: await closedPort(), timeout_ms: 50 };
   });
   afterEach(() => closeGatewayLimiters());

@@ -1,9 +1,13 @@
 // Contract test: the real kong-js-pluginserver (kong-pdk 0.6.0) loads the BUILT plugin from
 // dist/kong/js-plugins (nx: test:integration depends on build) and is spoken to over its Unix socket
 // the way Kong 3.9 does (./kong-rpc.ts), with the environment nginx would leave it: only the variables
-// kong.conf's `env` directives name. Redis is the shared one of tools/infra.
+// kong.conf's `env` directives name. Redis and Kafka are the shared ones of tools/infra; the Kafka
+// topics are in a namespace of this run's own.
+import { decodeEvent, TOPICS, type TypedEvent } from '@traceo/contracts';
+import { createKafka, deleteNamespaceTopics, ensureTopics } from '@traceo/messaging';
 import { createRateLimitRedis } from '@traceo/rate-limit';
-import { loadInfraEnv, WORKSPACE_ROOT } from '@traceo/testing';
+import { loadInfraEnv, waitFor, WORKSPACE_ROOT } from '@traceo/testing';
+import { randomBytes } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import type { Consumer, Kafka } from 'kafkajs';
+import { KAFKA_BROKERS_ENV, KAFKA_NAMESPACE_ENV } from '../src/gateway-events';
 import { KONG_CONFIG_FIELDS } from '../src/kong-schema';
 import { IDENTIFIER_KEY_ENV } from '../src/plugin-config';
 import { KongRpcClient, runPhase, type ProxiedRequest } from './kong-rpc';
@@ -49,6 +55,10 @@ describe('kong-js-pluginserver with the built traceo-sliding-window, spoken to a
   let serverOutput = '';
   let rpc: KongRpcClient;
   let inspector: Redis;
+  const namespace = `it-kong-${randomBytes(4).toString('hex')}.`;
+  let kafka: Kafka;
+  let eventConsumer: Consumer;
+  const events: TypedEvent[] = [];
 
   beforeAll(async () => {
     if (!existsSync(join(PLUGINS_DIRECTORY, 'traceo-sliding-window', 'index.js'))) {
@@ -56,8 +66,27 @@ describe('kong-js-pluginserver with the built traceo-sliding-window, spoken to a
     }
     const shared = sharedRedisConfig(loadInfraEnv().redisUrl, PASSWORD_ENV, prefix);
     redis = shared.config;
+    kafka = createKafka({ brokers: loadInfraEnv().kafkaBrokers, clientId: 'kong-plugin-contract-test', namespace });
+    await ensureTopics(
+      kafka,
+      TOPICS.filter((topic) => topic.name === 'traceo.gateway.request-blocked.v1'),
+    );
+    eventConsumer = kafka.consumer({ groupId: `${namespace}contract-test` });
+    await eventConsumer.connect();
+    await eventConsumer.subscribe({ topic: `${namespace}traceo.gateway.request-blocked.v1`, fromBeginning: true });
+    await eventConsumer.run({
+      eachMessage: ({ message }) => {
+        events.push(decodeEvent(message.value));
+        return Promise.resolve();
+      },
+    });
     // nginx clears its workers' environment except `env` directives: the plugin server inherits only those.
-    env = { ...shared.env, [IDENTIFIER_KEY_ENV]: TEST_IDENTIFIER_KEY };
+    env = {
+      ...shared.env,
+      [IDENTIFIER_KEY_ENV]: TEST_IDENTIFIER_KEY,
+      [KAFKA_BROKERS_ENV]: loadInfraEnv().kafkaBrokers.join(','),
+      [KAFKA_NAMESPACE_ENV]: namespace,
+    };
     // pluginserver_js_start_cmd, with the prefix and socket of this test instead of /usr/local/kong.
     server = spawn(
       process.execPath,
@@ -86,6 +115,8 @@ describe('kong-js-pluginserver with the built traceo-sliding-window, spoken to a
       server.kill('SIGTERM');
       await once(server, 'exit');
     }
+    await eventConsumer?.disconnect();
+    if (kafka) await deleteNamespaceTopics(kafka);
     if (inspector) {
       const keys = await inspector.keys(`${prefix}*`);
       if (keys.length > 0) await inspector.del(...keys);
@@ -106,8 +137,10 @@ describe('kong-js-pluginserver with the built traceo-sliding-window, spoken to a
     consumer: consumer('9e3f8a10-0000-4000-8000-00000000a11c', 'alice'),
     credential: { id: '5d6e7f80-0000-4000-8000-0000000000c1', consumer: { id: '9e3f8a10-0000-4000-8000-00000000a11c' } },
     forwardedIp: '203.0.113.7',
+    method: 'POST',
     path: '/v1/encryption/keyrings',
     headers: { 'x-request-id': 'kong-req-1' },
+    route: { id: '6b1c2d3e-0000-4000-8000-0000000000e1', name: 'encryption-service', paths: ['/v1/encryption'] },
   };
   const bob: ProxiedRequest = { ...alice, consumer: consumer('9e3f8a10-0000-4000-8000-000000000b0b', 'bob') };
 
@@ -169,6 +202,8 @@ describe('kong-js-pluginserver with the built traceo-sliding-window, spoken to a
       'kong.client.get_consumer',
       'kong.request.get_path',
       'kong.request.get_header',
+      'kong.request.get_method',
+      'kong.router.get_route',
       'kong.response.exit',
     ]);
     expect(refused.exit).toEqual({
@@ -192,6 +227,46 @@ describe('kong-js-pluginserver with the built traceo-sliding-window, spoken to a
 
     // Another consumer has a count of its own.
     expect((await runPhase(rpc, started.Id, 'access', bob)).responseHeaders.RateLimit).toMatch(/^"gateway-1m";r=1;/);
+  });
+
+  it('publishes the refusal to Kafka as a traceo.gateway.request-blocked.v1 CloudEvent: rule, binding limit, identifier hash; later refusals counted', async () => {
+    const started = await startInstance(pluginConfig({ limits: [1], window_sizes: [60], identifier: 'ip', redis }), 6);
+    const caller: ProxiedRequest = { ...alice, consumer: undefined, credential: undefined, forwardedIp: '192.0.2.77', method: 'DELETE' };
+    const before = events.length;
+    expect((await runPhase(rpc, started.Id, 'access', caller)).exit).toBeUndefined();
+    for (let i = 0; i < 4; i += 1) expect((await runPhase(rpc, started.Id, 'access', caller)).exit?.status).toBe(429);
+
+    // The first refusal at once; the three within the same second debounced into the next event (flushed after 1 s).
+    const published = await waitFor(
+      () => {
+        const mine = events.slice(before).filter((event) => (event.data as { request?: { method: string } }).request?.method === 'DELETE');
+        return Promise.resolve(mine.length >= 2 && mine);
+      },
+      'two request-blocked events on Kafka',
+      15_000,
+    );
+    expect(published).toHaveLength(2);
+    const [first, second] = published;
+    expect(first).toMatchObject({
+      type: 'traceo.gateway.request-blocked.v1',
+      source: '/traceo/kong',
+      tenantid: 'platform',
+      data: {
+        rule: 'gateway',
+        policy: 'gateway',
+        algorithm: 'sliding-window',
+        identifier: { type: 'ip', source: 'ip', fallback: false, hash: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) },
+        limit: 1,
+        window: 60,
+        reason: 'limit-exceeded',
+        request: { method: 'DELETE', route: 'encryption-service' },
+      },
+    });
+    expect(first!.data).not.toHaveProperty('suppressed');
+    expect(second!.data).toMatchObject({ identifier: (first!.data as { identifier: unknown }).identifier, suppressed: 2 });
+    // Never the raw address, the identifier key or the path.
+    const raw = JSON.stringify(published);
+    for (const secret of ['192.0.2.77', TEST_IDENTIFIER_KEY, '/v1/encryption/keyrings']) expect(raw).not.toContain(secret);
   });
 
   it('an anonymous request is limited per forwarded client address, each lookup answered with its typed Step', async () => {
@@ -231,11 +306,24 @@ describe('kong-js-pluginserver with the built traceo-sliding-window, spoken to a
       'kong.log.warn',
       'kong.request.get_path',
       'kong.request.get_header',
+      'kong.request.get_method',
+      'kong.router.get_route',
       'kong.response.exit',
     ]);
     expect(refused.exit).toMatchObject({ status: 503, headers: { 'Content-Type': 'application/problem+json', 'Retry-After': '1' } });
     expect(JSON.parse(refused.exit!.body)).toMatchObject({ status: 503, code: 'RATE_LIMIT.UNAVAILABLE' });
     expect(serverOutput).toMatch(/traceo-sliding-window: Redis 127\.0\.0\.1:\d+\/0 unreachable/);
+    const event = await waitFor(
+      () => Promise.resolve(events.find((candidate) => (candidate.data as { reason?: string }).reason === 'store-unavailable')),
+      'the store-unavailable request-blocked event',
+      15_000,
+    );
+    expect(event.data).toMatchObject({
+      reason: 'store-unavailable',
+      degraded: true,
+      identifier: { type: 'ip' },
+      request: { method: 'POST' },
+    });
   });
 
   it('plugin.StartInstance refuses an invalid config with an error naming the field (Kong logs "starting instance: …")', async () => {

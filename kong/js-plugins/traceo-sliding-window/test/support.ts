@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@traceo/testing';
 import { KONG_CONFIG_FIELDS, type KongField } from '../src/kong-schema';
+import { GATEWAY_EVENTS_ENV } from '../src/gateway-events';
 import { IDENTIFIER_KEY_ENV } from '../src/plugin-config';
 
 export const TEST_IDENTIFIER_KEY = 'kong-plugin-test-identifier-key-0123456789';
 
-/** Sets the identifier key the plugin reads when it builds a limiter (Kong passes it through nginx `env`). */
-export function useTestIdentifierKey(): void {
+/**
+ * Sets what the plugin reads from its environment when it builds a limiter (Kong passes it through
+ * nginx `env`): the identifier key, and request-blocked events turned off (the contract test publishes
+ * them to the real Kafka).
+ */
+export function useTestPluginEnv(): void {
   process.env[IDENTIFIER_KEY_ENV] = TEST_IDENTIFIER_KEY;
+  process.env[GATEWAY_EVENTS_ENV] = 'off';
 }
 
 /** A key prefix no other test (or engineer) uses on the shared Redis. */

@@ -1,6 +1,6 @@
 import type { RateLimiter } from '@traceo/rate-limit';
 import { Counter, type Registry } from 'prom-client';
-import type { BlockedEventReporter } from './blocked-event.reporter';
+import type { BlockedEventReporter } from '@traceo/rate-limit';
 
 /**
  * Exports the limiter's and the event reporter's monotonic counters as Prometheus counters, read at

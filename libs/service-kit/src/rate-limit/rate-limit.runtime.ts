@@ -4,11 +4,13 @@ import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnAppli
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { EventTypes } from '@traceo/contracts';
 import {
+  BlockedEventReporter,
   createRateLimitRedis,
   MemoryStore,
   RateLimiter,
   RedisStore,
   SyncedStore,
+  type BlockedEventReporterOptions,
   type Clock,
   type RateLimitStore,
   type Tier,
@@ -18,7 +20,6 @@ import type { Logger } from 'pino';
 import { ConfigurationError } from '../config';
 import { EventPublisher } from '../event-publisher';
 import { SERVICE_RUNTIME, type ServiceRuntime } from '../service-runtime';
-import { BlockedEventReporter, type BlockedEventReporterOptions } from './blocked-event.reporter';
 import { RATE_LIMIT_RULE, type RateLimitDeclaration } from './rate-limit.decorators';
 import { registerRateLimitMetrics } from './rate-limit.metrics';
 import { rateLimitConfigFromJson } from './rate-limit.settings';

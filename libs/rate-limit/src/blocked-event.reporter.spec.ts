@@ -1,6 +1,7 @@
 import { gatewayRequestBlockedV1Schema, type GatewayRequestBlockedV1 } from '@traceo/contracts';
-import { MemoryStore, RateLimiter, type RateLimitDecision } from '@traceo/rate-limit';
 import { BlockedEventReporter, type BlockedEventReporterOptions } from './blocked-event.reporter';
+import { MemoryStore } from './memory.store';
+import { RateLimiter, type RateLimitDecision } from './rate-limiter';
 
 const T0 = 1_800_000_000_000;
 const request = { tenantId: 'acme', method: 'POST', route: '/v1/things/:id' };

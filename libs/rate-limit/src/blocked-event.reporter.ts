@@ -1,5 +1,18 @@
-import type { GatewayRequestBlockedV1 } from '@traceo/contracts';
-import { requestBlockedEvent, type Clock, type RateLimitDecision } from '@traceo/rate-limit';
+import type { Clock } from './rate-limit.store';
+import type { RateLimitDecision } from './rate-limiter';
+import { requestBlockedEvent, type RequestBlockedV1 } from './request-blocked.event';
+
+/**
+ * `data` of a `traceo.gateway.request-blocked.v1` event as an enforcer publishes it: the decision's
+ * fields (`requestBlockedEvent`) plus the debounced count and the refused call. libs/contracts'
+ * `gatewayRequestBlockedV1Schema` is the published contract; a spec checks the two agree.
+ */
+export interface BlockedEventData extends RequestBlockedV1 {
+  /** Blocks of the same identifier and rule since the previous event that were not published (debounced). */
+  readonly suppressed?: number;
+  /** The refused call: method and route template (never the raw path). */
+  readonly request: { readonly method: string; readonly route: string };
+}
 
 /** Where the refused request came from, for the event's envelope and its `request` member. */
 export interface BlockedRequest {
@@ -11,8 +24,8 @@ export interface BlockedRequest {
 }
 
 export interface BlockedEventReporterOptions {
-  /** Writes one event (the guard: EventPublisher through the outbox). */
-  readonly publish: (data: GatewayRequestBlockedV1, request: BlockedRequest) => Promise<void>;
+  /** Writes one event (the services' guard: EventPublisher through the outbox; the Kong plugin: a Kafka producer). */
+  readonly publish: (data: BlockedEventData, request: BlockedRequest) => Promise<void>;
   readonly onError?: (error: unknown) => void;
   readonly clock?: Clock;
   /** At most one event per identifier and rule in this interval (default 1 s). */
@@ -134,7 +147,7 @@ export class BlockedEventReporter {
     this.pending.delete(key);
     this.recent.delete(key); // re-inserted last: the map stays ordered by time of the last event
     this.recent.set(key, { at: now, suppressed: 0 });
-    const data: GatewayRequestBlockedV1 = {
+    const data: BlockedEventData = {
       ...requestBlockedEvent(decision),
       ...(suppressed > 0 ? { suppressed } : {}),
       request: { method: request.method, route: request.route.slice(0, 256) || '/' },
