@@ -64,7 +64,14 @@ export {
   type RateLimiterOptions,
   type RuleCounters,
 } from './rate-limiter';
-export { createRateLimitRedis, DEFAULT_REDIS_KEY_PREFIX, MAX_DECISIONS_PER_CALL, RedisStore, type RedisStoreOptions } from './redis.store';
+export {
+  createRateLimitCluster,
+  createRateLimitRedis,
+  DEFAULT_REDIS_KEY_PREFIX,
+  MAX_DECISIONS_PER_CALL,
+  RedisStore,
+  type RedisStoreOptions,
+} from './redis.store';
 export { RATE_LIMIT_BATCH_SCRIPTS, RATE_LIMIT_SCRIPTS, SYNC_COUNTERS_SCRIPT, type LuaScript } from './redis-scripts';
 export { MIN_SYNC_INTERVAL_MS, SyncedStore, type SyncedStoreOptions } from './synced.store';
 export { REQUEST_BLOCKED_EVENT_TYPE, requestBlockedEvent, requestBlockedV1Schema, type RequestBlockedV1 } from './request-blocked.event';

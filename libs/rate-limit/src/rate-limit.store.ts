@@ -37,4 +37,10 @@ export interface StoreVerdict {
 export interface RateLimitStore {
   readonly kind: 'memory' | 'redis';
   decide(request: StoreRequest): StoreVerdict | Promise<StoreVerdict>;
+  /**
+   * Where a key lives when the store is made of parts that fail on their own (a Redis Cluster's hash
+   * slot). The limiter then pauses only the failed part after an error, and keys elsewhere are still
+   * decided by the store; without it, one error pauses the whole store.
+   */
+  readonly partitionOf?: (key: string) => number;
 }

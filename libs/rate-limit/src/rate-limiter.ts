@@ -132,7 +132,9 @@ export class RateLimiter {
   private readonly cadence: CadenceTracker | undefined;
   private readonly userAgents = new UserAgentSignals();
   private storeErrors = 0;
+  /** When the store may be tried again after an error: the whole store's, or per part (partitionOf). */
   private storeRetryAt = 0;
+  private readonly partRetryAt = new Map<number, number>();
 
   constructor(options: RateLimiterOptions) {
     const config = parseRateLimitConfig(options.config);
@@ -209,18 +211,24 @@ export class RateLimiter {
     now: number,
   ): RateLimitDecision | Promise<RateLimitDecision> {
     const request: StoreRequest = { key: identity.key, algorithm: compiled.rule.algorithm, limits: effective.specs };
-    if (now < this.storeRetryAt) return this.degrade(compiled, identity, adjustment, effective, request);
+    const part = this.store.partitionOf?.(identity.key);
+    if (now < (part === undefined ? this.storeRetryAt : (this.partRetryAt.get(part) ?? 0))) {
+      return this.degrade(compiled, identity, adjustment, effective, request);
+    }
     let answer: StoreVerdict | Promise<StoreVerdict>;
     try {
       answer = this.store.decide(request);
     } catch {
-      return this.storeFailed(compiled, identity, adjustment, effective, request, now);
+      return this.storeFailed(compiled, identity, adjustment, effective, request, now, part);
     }
     if (!isPromise(answer)) return this.decided(compiled, identity, adjustment, effective, answer, false);
     return answer.then(
-      (verdict) => this.decided(compiled, identity, adjustment, effective, verdict, false),
+      (verdict) => {
+        if (part !== undefined) this.partRetryAt.delete(part);
+        return this.decided(compiled, identity, adjustment, effective, verdict, false);
+      },
       // Which error does not matter here: every failure of the shared store is handled the same way.
-      () => this.storeFailed(compiled, identity, adjustment, effective, request, now),
+      () => this.storeFailed(compiled, identity, adjustment, effective, request, now, part),
     );
   }
 
@@ -231,9 +239,11 @@ export class RateLimiter {
     effective: EffectiveLimits,
     request: StoreRequest,
     now: number,
+    part: number | undefined,
   ): RateLimitDecision | Promise<RateLimitDecision> {
     this.storeErrors += 1;
-    this.storeRetryAt = now + this.storeRetryMs;
+    if (part === undefined) this.storeRetryAt = now + this.storeRetryMs;
+    else this.partRetryAt.set(part, now + this.storeRetryMs);
     return this.degrade(compiled, identity, adjustment, effective, request);
   }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ALGORITHMS, type Algorithm } from './rate-limit.config';
 import { RATE_LIMIT_BATCH_SCRIPTS, RATE_LIMIT_SCRIPTS, type LuaScript } from './redis-scripts';
 import type { LimitOutcome, LimitSpec, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
@@ -46,10 +47,14 @@ export class RedisStore implements RateLimitStore {
   private queues: Record<Algorithm, Queued[]> = { 'sliding-window': [], 'sliding-log': [], 'fixed-window': [] };
   private flushQueued = false;
 
+  /** On a Cluster: the key's hash slot, so a master that is down pauses only its own slots (RateLimiter). */
+  readonly partitionOf?: (key: string) => number;
+
   constructor(options: RedisStoreOptions) {
     this.client = options.client;
     this.prefix = options.prefix ?? DEFAULT_REDIS_KEY_PREFIX;
     this.batching = !options.client.isCluster;
+    if (options.client.isCluster) this.partitionOf = (key) => calculateSlot(this.keyOf(key));
   }
 
   /** The Redis key of a store key (for tests and operators; holds no raw identifier). */
@@ -163,6 +168,25 @@ export function createRateLimitRedis(url: string, overrides: RedisOptions = {}):
     connectTimeout: 1000,
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+    ...overrides,
+  });
+}
+
+/**
+ * The same for a Redis Cluster: fail-fast per node, no offline queue while the cluster's slots are
+ * being (re)learnt, MOVED / ASK followed as ioredis does. RedisStore sends every decision on its own
+ * (its keys share one hash tag, so one slot); SyncedStore sends one script per identifier. No
+ * auto-pipelining: ioredis 5 groups an auto-pipeline by the slot of a command's first argument, which
+ * for EVALSHA is the script's SHA, not its key, and then refuses the mixed pipeline ("All keys in the
+ * pipeline should belong to the same slots allocation group"; redis-cluster.integration-spec).
+ */
+export function createRateLimitCluster(nodes: readonly ClusterNode[], overrides: ClusterOptions = {}): Cluster {
+  return new Cluster([...nodes], {
+    enableOfflineQueue: false,
+    enableAutoPipelining: false,
+    clusterRetryStrategy: (attempt) => Math.min(50 * attempt, 1000),
+    slotsRefreshTimeout: 1000,
+    redisOptions: { maxRetriesPerRequest: 0, commandTimeout: 250, connectTimeout: 1000 },
     ...overrides,
   });
 }

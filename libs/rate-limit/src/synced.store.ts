@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { decideFixedWindow, decideSlidingWindow, newWindowCounters, type WindowCounters } from './algorithms';
 import type { Clock, LimitSpec, RateLimitStore, StoreRequest, StoreVerdict } from './rate-limit.store';
 import { RecentCache } from './recent-cache';
@@ -156,17 +156,16 @@ export class SyncedStore implements RateLimitStore {
       entry.late.fill(0);
       return sending;
     });
-    const pipeline = this.client.pipeline();
-    for (const { entry, starts, deltas, late } of sent) {
+    const calls = sent.map(({ entry, starts, deltas, late }) => {
       const args: string[] = [String(entry.limits.length)];
       for (let i = 0; i < entry.limits.length; i += 1) {
         args.push(String(entry.limits[i]!.windowMs), String(starts[i]), String(deltas[i]), String(late[i]));
       }
-      pipeline.evalsha(SYNC_COUNTERS_SCRIPT.sha, 1, `${this.prefix}{${entry.key}}`, ...args);
-    }
+      return [`${this.prefix}{${entry.key}}`, ...args];
+    });
     let results: [Error | null, unknown][] | null;
     try {
-      results = await pipeline.exec();
+      results = await this.send(calls);
     } catch (error) {
       results = null;
       this.onSyncError(error);
@@ -185,7 +184,9 @@ export class SyncedStore implements RateLimitStore {
     });
     // A script cache without the script (first use, flush, failover): load it and send again at once.
     if (retry && results?.some(([error]) => error?.message.startsWith('NOSCRIPT'))) {
-      const loaded = await Promise.resolve(this.client.script('LOAD', SYNC_COUNTERS_SCRIPT.lua)).then(
+      // On a Cluster every master needs it (SCRIPT LOAD through the Cluster client reaches one node).
+      const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+      const loaded = await Promise.all(nodes.map((node) => node.script('LOAD', SYNC_COUNTERS_SCRIPT.lua))).then(
         () => true,
         () => false,
       );
@@ -193,6 +194,27 @@ export class SyncedStore implements RateLimitStore {
     }
     this.failing = failed;
     if (!failed) this.lastSync = this.clock();
+  }
+
+  /**
+   * One sync script per identifier: a standalone Redis gets them as one pipeline; a Cluster each on its
+   * own, routed to its key's master (a Cluster pipeline must stay on one node), all sent at once.
+   */
+  private async send(calls: readonly (readonly string[])[]): Promise<[Error | null, unknown][] | null> {
+    const { sha } = SYNC_COUNTERS_SCRIPT;
+    if (!this.client.isCluster) {
+      const pipeline = this.client.pipeline();
+      for (const [key, ...args] of calls) pipeline.evalsha(sha, 1, key!, ...args);
+      return pipeline.exec();
+    }
+    return Promise.all(
+      calls.map(([key, ...args]) =>
+        this.client.evalsha(sha, 1, key!, ...args).then(
+          (reply): [Error | null, unknown] => [null, reply],
+          (error: unknown): [Error | null, unknown] => [error instanceof Error ? error : new Error(String(error)), null],
+        ),
+      ),
+    );
   }
 
   /** Everyone's counts from Redis, plus what this instance admitted while the sync was under way. */
