@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient } from '@traceo/testing';
 import {
@@ -241,6 +242,118 @@ describe('the five services, built and running against real PostgreSQL and Kafka
       await consumer.disconnect();
       await encryption.stop('SIGKILL');
       await withClient(infra.databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS "${env.TRACEO_DATABASE_SCHEMA!}" CASCADE`));
+    }
+  });
+
+  it("turns Kong's http-log batches into traceo.gateway.request.v1 events on Kafka, keeping the valid entries of a batch with a bad one", async () => {
+    const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: `e2e-gateway-events-${run}` });
+    const group = `e2e-gateway-events-${run}`;
+    const consumer = kafka.consumer({ groupId: group });
+    const received: { source: string; type: string; data: Record<string, unknown> }[] = [];
+    const mine = (event: (typeof received)[number]) =>
+      typeof event.data['requestId'] === 'string' && event.data['requestId'].startsWith(`gw-${run}-`);
+    // One entry as Kong 3.9's log serializer writes it (kong.log.serialize), with this run's request id.
+    const entry = (requestId: string, overrides: Record<string, unknown> = {}) => ({
+      request: {
+        method: 'POST',
+        uri: `/v1/encryption/tenants/acme-${run}/keyrings?email=alice@example.com`,
+        url: `https://gateway.example:8443/v1/encryption/tenants/acme-${run}/keyrings?email=alice@example.com`,
+        querystring: { email: 'alice@example.com' },
+        headers: { authorization: 'REDACTED', cookie: 'session=secret-cookie', 'user-agent': 'acme-sync/2.1', 'x-request-id': requestId },
+        size: 138,
+      },
+      upstream_uri: `/v1/encryption/tenants/acme-${run}/keyrings`,
+      response: { status: 201, headers: { 'content-type': 'application/json' }, size: 512 },
+      tries: [{ ip: '10.0.3.17', port: 8080, balancer_latency: 0 }],
+      latencies: { kong: 2, proxy: 40, request: 42.5 },
+      route: { id: '78f79740-c410-4fd9-a998-d0a60a99dc9b', name: 'encryption-api', paths: ['/v1/encryption'] },
+      service: { id: 'fd2ba6c1-1b83-4e79-8e6a-8c7e4f1f2f2e', name: 'encryption-service' },
+      consumer: { id: 'c0ffee00-0000-4000-8000-00000000a11c', username: 'acme-sync' },
+      client_ip: '203.0.113.7',
+      started_at: Date.now(),
+      ...overrides,
+    });
+    const endpoint = `${url('risk-service')}/v1/risk/gateway-events`;
+    const post = (body: string, headers: Record<string, string> = AUTHORIZED) =>
+      fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    try {
+      await startGroupAtEnd(kafka, group, 'traceo.gateway.request.v1');
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'traceo.gateway.request.v1' });
+      await consumer.run({
+        eachMessage: ({ message }) => {
+          received.push(JSON.parse(message.value!.toString()) as (typeof received)[number]);
+          return Promise.resolve();
+        },
+      });
+
+      const batch = [
+        entry(`gw-${run}-1`),
+        entry(`gw-${run}-2`, { client_ip: 'not-an-address' }),
+        entry(`gw-${run}-3`, { consumer: null, response: { status: 429, size: 300 }, latencies: { kong: 1, proxy: -1, request: 1 } }),
+      ];
+      const accepted = await post(JSON.stringify(batch));
+      expect(accepted.status).toBe(202);
+      expect(await accepted.json()).toEqual({
+        accepted: 2,
+        rejectedCount: 1,
+        rejected: [{ index: 1, code: 'RISK.INVALID_GATEWAY_ENTRY', issues: [expect.stringMatching(/^client_ip: /)] }],
+      });
+
+      const events = await waitFor(
+        () => {
+          const ours = received.filter(mine);
+          return Promise.resolve(ours.length >= 2 && ours);
+        },
+        'two traceo.gateway.request.v1 events on Kafka',
+        30000,
+        200,
+      );
+      expect(events.map((event) => event.data['requestId']).sort()).toEqual([`gw-${run}-1`, `gw-${run}-3`]);
+      const proxied = events.find((event) => event.data['requestId'] === `gw-${run}-1`)!;
+      expect(proxied).toMatchObject({
+        type: 'traceo.gateway.request.v1',
+        source: '/traceo/risk-service',
+        tenantid: 'platform',
+        data: {
+          method: 'POST',
+          route: 'encryption-api',
+          service: 'encryption-service',
+          status: 201,
+          clientIp: '203.0.113.7',
+          consumer: { id: 'c0ffee00-0000-4000-8000-00000000a11c', username: 'acme-sync' },
+          userAgent: 'acme-sync/2.1',
+          latencies: { totalMs: 42.5, gatewayMs: 2, upstreamMs: 40 },
+          bytes: { request: 138, response: 512 },
+        },
+      });
+      expect(events.find((event) => event.data['requestId'] === `gw-${run}-3`)!.data).toMatchObject({
+        status: 429,
+        latencies: { totalMs: 1, gatewayMs: 1 },
+      });
+      for (const kept of ['alice@example.com', 'secret-cookie', '10.0.3.17', `acme-${run}`])
+        expect(JSON.stringify(events)).not.toContain(kept);
+
+      // Batch-level refusals: problem+json with a stable code, nothing published.
+      for (const [body, code] of [
+        ['{}', 'RISK.INVALID_GATEWAY_BATCH'],
+        ['[]', 'RISK.INVALID_GATEWAY_BATCH'],
+        ['"entry"', 'REQUEST.MALFORMED_JSON'], // the JSON parser is strict: an object or an array
+        [JSON.stringify(Array.from({ length: 1001 }, () => ({}))), 'RISK.INVALID_GATEWAY_BATCH'],
+        ['[{"started_at": 1', 'REQUEST.MALFORMED_JSON'],
+      ]) {
+        const refused = await post(body!);
+        expect({ body: body!.slice(0, 20), status: refused.status }).toEqual({ body: body!.slice(0, 20), status: 400 });
+        expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(((await refused.json()) as { code: string }).code).toBe(code);
+      }
+      // Deny by default: no credential, and a credential without risk:assess (an auditor).
+      expect((await post(JSON.stringify(batch), {})).status).toBe(401);
+      expect((await post(JSON.stringify(batch), await clients.bearer('auditor'))).status).toBe(403);
+      await setTimeout(500);
+      expect(received.filter(mine)).toHaveLength(2);
+    } finally {
+      await consumer.disconnect();
     }
   });
 

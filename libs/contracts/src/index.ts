@@ -16,6 +16,7 @@ export {
 } from './cloud-event';
 export { deadLetterV1Schema, type DeadLetterV1 } from './dead-letter.v1';
 export { gatewayRequestBlockedV1Schema, type GatewayRequestBlockedV1 } from './gateway-request-blocked.v1';
+export { gatewayRequestV1Schema, type GatewayRequestV1 } from './gateway-request.v1';
 export { EventRejectedError, TraceoError, type EventRejectionCode } from './errors';
 export { createEvent, decodeEvent, encodeEvent, validateEvent, type NewEvent, type TypedEvent } from './event-codec';
 export { probeV1Schema, type ProbeV1 } from './probe.v1';

@@ -7,6 +7,7 @@ import { cryptoKeyEventV1Schema } from './crypto-key-event.v1';
 import { cryptoSubjectShreddedV1Schema } from './crypto-subject-shredded.v1';
 import { deadLetterV1Schema } from './dead-letter.v1';
 import { gatewayRequestBlockedV1Schema } from './gateway-request-blocked.v1';
+import { gatewayRequestV1Schema } from './gateway-request.v1';
 import { probeV1Schema } from './probe.v1';
 import { riskDecisionRequestV1Schema } from './risk-decision-request.v1';
 import { riskDecisionV1Schema } from './risk-decision.v1';
@@ -34,6 +35,7 @@ export const EVENT_SCHEMAS = {
   'traceo.crypto.key-event.v1': cryptoKeyEventV1Schema,
   'traceo.crypto.subject-shredded.v1': cryptoSubjectShreddedV1Schema,
   'traceo.gateway.request-blocked.v1': gatewayRequestBlockedV1Schema,
+  'traceo.gateway.request.v1': gatewayRequestV1Schema,
   'traceo.platform.dead-letter.v1': deadLetterV1Schema,
   'traceo.platform.probe.v1': probeV1Schema,
   'traceo.risk.decision-request.v1': riskDecisionRequestV1Schema,
@@ -51,6 +53,7 @@ export const EventTypes = {
   cryptoKeyEvent: 'traceo.crypto.key-event.v1',
   cryptoSubjectShredded: 'traceo.crypto.subject-shredded.v1',
   gatewayRequestBlocked: 'traceo.gateway.request-blocked.v1',
+  gatewayRequest: 'traceo.gateway.request.v1',
   deadLetter: 'traceo.platform.dead-letter.v1',
   probe: 'traceo.platform.probe.v1',
   riskDecisionRequest: 'traceo.risk.decision-request.v1',
