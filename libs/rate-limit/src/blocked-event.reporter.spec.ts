@@ -47,7 +47,7 @@ describe('BlockedEventReporter', () => {
     expect(events).toEqual([
       expect.objectContaining({ rule: 'api', reason: 'limit-exceeded', request: { method: 'POST', route: '/v1/things/:id' } }),
     ]);
-    expect(instance.counters()).toEqual({ published: 1, suppressed: 0, dropped: 0, failed: 0 });
+    expect(instance.counters()).toEqual({ published: 1, suppressed: 0, deferred: 0, dropped: 0, failed: 0 });
   });
 
   it('folds further refusals within a second into the next event as `suppressed`', async () => {
@@ -100,28 +100,80 @@ describe('BlockedEventReporter', () => {
     expect(instance.counters()).toMatchObject({ published: 2, suppressed: 1 });
   });
 
-  it('caps the events per second of the process, whatever the identifiers', async () => {
+  it('caps the events per second of the process, and publishes the rest at the next flushes, oldest first', async () => {
     const decisions = await refusals(30);
     const { clock, events, instance } = reporter({ maxPerSecond: 20 });
     for (const decision of decisions) instance.report(decision, request);
     await instance.settle();
     expect(events).toHaveLength(20);
-    expect(instance.counters()).toMatchObject({ published: 20, dropped: 10 });
-    clock.now += 1000;
-    for (const decision of decisions.slice(20)) instance.report(decision, request);
+    expect(instance.counters()).toMatchObject({ published: 20, deferred: 10, dropped: 0 });
+    instance.flush(); // the same second: the cap still holds
     await instance.settle();
-    expect(events).toHaveLength(30);
+    expect(events).toHaveLength(20);
+    clock.now += 1000;
+    instance.flush();
+    await instance.settle();
+    expect(events.map((event) => event.identifier.hash)).toEqual(decisions.map((decision) => decision.identifier.hash));
+    expect(events.slice(20).every((event) => event.suppressed === undefined)).toBe(true);
+    expect(instance.counters()).toEqual({ published: 30, suppressed: 0, deferred: 10, dropped: 0, failed: 0 });
   });
 
-  it('drops rather than queues when the outbox writes pile up', async () => {
+  it('folds further refusals of a waiting identifier into its deferred event', async () => {
+    const [first, second] = await refusals(2);
+    const { clock, events, instance } = reporter({ maxPerSecond: 1 });
+    instance.report(first!, request);
+    for (let i = 0; i < 3; i += 1) instance.report(second!, request);
+    clock.now += 1000;
+    instance.flush();
+    await instance.settle();
+    expect(events.map((event) => [event.identifier.hash, event.suppressed])).toEqual([
+      [first!.identifier.hash, undefined],
+      [second!.identifier.hash, 2],
+    ]);
+  });
+
+  it('defers rather than queues when the writes pile up; a flush publishes as many as may be in flight', async () => {
     const decisions = await refusals(5);
     let release: () => void = () => undefined;
     const blocked = new Promise<void>((resolve) => (release = resolve));
-    const { instance } = reporter({ maxInFlight: 2, publish: () => blocked });
+    const { clock, instance } = reporter({ maxInFlight: 2, publish: () => blocked });
     for (const decision of decisions) instance.report(decision, request);
+    expect(instance.counters()).toMatchObject({ deferred: 3, dropped: 0 });
     release();
     await instance.settle();
-    expect(instance.counters()).toMatchObject({ published: 2, dropped: 3 });
+    clock.now += 1000;
+    instance.flush(); // two more, as many as may be in flight
+    await instance.settle();
+    expect(instance.counters()).toMatchObject({ published: 4 });
+    instance.flush();
+    await instance.settle();
+    expect(instance.counters()).toMatchObject({ published: 5, dropped: 0 });
+  });
+
+  it('once started, flushes again as each write completes, so waiting refusals need not wait for the next interval', async () => {
+    const decisions = await refusals(6);
+    const { clock, events, instance } = reporter({ maxInFlight: 2 });
+    for (const decision of decisions) instance.report(decision, request);
+    expect(instance.counters()).toMatchObject({ deferred: 4 });
+    clock.now += 1000;
+    instance.start();
+    instance.flush();
+    for (let i = 0; i < 5 && events.length < 6; i += 1) await instance.settle();
+    expect(events).toHaveLength(6);
+    instance.stop();
+  });
+
+  it('counts as dropped what waits when more identifiers come than it tracks, and what the caps hold back at stop', async () => {
+    const decisions = await refusals(12);
+    const { instance } = reporter({ maxPerSecond: 2, maxTracked: 6 });
+    for (const decision of decisions.slice(0, 6)) instance.report(decision, request); // 2 published, 4 waiting
+    await instance.settle();
+    expect(instance.counters()).toMatchObject({ published: 2, deferred: 4, dropped: 0 });
+    instance.report(decisions[6]!, request); // a 7th identifier: the table starts over, the 4 waiting are lost
+    expect(instance.counters()).toMatchObject({ deferred: 5, dropped: 4 });
+    instance.stop(); // still the same second: the cap holds the 7th back, and it is lost too
+    await instance.settle();
+    expect(instance.counters()).toEqual({ published: 2, suppressed: 0, deferred: 5, dropped: 5, failed: 0 });
   });
 
   it('counts a failed write and hands the error over, without throwing', async () => {

@@ -32,15 +32,22 @@ export interface BlockedEventReporterOptions {
   readonly debounceMs?: number;
   /** Events per second from this process, whatever the identifiers (default 100): rotating identifiers cannot flood the outbox. */
   readonly maxPerSecond?: number;
-  /** Outbox writes allowed at once (default 32); more are dropped rather than queued behind a slow database. */
+  /** Writes allowed at once (default 32); a refusal beyond them waits for a later flush rather than queueing behind a slow database. */
   readonly maxInFlight?: number;
+  /** Identifier-and-rule pairs remembered at once (default 10,000); the bound on what waits to be published. */
+  readonly maxTracked?: number;
 }
 
 export interface BlockedEventCounters {
   readonly published: number;
   /** Debounced: not published when they happened, counted in a later event of the same identifier and rule (`suppressed`). */
   readonly suppressed: number;
-  /** Over the per-process rate or in-flight cap; the audit log still has every refusal. */
+  /** Over the per-process rate or in-flight cap when they happened: published by a later flush, when the caps allow. */
+  readonly deferred: number;
+  /**
+   * Lost: refusals still waiting when more identifiers than `maxTracked` came within one interval, or
+   * when the reporter stopped with the caps reached. The audit log still has every refusal.
+   */
   readonly dropped: number;
   readonly failed: number;
 }
@@ -62,8 +69,11 @@ const MAX_TRACKED = 10_000;
  *
  * An event stands for itself plus `suppressed` refusals. Refusals debounced after an identifier's last
  * event are not lost when no further one comes: `flush` (every `debounceMs` once `start`ed, and at
- * `stop`) publishes the latest of them with the count of the others. Only refusals over the
- * per-process caps are dropped (counted in `dropped`; the audit log still has each one).
+ * `stop`) publishes the latest of them with the count of the others. A refusal over the per-process
+ * caps waits the same way (`deferred`): each flush publishes what the caps allow, oldest first, so a
+ * burst of many identifiers drains at `maxPerSecond`. Only what waits when more than `maxTracked`
+ * identifiers come within one interval, or at `stop` beyond the caps, is lost (`dropped`; the audit
+ * log still has each refusal).
  */
 export class BlockedEventReporter {
   private readonly recent = new Map<string, Recent>();
@@ -74,16 +84,18 @@ export class BlockedEventReporter {
   private readonly debounceMs: number;
   private readonly maxPerSecond: number;
   private readonly maxInFlight: number;
+  private readonly maxTracked: number;
   private second = 0;
   private inSecond = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly totals = { published: 0, suppressed: 0, dropped: 0, failed: 0 };
+  private readonly totals = { published: 0, suppressed: 0, deferred: 0, dropped: 0, failed: 0 };
 
   constructor(private readonly options: BlockedEventReporterOptions) {
     this.clock = options.clock ?? Date.now;
     this.debounceMs = options.debounceMs ?? 1000;
     this.maxPerSecond = options.maxPerSecond ?? 100;
     this.maxInFlight = options.maxInFlight ?? 32;
+    this.maxTracked = options.maxTracked ?? MAX_TRACKED;
   }
 
   counters(): BlockedEventCounters {
@@ -101,12 +113,17 @@ export class BlockedEventReporter {
       this.totals.suppressed += 1;
       return;
     }
+    if (this.recent.size >= this.maxTracked && previous === undefined) this.forgetOlderThan(now - this.debounceMs);
     if (!this.admit(now)) {
-      if (previous !== undefined) previous.suppressed += 1;
-      this.totals.dropped += 1;
+      // Waits as a debounced refusal would, due at the next flush (a new key counts as last published an interval ago).
+      const entry = previous ?? { at: now - this.debounceMs, suppressed: 0 };
+      entry.suppressed += 1;
+      entry.last = { decision, request };
+      if (previous === undefined) this.recent.set(key, entry);
+      this.pending.add(key);
+      this.totals.deferred += 1;
       return;
     }
-    if (this.recent.size >= MAX_TRACKED) this.forgetOlderThan(now - this.debounceMs);
     this.publish(key, now, decision, request, previous?.suppressed ?? 0);
   }
 
@@ -117,11 +134,13 @@ export class BlockedEventReporter {
     this.timer.unref();
   }
 
-  /** Stops the timer and publishes every pending count at once (shutdown); then `settle`. */
+  /** Stops the timer and publishes every pending count at once (shutdown), as far as the caps allow; then `settle`. */
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
     this.flush(true);
+    for (const key of this.pending) this.lose(this.recent.get(key));
+    this.pending.clear();
   }
 
   /**
@@ -162,7 +181,11 @@ export class BlockedEventReporter {
       },
     );
     this.inFlight.add(write);
-    void write.finally(() => this.inFlight.delete(write));
+    void write.finally(() => {
+      this.inFlight.delete(write);
+      // Started: what waited for a free write goes now rather than at the next interval (the caps still hold).
+      if (this.timer !== undefined && this.pending.size > 0) this.flush();
+    });
   }
 
   /** Waits for the writes that are running (tests; shutdown). */
@@ -185,12 +208,19 @@ export class BlockedEventReporter {
   private forgetOlderThan(cutoff: number): void {
     for (const [key, entry] of this.recent) {
       if (entry.at >= cutoff) break;
+      if (entry.last !== undefined) continue; // still to be published
       this.recent.delete(key);
     }
-    // Everything is recent (more identifiers in one interval than tracked): start over rather than grow.
-    if (this.recent.size >= MAX_TRACKED) {
+    // Everything is recent or waiting (more identifiers in one interval than tracked): start over rather than grow.
+    if (this.recent.size >= this.maxTracked) {
+      for (const key of this.pending) this.lose(this.recent.get(key));
       this.recent.clear();
       this.pending.clear();
     }
+  }
+
+  /** Counts the refusals an entry was still holding as lost. */
+  private lose(entry: Recent | undefined): void {
+    if (entry?.last !== undefined) this.totals.dropped += entry.suppressed;
   }
 }

@@ -157,7 +157,7 @@ describe('GatewayEvents', () => {
     });
     expect(published[0]!.data).not.toHaveProperty('suppressed');
     expect(published[1]!.data).toMatchObject({ suppressed: 1 });
-    expect(events.counters()).toEqual({ published: 2, suppressed: 2, dropped: 0, failed: 0 });
+    expect(events.counters()).toEqual({ published: 2, suppressed: 2, deferred: 0, dropped: 0, failed: 0 });
   });
 
   it('maps a method outside the contract to OTHER and an empty route to /', async () => {

@@ -10,7 +10,7 @@ import type { BlockedEventReporter } from '@traceo/rate-limit';
  * - `traceo_rate_limit_store_unavailable_total{rule,failure_mode="open|closed"}`: decisions made without
  *   Redis — decided by the in-memory fallback (open) or refused with 503 (closed); also counted above
  * - `traceo_rate_limit_store_errors_total`: failed calls to Redis
- * - `traceo_rate_limit_blocked_events_total{outcome="published|suppressed|dropped|failed"}`
+ * - `traceo_rate_limit_blocked_events_total{outcome="published|suppressed|deferred|dropped|failed"}`
  */
 export function registerRateLimitMetrics(registry: Registry, limiter: RateLimiter, reporter: BlockedEventReporter): void {
   const seen = new Map<string, number>();
@@ -57,12 +57,12 @@ export function registerRateLimitMetrics(registry: Registry, limiter: RateLimite
   });
   const events = new Counter({
     name: 'traceo_rate_limit_blocked_events_total',
-    help: 'traceo.gateway.request-blocked.v1 events: published, suppressed (debounced), dropped (rate cap), failed',
+    help: 'traceo.gateway.request-blocked.v1 events: published, suppressed (debounced), deferred (over the rate cap, published later), dropped (lost), failed',
     labelNames: ['outcome'],
     registers: [registry],
     collect() {
       const counts = reporter.counters();
-      for (const outcome of ['published', 'suppressed', 'dropped', 'failed'] as const)
+      for (const outcome of ['published', 'suppressed', 'deferred', 'dropped', 'failed'] as const)
         advance(events, 'events', { outcome }, counts[outcome]);
     },
   });
