@@ -66,6 +66,7 @@ export {
 } from './rate-limiter';
 export {
   createRateLimitCluster,
+  createRateLimitClusterFromUrl,
   createRateLimitRedis,
   DEFAULT_REDIS_KEY_PREFIX,
   MAX_DECISIONS_PER_CALL,

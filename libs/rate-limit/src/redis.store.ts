@@ -181,12 +181,35 @@ export function createRateLimitRedis(url: string, overrides: RedisOptions = {}):
  * pipeline should belong to the same slots allocation group"; redis-cluster.integration-spec).
  */
 export function createRateLimitCluster(nodes: readonly ClusterNode[], overrides: ClusterOptions = {}): Cluster {
+  const { redisOptions, ...rest } = overrides;
   return new Cluster([...nodes], {
     enableOfflineQueue: false,
     enableAutoPipelining: false,
     clusterRetryStrategy: (attempt) => Math.min(50 * attempt, 1000),
     slotsRefreshTimeout: 1000,
-    redisOptions: { maxRetriesPerRequest: 0, commandTimeout: 250, connectTimeout: 1000 },
+    ...rest,
+    // Per node (credentials and TLS go here too); the fail-fast settings stay unless overridden.
+    redisOptions: { maxRetriesPerRequest: 0, commandTimeout: 250, connectTimeout: 1000, ...redisOptions },
+  });
+}
+
+/**
+ * A Cluster client from a `redis://` or `rediss://` URL naming one seed node (the others are learnt
+ * from it): its user name, password and TLS apply to every node.
+ */
+export function createRateLimitClusterFromUrl(url: string, overrides: ClusterOptions = {}): Cluster {
+  const parsed = new URL(url);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(parsed.port || 6379);
+  const username = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  return createRateLimitCluster([{ host, port }], {
     ...overrides,
+    redisOptions: {
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(parsed.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
+      ...overrides.redisOptions,
+    },
   });
 }

@@ -1,7 +1,16 @@
 // libs/rate-limit on a real Redis Cluster: three redis-server masters in cluster mode (the Debian binary
 // tools/infra installs), started and joined by this spec, never the shared standalone Redis.
 import type { Cluster } from 'ioredis';
-import { RateLimiter, RedisStore, SyncedStore, type Algorithm, type RateLimitConfigInput, type RateLimitDecision } from '../src';
+import { once } from 'node:events';
+import {
+  createRateLimitCluster,
+  RateLimiter,
+  RedisStore,
+  SyncedStore,
+  type Algorithm,
+  type RateLimitConfigInput,
+  type RateLimitDecision,
+} from '../src';
 import { OwnRedisCluster, uniquePrefix } from './redis-support';
 
 const IDENTIFIER_KEY = 'cluster-test-identifier-key-0123456789';
@@ -43,9 +52,11 @@ async function keysByMaster(client: Cluster, prefix: string): Promise<Map<number
 describe('rate limiting on a three-master Redis Cluster', () => {
   let cluster: OwnRedisCluster;
   const clients: Cluster[] = [];
+  /** A client as a deployment makes one (createRateLimitCluster), ready for commands. */
   const client = async () => {
-    const made = await cluster.client();
+    const made = createRateLimitCluster(cluster.nodes);
     clients.push(made);
+    await once(made, 'ready');
     return made;
   };
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { Controller, Get, Module, Post, type INestApplication } from '@nestjs/common';
@@ -6,9 +7,9 @@ import { Test } from '@nestjs/testing';
 import { decodeEvent, type TypedEvent } from '@traceo/contracts';
 import { MESSAGING_MIGRATIONS } from '@traceo/messaging';
 import { openServiceDatabase } from '@traceo/persistence';
-import { createRateLimitRedis } from '@traceo/rate-limit';
+import { createRateLimitCluster, createRateLimitRedis } from '@traceo/rate-limit';
 import { Public } from '@traceo/security';
-import { createScratchSchema, loadInfraEnv, withClient } from '@traceo/testing';
+import { createScratchSchema, loadInfraEnv, OwnRedisCluster, withClient } from '@traceo/testing';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { assembleServiceRuntime, baseConfigSchema, EventPublisher, loadConfig, RateLimit, ServiceKitModule } from '../src';
@@ -189,6 +190,42 @@ describe('RateLimitGuard in ServiceKitModule, with Redis and the PostgreSQL outb
     const init = { method: 'POST', headers: CLIENT };
     expect((await burst(`${a.base}/v1/widgets/sign-in`, 2, init)).map((response) => response.status)).toEqual([201, 201]);
     expect((await burst(`${b.base}/v1/widgets/sign-in`, 2, init)).map((response) => response.status)).toEqual([201, 429]);
+  });
+
+  it('with TRACEO_REDIS_CLUSTER=true, limits through a three-master Redis Cluster named by one seed node', async () => {
+    const cluster = await OwnRedisCluster.start(3);
+    try {
+      const seed = `redis://127.0.0.1:${cluster.ports[1]}`;
+      const [one, two] = [
+        await startApp({ TRACEO_REDIS_URL: seed, TRACEO_REDIS_CLUSTER: 'true' }),
+        await startApp({ TRACEO_REDIS_URL: seed, TRACEO_REDIS_CLUSTER: 'true' }),
+      ];
+      expect(one.logs.join('')).toContain('"store":"redis","cluster":true,"redis":"connected"');
+      // The default rule (5 a minute per principal) shared by both instances, then per-IP `login` (3).
+      const widgets = [
+        ...(await burst(`${one.base}/v1/widgets`, 3, { headers: { ...AUTHORIZED, ...CLIENT } })),
+        ...(await burst(`${two.base}/v1/widgets`, 4, { headers: { ...AUTHORIZED, ...CLIENT } })),
+      ];
+      expect(widgets.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      const signIns = await burst(`${two.base}/v1/widgets/sign-in`, 4, { method: 'POST', headers: CLIENT });
+      expect(signIns.map((response) => response.status)).toEqual([201, 201, 201, 429]);
+      // The counters are in the cluster, each key on the master of its hash tag's slot.
+      const client = createRateLimitCluster(cluster.nodes);
+      try {
+        await once(client, 'ready');
+        const keys: string[] = [];
+        for (const node of client.nodes('master')) keys.push(...(await node.keys(`traceo:rl:${service}:*`)));
+        expect(keys.sort()).toEqual([
+          expect.stringMatching(new RegExp(`^traceo:rl:${service}:\\{default:sliding-window:[A-Za-z0-9_-]{22}\\}$`)),
+          expect.stringMatching(new RegExp(`^traceo:rl:${service}:\\{login:sliding-window:[A-Za-z0-9_-]{22}\\}$`)),
+        ]);
+      } finally {
+        client.disconnect();
+      }
+      await Promise.all([one.close(), two.close()]);
+    } finally {
+      await cluster.stop();
+    }
   });
 
   it('applies each rule’s failure mode when Redis is unreachable', async () => {

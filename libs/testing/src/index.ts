@@ -4,3 +4,4 @@ export { createScratchSchema, withClient } from './scratch-schema';
 export { startProcess, startTsProcess, type RunningProcess } from './child-process';
 export { TestTokenIssuer, type JwksServer, type TestTokenAlgorithm, type TestTokenRequest } from './test-token-issuer';
 export { freePort } from './free-port';
+export { OwnRedisCluster } from './redis-cluster';

@@ -5,6 +5,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { EventTypes } from '@traceo/contracts';
 import {
   BlockedEventReporter,
+  createRateLimitClusterFromUrl,
   createRateLimitRedis,
   MemoryStore,
   RateLimiter,
@@ -15,7 +16,7 @@ import {
   type RateLimitStore,
   type Tier,
 } from '@traceo/rate-limit';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ConfigurationError } from '../config';
 import { EventPublisher } from '../event-publisher';
@@ -52,7 +53,7 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
   readonly limiter: RateLimiter | undefined;
   readonly reporter: BlockedEventReporter;
   readonly clientTiers: ReadonlyMap<string, Tier>;
-  private readonly redis: Redis | undefined;
+  private readonly redis: Redis | Cluster | undefined;
   /** TRACEO_RATE_LIMIT_SYNC_MS: the approximate synced store, closed (last sync) at shutdown. */
   private readonly synced: SyncedStore | undefined;
   private readonly logger: Logger;
@@ -84,7 +85,7 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
     const rules = config.TRACEO_RATE_LIMIT_RULES ?? rateLimitConfigFromJson(undefined);
     let store = overrides?.store;
     if (store === undefined && config.TRACEO_REDIS_URL !== undefined) {
-      this.redis = this.connect(config.TRACEO_REDIS_URL);
+      this.redis = this.connect(config.TRACEO_REDIS_URL, config.TRACEO_REDIS_CLUSTER);
       // Per service: the five services share one Redis, and each enforces its own limits.
       const prefix = `traceo:rl:${runtime.name}:`;
       const syncIntervalMs = config.TRACEO_RATE_LIMIT_SYNC_MS;
@@ -141,10 +142,12 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
     }
     const redis = (await this.redisReady()) ? 'connected' : 'unreachable (rules follow their failure_mode until it answers)';
     const syncMs = this.runtime.config.TRACEO_RATE_LIMIT_SYNC_MS;
-    if (syncMs === undefined) this.logger.info({ rateLimit: { store: 'redis', redis, rules } }, 'rate limiting on, counters in Redis');
+    const cluster = this.runtime.config.TRACEO_REDIS_CLUSTER;
+    if (syncMs === undefined)
+      this.logger.info({ rateLimit: { store: 'redis', cluster, redis, rules } }, 'rate limiting on, counters in Redis');
     else
       this.logger.info(
-        { rateLimit: { store: 'redis-synced', syncMs, redis, rules } },
+        { rateLimit: { store: 'redis-synced', cluster, syncMs, redis, rules } },
         `rate limiting on, counters decided locally and synced with Redis every ${syncMs} ms (approximate across instances)`,
       );
     if (!this.sharedIdentifierKey)
@@ -160,8 +163,8 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
     this.redis?.disconnect();
   }
 
-  private connect(url: string): Redis {
-    const client = createRateLimitRedis(url);
+  private connect(url: string, cluster: boolean): Redis | Cluster {
+    const client = cluster ? createRateLimitClusterFromUrl(url) : createRateLimitRedis(url);
     // ioredis reconnects in the background; one line per outage, never the URL (it holds the password).
     client.on('error', (error: Error) => {
       if (this.redisDown) return;

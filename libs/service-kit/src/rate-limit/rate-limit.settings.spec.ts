@@ -35,6 +35,7 @@ describe('rate-limit configuration', () => {
       ...valid,
       TRACEO_RATE_LIMIT_ENABLED: 'false',
       TRACEO_REDIS_URL: 'redis://:secret@127.0.0.1:63790',
+      TRACEO_REDIS_CLUSTER: 'true',
       TRACEO_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::/32,192.0.2.7',
       TRACEO_RATE_LIMIT_IDENTIFIER_KEY: Buffer.alloc(16, 7).toString('base64'),
       TRACEO_RATE_LIMIT_CLIENT_TIERS: 'ci:premium, partner-1:enterprise',
@@ -42,6 +43,7 @@ describe('rate-limit configuration', () => {
     });
     expect(config.TRACEO_RATE_LIMIT_ENABLED).toBe(false);
     expect(config.TRACEO_REDIS_URL).toBe('redis://:secret@127.0.0.1:63790');
+    expect(config.TRACEO_REDIS_CLUSTER).toBe(true);
     expect(config.TRACEO_TRUSTED_PROXIES).toEqual(['10.0.0.0/8', '2001:db8::/32', '192.0.2.7']);
     expect(config.TRACEO_RATE_LIMIT_IDENTIFIER_KEY).toEqual(Buffer.alloc(16, 7));
     expect(config.TRACEO_RATE_LIMIT_CLIENT_TIERS).toEqual(
@@ -89,6 +91,7 @@ describe('rate-limit configuration', () => {
     ['TRACEO_TRUSTED_PROXIES', '10.0.0.0/8,proxy.internal', 'TRACEO_TRUSTED_PROXIES entry 2 is not a CIDR range or an IP address'],
     ['TRACEO_RATE_LIMIT_ENABLED', 'maybe', 'TRACEO_RATE_LIMIT_ENABLED must be true or false'],
     ['TRACEO_REDIS_URL', 'http://127.0.0.1:6379', 'TRACEO_REDIS_URL must be a redis:// or rediss:// URL'],
+    ['TRACEO_REDIS_CLUSTER', 'sometimes', 'TRACEO_REDIS_CLUSTER must be true or false'],
     [
       'TRACEO_RATE_LIMIT_IDENTIFIER_KEY',
       Buffer.alloc(8).toString('base64'),

@@ -85,6 +85,11 @@ export const rateLimitConfigFields = {
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
     .optional(),
   /**
+   * `true`: TRACEO_REDIS_URL names one node of a Redis Cluster (the others are learnt from it; its
+   * credentials and TLS apply to all). Keys are hash-tagged per decision (docs/rate-limiting.md, "Redis Cluster").
+   */
+  TRACEO_REDIS_CLUSTER: z.stringbool({ error: 'must be true or false' }).default(false),
+  /**
    * APPROXIMATE opt-in: counter rules decide in the process and sync their counts with Redis this
    * often (ms, at least 10); instances can over-admit by what the others admit between two syncs.
    * Unset: every decision is one atomic script in Redis (exact). Needs TRACEO_REDIS_URL.
