@@ -27,7 +27,7 @@ export type KongField = Readonly<Record<string, KongFieldSpec>>;
  * them and fills the defaults. They mirror kong/plugins/traceo-sliding-window.schema.json field by
  * field (kong-schema.spec.ts compares the two) except where Kong's DSL has no equivalent: equal
  * lengths of limits and window_sizes, no repeated window, header_name present exactly with identifier
- * header, the sliding-log cap, and header_name's character set (a Lua pattern cannot say it without
+ * header, the sliding-log cap, database 0 on a cluster, and header_name's character set (a Lua pattern cannot say it without
  * escaping that no offline test here can run). The plugin checks those when an instance starts.
  */
 export const KONG_CONFIG_FIELDS: readonly KongField[] = [
@@ -67,6 +67,7 @@ export const KONG_CONFIG_FIELDS: readonly KongField[] = [
         { ssl_verify: { type: 'boolean', default: true } },
         { server_name: { type: 'string', len_min: 1 } },
         { timeout_ms: { type: 'integer', default: 50, between: [1, 10_000] } },
+        { cluster: { type: 'boolean', default: false } },
         { key_prefix: { type: 'string', default: 'traceo:rl:', len_min: 0, len_max: 64 } },
       ],
     },

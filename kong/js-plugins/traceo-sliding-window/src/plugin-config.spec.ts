@@ -61,6 +61,7 @@ describe('parseSlidingWindowConfig', () => {
         ssl: false,
         ssl_verify: true,
         timeout_ms: 50,
+        cluster: false,
         key_prefix: 'traceo:rl:',
       },
     });
@@ -99,6 +100,7 @@ describe('parseSlidingWindowConfig', () => {
             ssl_verify: false,
             server_name: 'redis.internal',
             timeout_ms: 10_000,
+            cluster: false,
             key_prefix: '',
           },
         }),
@@ -133,6 +135,8 @@ describe('parseSlidingWindowConfig', () => {
       ['Redis port 0', (c) => ({ ...c, redis: { ...(c.redis as Config), port: 0 } }), false],
       ['Redis database 16', (c) => ({ ...c, redis: { ...(c.redis as Config), database: 16 } }), false],
       ['a timeout over 10 s', (c) => ({ ...c, redis: { ...(c.redis as Config), timeout_ms: 10_001 } }), false],
+      ['a cluster', (c) => ({ ...c, redis: { ...(c.redis as Config), cluster: true } }), true],
+      ['a database other than 0 on a cluster', (c) => ({ ...c, redis: { ...(c.redis as Config), cluster: true, database: 3 } }), false],
       ['a key prefix of 65 characters', (c) => ({ ...c, redis: { ...(c.redis as Config), key_prefix: 'k'.repeat(65) } }), false],
     ];
 

@@ -30,6 +30,8 @@ const redisSchema = z.strictObject({
   ssl_verify: z.boolean().default(true),
   server_name: z.string().min(1).optional(),
   timeout_ms: z.int().min(1).max(10_000).default(50),
+  /** host:port is one node of a Redis Cluster; the others are learnt from it (database must be 0). */
+  cluster: z.boolean().default(false),
   key_prefix: z.string().max(64).default('traceo:rl:'),
 });
 
@@ -53,6 +55,13 @@ const configSchema = z
     }
     if (new Set(config.window_sizes).size !== config.window_sizes.length) {
       ctx.addIssue({ code: 'custom', path: ['window_sizes'], message: 'must not repeat a window' });
+    }
+    if (config.redis.cluster && config.redis.database !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['redis', 'database'],
+        message: 'must be 0 with cluster (a Redis Cluster has only database 0)',
+      });
     }
     if (config.identifier === 'header' && config.header_name === undefined) {
       ctx.addIssue({ code: 'custom', path: ['header_name'], message: 'is required when identifier is header' });

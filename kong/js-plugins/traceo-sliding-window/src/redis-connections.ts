@@ -1,12 +1,19 @@
-import { createRateLimitRedis, RedisStore, type RateLimitStore, type StoreRequest, type StoreVerdict } from '@traceo/rate-limit';
-import type { Redis } from 'ioredis';
+import {
+  createRateLimitCluster,
+  createRateLimitRedis,
+  RedisStore,
+  type RateLimitStore,
+  type StoreRequest,
+  type StoreVerdict,
+} from '@traceo/rate-limit';
+import type { Cluster, Redis } from 'ioredis';
 import { redisPasswordFromEnv, type RedisConfig } from './plugin-config';
 
 /** Longer than createRateLimitRedis's 1 s connect timeout: by then the first connection has succeeded or failed. */
 const FIRST_CONNECTION_WAIT_MS = 1500;
 
 interface Connection {
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
   /** Pending until the client first connected, failed to, or the wait ran out; then undefined for good. */
   firstConnection: Promise<void> | undefined;
 }
@@ -30,6 +37,8 @@ export function redisStoreFor(redis: RedisConfig, prefix: string): RateLimitStor
       if (connection.firstConnection !== undefined) await connection.firstConnection;
       return store.decide(request);
     },
+    // On a Cluster: a master that is down pauses only its own hash slots (RateLimiter).
+    ...(store.partitionOf !== undefined ? { partitionOf: store.partitionOf } : {}),
   };
 }
 
@@ -39,7 +48,7 @@ function connectionFor(redis: RedisConfig): Connection {
   const cached = connections.get(key);
   if (cached !== undefined) return cached;
   const host = redis.host.includes(':') ? `[${redis.host}]` : redis.host;
-  const client = createRateLimitRedis(`redis://${host}:${redis.port}/${redis.database}`, {
+  const nodeOptions = {
     ...(redis.username !== undefined ? { username: redis.username } : {}),
     ...(redis.password_env !== undefined ? { password: redisPasswordFromEnv(redis) } : {}),
     ...(redis.ssl ? { tls: { rejectUnauthorized: redis.ssl_verify, servername: redis.server_name ?? redis.host } } : {}),
@@ -48,7 +57,10 @@ function connectionFor(redis: RedisConfig): Connection {
     connectionName: `traceo-sliding-window-${process.pid}`,
     // Only closeRedisConnections disconnects; a socket that already failed must not hold the process 2 s.
     disconnectTimeout: 100,
-  });
+  };
+  const client: Redis | Cluster = redis.cluster
+    ? createRateLimitCluster([{ host: redis.host, port: redis.port }], { redisOptions: nodeOptions })
+    : createRateLimitRedis(`redis://${host}:${redis.port}/${redis.database}`, nodeOptions);
   const connection: Connection = { client, firstConnection: undefined };
   connection.firstConnection = firstConnection(client).then(() => {
     connection.firstConnection = undefined;
@@ -58,7 +70,7 @@ function connectionFor(redis: RedisConfig): Connection {
   return connection;
 }
 
-function firstConnection(client: Redis): Promise<void> {
+function firstConnection(client: Redis | Cluster): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -75,7 +87,7 @@ function firstConnection(client: Redis): Promise<void> {
  * stderr, which Kong copies into its error log. Decisions meanwhile follow each configuration's
  * failure_mode.
  */
-function reportOutages(client: Redis, where: string): void {
+function reportOutages(client: Redis | Cluster, where: string): void {
   let down = false;
   client.on('error', (error: Error) => {
     if (down) return;

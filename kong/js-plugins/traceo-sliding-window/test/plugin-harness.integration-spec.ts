@@ -1,7 +1,7 @@
 // The plugin's access phase through kong-pdk's plugin_test harness against the shared Redis of
 // tools/infra: counts live in Redis, so they hold across plugin instances and Kong nodes.
-import { createRateLimitRedis } from '@traceo/rate-limit';
-import { loadInfraEnv } from '@traceo/testing';
+import { createRateLimitCluster, createRateLimitRedis } from '@traceo/rate-limit';
+import { loadInfraEnv, OwnRedisCluster } from '@traceo/testing';
 import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { closeGatewayLimiters } from '../src';
@@ -117,5 +117,43 @@ describe('traceo-sliding-window in kong-pdk plugin_test, against Redis', () => {
     expect(refused.status).toBe(429);
     expect(refused.calls[0]!.method).toBe('kong.client.get_forwarded_ip');
     expect(await inspector.zcard((await inspector.keys(`${prefix}kong:3600:*`))[0]!)).toBe(2);
+  });
+});
+
+describe('traceo-sliding-window in kong-pdk plugin_test, against a Redis Cluster (redis.cluster)', () => {
+  let cluster: OwnRedisCluster;
+
+  beforeAll(async () => {
+    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    useTestPluginEnv();
+    cluster = await OwnRedisCluster.start(3);
+  }, 60_000);
+
+  afterEach(() => closeGatewayLimiters());
+  afterAll(() => cluster?.stop());
+
+  it('limits each consumer through the cluster, named by one node, with its keys on the masters of their slots', async () => {
+    const config = pluginConfig({
+      redis: { host: '127.0.0.1', port: cluster.ports[2], cluster: true, timeout_ms: 2000 },
+      limits: [2],
+      window_sizes: [60],
+    });
+    const consumers = Array.from({ length: 12 }, (_, i) => ({
+      consumer: { id: `6f1c2a4e-${String(i).padStart(4, '0')}-4000-8000-00000000c0de` },
+    }));
+    for (const caller of consumers) {
+      const statuses = [];
+      for (let i = 0; i < 3; i += 1) statuses.push((await runAccess(config, caller)).status);
+      expect(statuses).toEqual([200, 200, 429]);
+    }
+    const client = createRateLimitCluster(cluster.nodes);
+    try {
+      await once(client, 'ready');
+      const perMaster = await Promise.all(client.nodes('master').map((node) => node.keys('traceo:rl:kong:60:*')));
+      expect(perMaster.flat()).toHaveLength(12);
+      expect(perMaster.filter((keys) => keys.length > 0).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      client.disconnect();
+    }
   });
 });
