@@ -7,12 +7,15 @@
 //      them; everything else goes through decK unchanged.
 //   2. Kong 3.x rules decK 1.4 does not know (this file): protocols, plugin names per edition,
 //      consumer-group references, JWT on every non-public route, the services' body limits.
-//   3. The traceo-sliding-window plugin's config against kong/plugins/traceo-sliding-window.schema.json.
+//   3. Plugin configs against JSON Schemas: traceo-sliding-window against
+//      kong/plugins/traceo-sliding-window.schema.json, each bundled Kong plugin against
+//      kong/plugins/bundled/<plugin>.schema.json (Kong 3.9's own schemas, transcribed).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const { parse, stringify } = require('yaml');
@@ -153,15 +156,41 @@ export function compilePluginSchema(schemaFile) {
   return ajv.compile(draft07);
 }
 
-/** ajv's errors as lines; the branches of a failed anyOf collapse into the anyOf's own description. */
+/** The bundled Kong plugins' config schemas, one `<plugin>.schema.json` each. */
+export const BUNDLED_SCHEMA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'kong', 'plugins', 'bundled');
+const SCHEMA_SUFFIX = '.schema.json';
+
+/** Compiles every `<plugin>.schema.json` in `dir`; returns plugin name → validate function. */
+export function compileBundledSchemas(dir = BUNDLED_SCHEMA_DIR) {
+  return new Map(
+    readdirSync(dir)
+      .filter((file) => file.endsWith(SCHEMA_SUFFIX))
+      .map((file) => [file.slice(0, -SCHEMA_SUFFIX.length), compilePluginSchema(join(dir, file))]),
+  );
+}
+
+let compiledBundledSchemas;
+/** compileBundledSchemas() of BUNDLED_SCHEMA_DIR, compiled once per process. */
+function defaultBundledSchemas() {
+  compiledBundledSchemas ??= compileBundledSchemas();
+  return compiledBundledSchemas;
+}
+
+/**
+ * ajv's errors as lines. The branches of a failed anyOf collapse into the anyOf's own description; a
+ * failed if/then or not is reported by the description of the schema holding it, when it has one
+ * (a rule such as an entity check reads better than "should match then schema"). An unknown field is
+ * named.
+ */
 function ajvErrors(errors) {
   const list = errors ?? [];
   const failedAnyOf = list.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/`);
   return list
     .filter((e) => !failedAnyOf.some((prefix) => e.schemaPath.startsWith(prefix)))
     .map((e) => {
-      const message = e.keyword === 'anyOf' && e.parentSchema?.description ? e.parentSchema.description : e.message;
-      return `${e.dataPath || '/'} ${message}${e.params?.allowedValues ? ` (${e.params.allowedValues.join(', ')})` : ''}`;
+      const described = ['anyOf', 'if', 'not'].includes(e.keyword) && e.parentSchema?.description;
+      const values = e.params?.allowedValues ?? (e.params?.additionalProperty === undefined ? undefined : [e.params.additionalProperty]);
+      return `${e.dataPath || '/'} ${described || e.message}${values ? ` (${values.join(', ')})` : ''}`;
     });
 }
 
@@ -221,11 +250,16 @@ function jwtConfigProblems(config) {
 /**
  * Checks one declarative file. `edition` is `oss` (kong/kong.yml: the custom plugin, no consumer
  * groups) or `enterprise` (rate-limiting-advanced and consumer groups, no custom plugin).
+ * `validatePluginConfig` checks the custom plugin's config, `bundledSchemas` (plugin name → validate
+ * function, compileBundledSchemas()) every other plugin's.
  * Returns a list of problems, empty when the file is good.
  */
-export function checkKongConfig(doc, { edition, validatePluginConfig, bodyLimits }) {
+export function checkKongConfig(doc, { edition, validatePluginConfig, bundledSchemas = defaultBundledSchemas(), bodyLimits }) {
   const problems = [];
   const fail = (where, message) => problems.push(`${where}: ${message}`);
+  const checkConfig = (where, validate, config) => {
+    if (!validate(config ?? {})) for (const error of ajvErrors(validate.errors)) fail(where, `config${error}`);
+  };
   if (doc._format_version !== '3.0') fail('_format_version', `must be "3.0" (got ${JSON.stringify(doc._format_version)})`);
   if (edition === 'oss' && doc.consumer_groups !== undefined)
     fail('consumer_groups', 'Kong open source has no consumer groups (Enterprise only); use kong-enterprise.yml');
@@ -302,8 +336,11 @@ export function checkKongConfig(doc, { edition, validatePluginConfig, bodyLimits
     if (plugin.name === 'jwt') for (const problem of jwtConfigProblems(plugin.config ?? {})) fail(where, problem);
     if (plugin.name === CUSTOM_PLUGIN) {
       customCount += 1;
-      if (!validatePluginConfig(plugin.config ?? {}))
-        for (const error of ajvErrors(validatePluginConfig.errors)) fail(where, `config${error}`);
+      checkConfig(where, validatePluginConfig, plugin.config);
+    } else if (known.has(plugin.name)) {
+      const validate = bundledSchemas.get(plugin.name);
+      if (validate) checkConfig(where, validate, plugin.config);
+      else fail(where, `no config schema for this plugin (add kong/plugins/bundled/${plugin.name}${SCHEMA_SUFFIX} from Kong 3.9's schema)`);
     }
   }
   if (edition === 'oss' && customCount === 0) fail('plugins', `no ${CUSTOM_PLUGIN} entry`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Validates the gateway configuration offline: decK, Kong 3.x rules, and the traceo-sliding-window
-// plugin schema (see ./kong-config.mjs). Installs the pinned decK into .cache/kong/ when missing.
+// Validates the gateway configuration offline: decK, Kong 3.x rules, the bundled plugins' configs
+// against their Kong 3.9 schemas (kong/plugins/bundled/) and the traceo-sliding-window plugin schema
+// (see ./kong-config.mjs). Installs the pinned decK into .cache/kong/ when missing.
 //
 //   node tools/kong/validate.mjs [file.yml:oss|enterprise ...]     exit 0 = valid, 1 = problems
 //
@@ -36,7 +37,7 @@ export function validate(targets = DEFAULT_TARGETS, log = () => {}) {
     if (!deckResult.ok) lines.push(...deckResult.output.split('\n').map((l) => `  ${l}`));
     const problems = checkKongConfig(doc, { edition, validatePluginConfig, bodyLimits });
     lines.push(
-      `Kong 3.x rules and ${edition === 'oss' ? 'traceo-sliding-window schema' : 'consumer groups'}: ${problems.length === 0 ? 'ok' : 'FAILED'}`,
+      `Kong 3.x rules, bundled plugin schemas (3.9) and ${edition === 'oss' ? 'the traceo-sliding-window schema' : 'consumer groups'}: ${problems.length === 0 ? 'ok' : 'FAILED'}`,
     );
     lines.push(...problems.map((p) => `  - ${p}`));
     return { file, ok: deckResult.ok && problems.length === 0, lines };

@@ -1,5 +1,6 @@
 // The gateway validator's own tests: the committed files pass, and broken copies of them fail for
-// the right reason in the right layer (decK, Kong 3.x rules, plugin schema).
+// the right reason in the right layer (decK, Kong 3.x rules, plugin schemas: the custom plugin's and
+// the bundled plugins' Kong 3.9 schemas in kong/plugins/bundled/).
 //   node --test tools/kong/
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,8 @@ function validateEdited(target, edit) {
 const route = (doc, name) => doc.services.flatMap((s) => s.routes).find((r) => r.name === name);
 const customPlugin = (doc, consumer) =>
   doc.consumers.find((c) => c.username === consumer).plugins.find((p) => p.name === 'traceo-sliding-window');
+const routePlugin = (doc, routeName, name) => route(doc, routeName).plugins.find((p) => p.name === name);
+const globalPlugin = (doc, name) => doc.plugins.find((p) => p.name === name);
 
 describe('kong/ declarative configuration', () => {
   it('accepts the committed kong.yml and kong-enterprise.yml', () => {
@@ -138,6 +141,98 @@ describe('kong/ declarative configuration', () => {
       jwt(doc).config.key_claim_name = 'iss';
     });
     assert.match(wrongKey.text, /jwt key_claim_name must be client_id/);
+  });
+
+  it('rejects a jwt config with a field Kong 3.9 does not have, or a claim it cannot verify', () => {
+    const unknownField = validateEdited(oss, (doc) => {
+      routePlugin(doc, 'audit-api', 'jwt').config.key_claim = 'client_id';
+    });
+    assert.equal(unknownField.ok, false);
+    assert.match(unknownField.text, /routes\[audit-api\]\.plugins\[jwt\]: config\/ should NOT have additional properties \(key_claim\)/);
+    const iat = validateEdited(oss, (doc) => {
+      routePlugin(doc, 'audit-api', 'jwt').config.claims_to_verify = ['iat'];
+    });
+    assert.equal(iat.ok, false);
+    assert.match(iat.text, /plugins\[jwt\]: config\/claims_to_verify\/0 should be equal to one of the allowed values \(exp, nbf\)/);
+    assert.match(iat.text, /plugins\[jwt\]: config\/ maximum_expiration above 0 requires claims_to_verify to contain exp/);
+  });
+
+  it('rejects bot-detection’s pre-3.0 whitelist field', () => {
+    const result = validateEdited(oss, (doc) => {
+      globalPlugin(doc, 'bot-detection').config = { whitelist: [] };
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /plugins\[bot-detection\]: config\/ should NOT have additional properties \(whitelist\)/);
+  });
+
+  it('rejects an http-log queue batch of 0 entries and a GET method', () => {
+    const result = validateEdited(oss, (doc) => {
+      const config = globalPlugin(doc, 'http-log').config;
+      config.queue.max_batch_size = 0;
+      config.method = 'GET';
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /plugins\[http-log\]: config\/queue\/max_batch_size should be >= 1/);
+    assert.match(result.text, /plugins\[http-log\]: config\/method should be equal to one of the allowed values \(POST, PUT, PATCH\)/);
+  });
+
+  it('rejects a request-size unit Kong does not have', () => {
+    const result = validateEdited(oss, (doc) => {
+      doc.services.find((s) => s.name === 'encryption-service').plugins[0].config.size_unit = 'gigabytes';
+    });
+    assert.equal(result.ok, false);
+    assert.match(
+      result.text,
+      /services\[encryption-service\]\.plugins\[request-size-limiting\]: config\/size_unit should be equal to one of the allowed values \(megabytes, kilobytes, bytes\)/,
+    );
+  });
+
+  it('rejects a correlation-id generator Kong does not have', () => {
+    const result = validateEdited(oss, (doc) => {
+      globalPlugin(doc, 'correlation-id').config.generator = 'random';
+    });
+    assert.equal(result.ok, false);
+    assert.match(
+      result.text,
+      /plugins\[correlation-id\]: config\/generator should be equal to one of the allowed values \(uuid, uuid#counter, tracker\)/,
+    );
+  });
+
+  it('rejects a prometheus field Kong 3.9 does not have (wasm_metrics arrived in 3.10)', () => {
+    const result = validateEdited(oss, (doc) => {
+      globalPlugin(doc, 'prometheus').config.wasm_metrics = true;
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /plugins\[prometheus\]: config\/ should NOT have additional properties \(wasm_metrics\)/);
+  });
+
+  it('rejects a rate-limiting-advanced window type, field or window count Kong does not accept', () => {
+    const result = validateEdited(enterprise, (doc) => {
+      const config = routePlugin(doc, 'risk-api', 'rate-limiting-advanced').config;
+      Object.assign(config, { window_type: 'fixed-ish', window_sizes: [60] });
+    });
+    assert.equal(result.ok, false);
+    assert.match(
+      result.text,
+      /plugins\[rate-limiting-advanced\]: config\/window_type should be equal to one of the allowed values \(fixed, sliding\)/,
+    );
+    assert.match(result.text, /plugins\[rate-limiting-advanced\]: config\/ should NOT have additional properties \(window_sizes\)/);
+    const unequal = validateEdited(enterprise, (doc) => {
+      doc.consumer_groups.find((g) => g.name === 'premium').plugins[0].config.limit = [50, 3000];
+    });
+    assert.equal(unequal.ok, false);
+    assert.match(
+      unequal.text,
+      /consumer_groups\[premium\]\.plugins\[rate-limiting-advanced\]: config\/ limit and window_size must have the same length/,
+    );
+  });
+
+  it('rejects a bundled plugin that has no config schema in kong/plugins/bundled/', () => {
+    const result = validateEdited(oss, (doc) => {
+      doc.plugins.push({ name: 'cors', config: { origins: ['https://traceo.example'] } });
+    });
+    assert.equal(result.ok, false);
+    assert.match(result.text, /plugins\[cors\]: no config schema for this plugin \(add kong\/plugins\/bundled\/cors\.schema\.json/);
   });
 
   it('rejects a file without one of the services, global plugins or tiers', () => {
