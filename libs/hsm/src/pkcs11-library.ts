@@ -6,10 +6,15 @@ const CKR_USER_ALREADY_LOGGED_IN = 0x100;
 const CKR_GENERAL_ERROR = 0x5;
 /**
  * SoftHSM2 keeps a token in files that other processes rewrite while they create objects; reading one
- * mid-write answers CKR_GENERAL_ERROR (seen when several services start together). Opening is retried
- * this many times, waiting 50, 100, 200, 400 ms; any other error fails at once.
+ * mid-write answers CKR_GENERAL_ERROR, or leaves the token out of the slot list (both seen when several
+ * services start together). Opening is retried this many times, waiting 50, 100, 200, 400 ms (the
+ * library loaded again first when the token was not listed, so the slots are read anew); any other
+ * error fails at once.
  */
 const OPEN_ATTEMPTS = 5;
+
+/** The labelled token is not in the slot list (yet, or at all). */
+class TokenNotListed extends HsmUnavailableError {}
 
 /** Blocks the thread (start-up only: opening a session is synchronous, like the PKCS#11 calls themselves). */
 function pause(ms: number): void {
@@ -68,6 +73,19 @@ export function releaseLibrary(modulePath: string): void {
   }
 }
 
+/**
+ * Releases this caller's hold on the module and takes it again: when nobody else in the process holds
+ * it, that finalizes and initializes it anew, and SoftHSM2 reads its token directory again.
+ */
+function reloadLibrary(modulePath: string): pkcs11js.PKCS11 {
+  releaseLibrary(modulePath);
+  try {
+    return acquireLibrary(modulePath);
+  } catch (error) {
+    throw new HsmUnavailableError(`cannot load the PKCS#11 module: ${describe(error)}`);
+  }
+}
+
 export function returnValue(error: unknown): number | undefined {
   return error instanceof pkcs11js.Pkcs11Error ? error.code : undefined;
 }
@@ -98,7 +116,7 @@ export function openTokenSession(options: Pkcs11Options): TokenSession {
     let session: Buffer | undefined;
     try {
       const slot = pkcs11.C_GetSlotList(true).find((candidate) => pkcs11.C_GetTokenInfo(candidate).label.trim() === options.tokenLabel);
-      if (!slot) throw new HsmUnavailableError(`no PKCS#11 token labelled ${options.tokenLabel}`);
+      if (!slot) throw new TokenNotListed(`no PKCS#11 token labelled ${options.tokenLabel}`);
       session = pkcs11.C_OpenSession(slot, pkcs11js.CKF_RW_SESSION | pkcs11js.CKF_SERIAL_SESSION);
       try {
         pkcs11.C_Login(session, pkcs11js.CKU_USER, options.pin);
@@ -108,8 +126,10 @@ export function openTokenSession(options: Pkcs11Options): TokenSession {
       opened = session;
     } catch (error) {
       if (session) pkcs11.C_CloseSession(session);
-      if (returnValue(error) === CKR_GENERAL_ERROR && attempt < OPEN_ATTEMPTS) {
+      const notListed = error instanceof TokenNotListed;
+      if ((notListed || returnValue(error) === CKR_GENERAL_ERROR) && attempt < OPEN_ATTEMPTS) {
         pause(50 * 2 ** (attempt - 1));
+        if (notListed) pkcs11 = reloadLibrary(options.modulePath);
         continue;
       }
       releaseLibrary(options.modulePath);

@@ -11,9 +11,9 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts a TypeScript file in a child Node process (compiled on the fly by @swc-node/register). */
-export function startTsProcess(file: string, env: Record<string, string | undefined> = {}): RunningProcess {
-  return startProcess([process.execPath, '-r', '@swc-node/register', file], {
+/** Starts a TypeScript file in a child Node process (compiled on the fly by @swc-node/register), with `args` after it. */
+export function startTsProcess(file: string, env: Record<string, string | undefined> = {}, args: readonly string[] = []): RunningProcess {
+  return startProcess([process.execPath, '-r', '@swc-node/register', file, ...args], {
     SWC_NODE_PROJECT: join(WORKSPACE_ROOT, 'tsconfig.base.json'),
     ...env,
   });
