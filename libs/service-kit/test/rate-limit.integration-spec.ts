@@ -200,7 +200,7 @@ describe('RateLimitGuard in ServiceKitModule, with Redis and the PostgreSQL outb
         await startApp({ TRACEO_REDIS_URL: seed, TRACEO_REDIS_CLUSTER: 'true' }),
         await startApp({ TRACEO_REDIS_URL: seed, TRACEO_REDIS_CLUSTER: 'true' }),
       ];
-      expect(one.logs.join('')).toContain('"store":"redis","cluster":true,"redis":"connected"');
+      expect(one.logs.join('')).toContain('"store":"redis","redis":"connected","cluster":true');
       // The default rule (5 a minute per principal) shared by both instances, then per-IP `login` (3).
       const widgets = [
         ...(await burst(`${one.base}/v1/widgets`, 3, { headers: { ...AUTHORIZED, ...CLIENT } })),

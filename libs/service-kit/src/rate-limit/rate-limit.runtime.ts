@@ -144,10 +144,10 @@ export class RateLimitRuntime implements OnModuleInit, OnApplicationBootstrap, O
     const syncMs = this.runtime.config.TRACEO_RATE_LIMIT_SYNC_MS;
     const cluster = this.runtime.config.TRACEO_REDIS_CLUSTER;
     if (syncMs === undefined)
-      this.logger.info({ rateLimit: { store: 'redis', cluster, redis, rules } }, 'rate limiting on, counters in Redis');
+      this.logger.info({ rateLimit: { store: 'redis', redis, cluster, rules } }, 'rate limiting on, counters in Redis');
     else
       this.logger.info(
-        { rateLimit: { store: 'redis-synced', cluster, syncMs, redis, rules } },
+        { rateLimit: { store: 'redis-synced', syncMs, redis, cluster, rules } },
         `rate limiting on, counters decided locally and synced with Redis every ${syncMs} ms (approximate across instances)`,
       );
     if (!this.sharedIdentifierKey)
