@@ -119,6 +119,12 @@ describe('a Kong log entry as a traceo.gateway.request.v1 event', () => {
     });
   });
 
+  it('takes a start time a hair off a whole millisecond, as floating point leaves it', () => {
+    expect(gatewayRequestOf(kongLogEntrySchema.parse(kongEntry({ started_at: 1764000000120.0002 }))).occurredAt).toBe(
+      '2025-11-24T16:00:00.120Z',
+    );
+  });
+
   it('drops a request id that is not a plain token, and cuts a long user agent to 512 characters', () => {
     const data = gatewayRequestOf(
       kongLogEntrySchema.parse(

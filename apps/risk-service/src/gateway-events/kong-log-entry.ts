@@ -6,8 +6,11 @@ const entity = z.looseObject({ id: z.string().max(128).nullish(), name: z.string
 const headerValue = z.union([z.string(), z.array(z.string())]);
 /** nginx's sizes arrive as numbers, or as the string nginx gave when it was not one. */
 const size = z.union([z.int().nonnegative(), z.string()]).optional();
-/** 2000-01-01 to 2100-01-01 in milliseconds: anything else is not a Kong timestamp. */
-const startedAt = z.int().min(946_684_800_000).max(4_102_444_800_000);
+/**
+ * Milliseconds (`ngx.req.start_time() * 1000`, which floating point may leave a hair off a whole
+ * number), 2000-01-01 to 2100-01-01: anything else is not a Kong timestamp.
+ */
+const startedAt = z.number().min(946_684_800_000).max(4_102_444_800_000);
 
 /**
  * The part of one Kong log entry (`kong.log.serialize()`, what http-log posts; Kong 3.x) this service
@@ -53,7 +56,7 @@ export function gatewayRequestOf(entry: KongLogEntry): GatewayRequestV1 {
   const responseBytes = bytes(entry.response.size);
   const { request: totalMs, kong: gatewayMs, proxy } = entry.latencies;
   return {
-    occurredAt: new Date(entry.started_at).toISOString(),
+    occurredAt: new Date(Math.floor(entry.started_at)).toISOString(),
     ...(requestId !== undefined && REQUEST_ID.test(requestId) ? { requestId } : {}),
     method: entry.request.method,
     ...(route ? { route } : {}),
