@@ -284,6 +284,28 @@ for (const s of children) {
   });
   console.log(`  shred subject user-ada, then decrypt her name -> ${shredded.status} ${shredded.body.code}`);
 }
+{
+  // risk-service: what Kong's http-log plugin posts (one entry as kong.log.serialize() writes it),
+  // published as traceo.gateway.request.v1 for risk scoring; a bad entry is listed, the rest kept.
+  const risk = children.find((c) => c.name === 'risk-service');
+  const entry = {
+    started_at: Date.now(),
+    client_ip: '203.0.113.7',
+    request: { method: 'POST', uri: '/v1/encryption/tenants/demo/keyrings?email=ada@example.com', headers: { 'user-agent': 'demo/1.0' } },
+    response: { status: 201, size: 512 },
+    latencies: { kong: 2, proxy: 40, request: 42 },
+    route: { name: 'encryption-api' },
+    service: { name: 'encryption-service' },
+  };
+  const response = await fetch(`${risk.url}/v1/risk/gateway-events`, {
+    method: 'POST',
+    headers: { ...(await as('demo-service')), 'content-type': 'application/json' },
+    body: JSON.stringify([entry, { ...entry, client_ip: 'not-an-address' }]),
+  });
+  console.log(
+    `POST ${risk.url}/v1/risk/gateway-events (2 Kong log entries, one bad) -> ${response.status} ${JSON.stringify(await response.json())}`,
+  );
+}
 // The audit log is read by auditors; the services' own records are in the platform tenant's log.
 const auditor = { headers: await as('demo-auditor') };
 const platformRecords = `${children.find((c) => c.name === 'audit-service').url}/v1/audit/tenants/platform/records/search`;
