@@ -36,6 +36,9 @@ export class KafkaBroadcastListener<T extends EventType> {
   /** Joins so far: a positioning begun for an earlier join is abandoned. */
   private joins = 0;
   private onPositioned: (() => void) | undefined;
+  /** `start`'s connect, subscribe and run while under way: `stop` waits for them before it disconnects. */
+  private setup: Promise<void> | undefined;
+  private stopRequested = false;
 
   constructor(private readonly options: KafkaBroadcastListenerOptions<T>) {
     this.logger = options.logger ?? silentLogger;
@@ -55,6 +58,19 @@ export class KafkaBroadcastListener<T extends EventType> {
    * crash or stop.
    */
   async start(joinTimeoutMs = 15_000): Promise<void> {
+    this.stopRequested = false;
+    const ready = new Promise<void>((resolve) => (this.onPositioned = resolve));
+    this.setup = this.connectAndRun();
+    await this.setup;
+    if (this.stopRequested) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ready, new Promise<void>((resolve) => (timer = setTimeout(resolve, joinTimeoutMs)))]);
+    clearTimeout(timer);
+    if (!this.listeningNow && !this.stopRequested)
+      this.logger.warn({ type: this.options.type }, 'broadcast listener is not reading its topic yet');
+  }
+
+  private async connectAndRun(): Promise<void> {
     const { kafka, type, groupPrefix } = this.options;
     const topic = brokerName(kafka, type);
     this.admin = kafka.admin();
@@ -67,7 +83,6 @@ export class KafkaBroadcastListener<T extends EventType> {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
-    const ready = new Promise<void>((resolve) => (this.onPositioned = resolve));
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       this.inGroup = true;
       this.positioned = false;
@@ -88,10 +103,6 @@ export class KafkaBroadcastListener<T extends EventType> {
         return Promise.resolve();
       },
     });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([ready, new Promise<void>((resolve) => (timer = setTimeout(resolve, joinTimeoutMs)))]);
-    clearTimeout(timer);
-    if (!this.listeningNow) this.logger.warn({ type }, 'broadcast listener is not reading its topic yet');
   }
 
   /** Seeks every assigned partition to its end offset as read now; retried until it works or the group changes. */
@@ -112,7 +123,17 @@ export class KafkaBroadcastListener<T extends EventType> {
     }
   }
 
+  /**
+   * Leaves the group and disconnects. A `start` still connecting is let finish first: kafkajs rejoins
+   * with a consumer disconnected in the middle of its join and leaves it running, unreferenced. A
+   * `start` waiting for its join returns at once.
+   */
   async stop(): Promise<void> {
+    this.stopRequested = true;
+    this.onPositioned?.();
+    this.inGroup = false;
+    this.update();
+    await this.setup?.catch(() => undefined);
     this.inGroup = false;
     this.update();
     await this.consumer?.disconnect();

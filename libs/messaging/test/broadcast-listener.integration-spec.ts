@@ -25,11 +25,11 @@ describe('KafkaBroadcastListener', () => {
       topic: `it-${run}.${EventTypes.cryptoSubjectShredded}`,
       messages: [{ key: event.tenantid, value: encodeEvent(event) }],
     });
-  const listen = (seen: string[], changes: boolean[] = []) =>
+  const listen = (seen: string[], changes: boolean[] = [], groupPrefix = `it-broadcast-${run}`) =>
     new KafkaBroadcastListener({
       kafka,
       type: EventTypes.cryptoSubjectShredded,
-      groupPrefix: `it-broadcast-${run}`,
+      groupPrefix,
       onEvent: (event) => seen.push(event.data.subjectId),
       onListeningChange: (listening) => changes.push(listening),
     });
@@ -81,5 +81,30 @@ describe('KafkaBroadcastListener', () => {
     await b.stop();
     expect(a.listening).toBe(false);
     expect(changes).toEqual([true, false]);
+  });
+
+  it('a stop that comes while start is still connecting leaves no consumer running in the group', async () => {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const seen: string[] = [];
+      const listener = listen(seen, [], `it-broadcast-stopped-${run}`);
+      const starting = listener.start(5_000);
+      // Let it create its consumer and begin connecting, then stop before it joins.
+      await new Promise((resolve) => setTimeout(resolve, 20 + 30 * attempt));
+      await listener.stop();
+      await starting;
+      expect(listener.listening).toBe(false);
+    }
+    // No member of any of this run's listener groups is left (a leaked consumer would still be one).
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const groups = (await admin.listGroups()).groups
+        .map((group) => group.groupId)
+        .filter((id) => id.includes(`it-broadcast-stopped-${run}`));
+      const described = groups.length === 0 ? [] : (await admin.describeGroups(groups)).groups;
+      expect(described.flatMap((group) => group.members.map((member) => `${group.groupId} ${member.memberId}`))).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
   });
 });
