@@ -22,4 +22,15 @@ export { createEvent, decodeEvent, encodeEvent, validateEvent, type NewEvent, ty
 export { probeV1Schema, type ProbeV1 } from './probe.v1';
 export { RISK_DECISION_STAGES, riskDecisionRequestV1Schema, type RiskDecisionRequestV1 } from './risk-decision-request.v1';
 export { RISK_DECISIONS, riskDecisionV1Schema, type RiskDecisionV1 } from './risk-decision.v1';
-export { EVENT_SCHEMAS, EventTypes, TOPICS, isEventType, topicFor, type EventData, type EventType, type TopicDefinition } from './registry';
+export {
+  EVENT_SCHEMAS,
+  EventTypes,
+  TOPIC_NAMESPACE,
+  TOPIC_NAMESPACE_RULE,
+  TOPICS,
+  isEventType,
+  topicFor,
+  type EventData,
+  type EventType,
+  type TopicDefinition,
+} from './registry';

@@ -20,6 +20,15 @@ export interface TopicDefinition {
   readonly description: string;
 }
 
+/**
+ * A namespace: lower-case letters, digits, `-` and `_`, ending with a dot (`staging.`,
+ * `bench-1a2b3c.`). Environments that share a Kafka cluster each take one, so neither reads the
+ * other's topics nor joins the other's consumer groups.
+ */
+export const TOPIC_NAMESPACE = /^(?:[a-z0-9][a-z0-9_-]{0,46}\.)?$/;
+/** TOPIC_NAMESPACE in words, for the messages that refuse a namespace. */
+export const TOPIC_NAMESPACE_RULE = 'lower-case letters, digits, - and _, ending with a dot (at most 48 characters)';
+
 /** Every topic the platform uses; created by the project, never auto-created by the broker. */
 export const TOPICS: readonly TopicDefinition[] = topicsFile.topics;
 

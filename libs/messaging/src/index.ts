@@ -6,8 +6,6 @@ export {
   createKafka,
   deleteNamespaceTopics,
   ensureTopics,
-  TOPIC_NAMESPACE,
-  TOPIC_NAMESPACE_RULE,
   type KafkaConnectionOptions,
 } from './kafka';
 export { silentLogger, type MessagingLogger } from './logger';

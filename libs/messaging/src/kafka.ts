@@ -1,4 +1,4 @@
-import { TOPICS, type TopicDefinition } from '@traceo/contracts';
+import { TOPIC_NAMESPACE, TOPIC_NAMESPACE_RULE, TOPICS, type TopicDefinition } from '@traceo/contracts';
 import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
 import { applyKafkajsIdleLoopFix } from './kafkajs-idle-loop-fix';
 import { silentLogger, type MessagingLogger } from './logger';
@@ -16,15 +16,6 @@ export interface KafkaConnectionOptions {
    */
   readonly namespace?: string;
 }
-
-/**
- * A namespace: lower-case letters, digits, `-` and `_`, ending with a dot (`staging.`,
- * `bench-1a2b3c.`). Environments that share a Kafka cluster each take one, so neither reads the
- * other's topics nor joins the other's consumer groups.
- */
-export const TOPIC_NAMESPACE = /^(?:[a-z0-9][a-z0-9_-]{0,46}\.)?$/;
-/** TOPIC_NAMESPACE in words, for the messages that refuse a namespace. */
-export const TOPIC_NAMESPACE_RULE = 'lower-case letters, digits, - and _, ending with a dot (at most 48 characters)';
 
 const namespaces = new WeakMap<Kafka, string>();
 

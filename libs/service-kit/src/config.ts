@@ -1,4 +1,4 @@
-import { TOPIC_NAMESPACE, TOPIC_NAMESPACE_RULE } from '@traceo/messaging';
+import { TOPIC_NAMESPACE, TOPIC_NAMESPACE_RULE } from '@traceo/contracts';
 import { apiKeySecrets, jwksUrlProblem, looksLikeJwt, parsePublicJwks } from '@traceo/security';
 import { z } from 'zod';
 import { rateLimitConfigFields } from './rate-limit/rate-limit.settings';

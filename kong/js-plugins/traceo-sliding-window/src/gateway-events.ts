@@ -1,4 +1,4 @@
-import { createEvent, encodeEvent, EventTypes, PLATFORM_TENANT } from '@traceo/contracts';
+import { createEvent, encodeEvent, EventTypes, PLATFORM_TENANT, TOPIC_NAMESPACE, TOPIC_NAMESPACE_RULE } from '@traceo/contracts';
 import {
   BlockedEventReporter,
   RateLimitError,
@@ -19,8 +19,6 @@ export const GATEWAY_EVENTS_ENV = 'TRACEO_GATEWAY_EVENTS';
 
 /** The events' CloudEvents `source`: the gateway, beside the services' `/traceo/<service>`. */
 export const EVENT_SOURCE = '/traceo/kong';
-/** As libs/messaging's TOPIC_NAMESPACE (not imported: that library brings the outbox's database drivers). */
-const TOPIC_NAMESPACE = /^(?:[a-z0-9][a-z0-9_-]{0,46}\.)?$/;
 const BROKER = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
 export interface GatewayEventSettings {
@@ -50,7 +48,7 @@ export function gatewayEventSettingsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (bad !== undefined) throw invalid(KAFKA_BROKERS_ENV, `${KAFKA_BROKERS_ENV}: "${bad}" is not host:port`);
   const namespace = env[KAFKA_NAMESPACE_ENV] ?? '';
   if (!TOPIC_NAMESPACE.test(namespace)) {
-    throw invalid(KAFKA_NAMESPACE_ENV, `${KAFKA_NAMESPACE_ENV} must be lower-case letters, digits, - and _, ending with a dot (or empty)`);
+    throw invalid(KAFKA_NAMESPACE_ENV, `${KAFKA_NAMESPACE_ENV} must be empty or ${TOPIC_NAMESPACE_RULE}`);
   }
   return { brokers, namespace };
 }
@@ -170,7 +168,7 @@ export class GatewayEvents {
     this.reporter.report(decision, {
       tenantId: PLATFORM_TENANT,
       method: /^[A-Z]{1,16}$/.test(call.method) ? call.method : 'OTHER',
-      route: call.route.slice(0, 256) || '/',
+      route: call.route, // the reporter cuts it to 256 and puts / for an empty one
       ...(call.traceparent === undefined ? {} : { traceparent: call.traceparent }),
     });
   }
