@@ -4,6 +4,56 @@
  * Audit records are hashed into the Merkle log in this form, so any verifier can recompute them.
  */
 export function canonicalJson(value: unknown): string {
+  return stringifiesCanonically(value) ? JSON.stringify(value) : canonicalize(value);
+}
+
+/**
+ * Whether JSON.stringify writes `value` exactly as RFC 8785 does: plain objects whose members are
+ * already in sorted order, finite numbers, and nothing JSON.stringify would drop, call or turn into
+ * null differently. Then the native serializer does the work (most of the log's records arrive in
+ * order: contracts list their fields sorted, and zod returns them in its schema's order).
+ */
+function stringifiesCanonically(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i += 1) {
+          const item: unknown = value[i];
+          // An array hole or undefined item is null in both forms.
+          if (item !== undefined && !stringifiesCanonically(item)) return false;
+        }
+        return true;
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      const object = value as Record<string, unknown>;
+      if (typeof object.toJSON === 'function') return false;
+      // Object.keys lists what JSON.stringify writes, in its order.
+      const keys = Object.keys(object);
+      for (let i = 0; i < keys.length; i += 1) {
+        const key = keys[i]!;
+        // The same comparison as the default sort: UTF-16 code units.
+        if (i > 0 && !(keys[i - 1]! < key)) return false;
+        const member = object[key];
+        if (member !== undefined && !stringifiesCanonically(member)) return false;
+      }
+      return true;
+    }
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      return false;
+  }
+}
+
+function canonicalize(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { REFERENCE_LEAF_HASHES, REFERENCE_LEAF_INPUTS } from '../test/rfc6962-leaves';
-import { EMPTY_ROOT, leafHash, MerkleProofError, nodeHash, rootFromLeafHashes } from './index';
+import { EMPTY_ROOT, leafHash, leafHashOfText, MerkleProofError, nodeHash, rootFromLeafHashes } from './index';
 
 // Roots of the trees made of the first 1..8 reference leaves, from transparency-dev/merkle
 // proof/verify_test.go (the Certificate Transparency reference data).
@@ -53,5 +53,14 @@ describe('RFC 6962 hashing', () => {
     const root = rootFromLeafHashes(leaves);
     root.fill(0);
     expect(leaves[0]).toEqual(leafHash(Buffer.from('only')));
+  });
+});
+
+describe('leafHashOfText', () => {
+  it('is the leaf hash of the text as UTF-8 bytes', () => {
+    for (const text of ['', '{"a":1}', 'é€😀\u0000\u007f', 'x'.repeat(70_000)]) {
+      expect(leafHashOfText(text).equals(leafHash(Buffer.from(text, 'utf8')))).toBe(true);
+      expect(leafHashOfText(text).equals(sha256(Buffer.from([0]), Buffer.from(text, 'utf8')))).toBe(true);
+    }
   });
 });

@@ -20,6 +20,14 @@ export function leafHash(data: Uint8Array): Buffer {
   return hash('sha256', input, 'buffer');
 }
 
+/**
+ * leafHash of a text's UTF-8 bytes, without making them a Buffer first: one native call hashes the
+ * prefix and the text together (the audit log hashes every record it appends this way).
+ */
+export function leafHashOfText(text: string): Buffer {
+  return hash('sha256', `\u0000${text}`, 'buffer');
+}
+
 /** RFC 6962 interior node hash: SHA-256(0x01 || left || right), for two 32-byte child hashes. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {

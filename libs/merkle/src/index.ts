@@ -1,5 +1,5 @@
 export { consistencyProof, verifyConsistency } from './consistency-proof';
-export { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from './hashing';
+export { EMPTY_ROOT, HASH_SIZE, leafHash, leafHashOfText, nodeHash } from './hashing';
 export { inclusionProof, rootFromInclusionProof, verifyInclusion } from './inclusion-proof';
 export { IncrementalMerkleTree } from './incremental-merkle-tree';
 export { MerkleProofError, type MerkleErrorCode } from './merkle.errors';

@@ -1,7 +1,7 @@
 import { canonicalJson, type AuditRecordV1 } from '@traceo/contracts';
 import {
   appendToFrontier,
-  leafHash,
+  leafHashOfText,
   nodesFromTiles,
   planTileWrites,
   tileKey,
@@ -10,6 +10,7 @@ import {
   type Tile,
   type TileId,
 } from '@traceo/merkle';
+import { copyRowsIn, type CopyColumn } from '@traceo/persistence';
 import type { EntityManager } from 'typeorm';
 import type { SealedPersonalData } from '../personal-data/personal-data';
 import { retentionClassOf } from '../retention/retention-class';
@@ -61,6 +62,31 @@ export interface NewLogRecord {
 
 type Querier = Pick<EntityManager, 'query'>;
 
+/** The columns appendToLogs writes, in the order of its rows (COPY, binary: no text to escape or parse). */
+const RECORD_COLUMNS: readonly CopyColumn[] = (
+  [
+    ['tenant_id', 'text'],
+    ['leaf_index', 'int8'],
+    ['event_id', 'text'],
+    ['source', 'text'],
+    ['occurred_at', 'timestamptz'],
+    ['received_at', 'timestamptz'],
+    ['actor_type', 'text'],
+    ['actor_id', 'text'],
+    ['action', 'text'],
+    ['resource_type', 'text'],
+    ['resource_id', 'text'],
+    ['status', 'text'],
+    ['request_id', 'text'],
+    ['entry', 'text'],
+    ['leaf_hash', 'bytea'],
+    ['retention_class', 'text'],
+    ['session_id', 'text'],
+    ['risk_score', 'float4'],
+    ['country', 'text'],
+  ] as const
+).map(([name, type]) => ({ name, type }));
+
 /**
  * Appends to tenants' Merkle logs inside the caller's transaction: locks the tenants' heads (in a
  * fixed order, so concurrent batches cannot deadlock), gives the records the next leaf indexes, and
@@ -94,19 +120,20 @@ export async function appendToLogs(
     const start: Frontier = { size: Number(head.size), roots: head.frontier };
     const tenantLeaves: Buffer[] = [];
     recordsByTenant.get(tenant)!.forEach((item, offset) => {
+      // Members in RFC 8785 order, so canonicalJson hands the entry to JSON.stringify as it is.
       const entry: LogEntry = {
-        v: 1,
-        tenant,
-        index: start.size + offset,
         eventId: item.eventId,
-        source: item.source,
+        index: start.size + offset,
         occurredAt: item.record.occurredAt,
+        ...(item.personal ? { personal: item.personal } : {}),
         receivedAt: received,
         record: item.record,
-        ...(item.personal ? { personal: item.personal } : {}),
+        source: item.source,
+        tenant,
+        v: 1,
       };
       const text = canonicalJson(entry);
-      const leaf = leafHash(Buffer.from(text, 'utf8'));
+      const leaf = leafHashOfText(text);
       entries.push(entry);
       texts.push(text);
       leaves.push(leaf);
@@ -118,38 +145,35 @@ export async function appendToLogs(
     sizes.set(tenant, appended.frontier.size);
   }
 
-  const columns = entries.map(searchableColumnsOf);
-  // The entries travel as one text, one per line: canonical JSON escapes every control character, so
-  // it never contains a raw newline. As a text[] parameter, node-postgres escaped and PostgreSQL
-  // unescaped each of their many quotes, which cost more than hashing them.
-  await manager.query(
-    `INSERT INTO audit_records (tenant_id, leaf_index, event_id, source, occurred_at, received_at, actor_type, actor_id, action,
-                                resource_type, resource_id, status, request_id, entry, leaf_hash, retention_class,
-                                session_id, risk_score, country)
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[],
-                          $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], string_to_array($14::text, E'\\n'), $15::bytea[],
-                          $16::text[], $17::text[], $18::real[], $19::text[])`,
-    [
-      entries.map((e) => e.tenant),
-      entries.map((e) => e.index),
-      columns.map((c) => c.event_id),
-      columns.map((c) => c.source),
-      columns.map((c) => c.occurred_at),
-      columns.map((c) => c.received_at),
-      columns.map((c) => c.actor_type),
-      columns.map((c) => c.actor_id),
-      columns.map((c) => c.action),
-      columns.map((c) => c.resource_type),
-      columns.map((c) => c.resource_id),
-      columns.map((c) => c.status),
-      columns.map((c) => c.request_id),
-      texts.join('\n'),
-      leaves,
-      entries.map((e) => retentionClassOf(e.record.action)),
-      columns.map((c) => c.session_id),
-      columns.map((c) => c.risk_score),
-      columns.map((c) => c.country),
-    ],
+  if (!manager.queryRunner) throw new Error('appendToLogs runs inside a transaction');
+  await copyRowsIn(
+    manager.queryRunner,
+    'audit_records',
+    RECORD_COLUMNS,
+    entries.map((entry, i) => {
+      const columns = searchableColumnsOf(entry);
+      return [
+        entry.tenant,
+        entry.index,
+        columns.event_id,
+        columns.source,
+        columns.occurred_at,
+        columns.received_at,
+        columns.actor_type,
+        columns.actor_id,
+        columns.action,
+        columns.resource_type,
+        columns.resource_id,
+        columns.status,
+        columns.request_id,
+        texts[i],
+        leaves[i],
+        retentionClassOf(entry.record.action),
+        columns.session_id,
+        columns.risk_score,
+        columns.country,
+      ];
+    }),
   );
   await writeTiles(manager, plans);
   // A frontier is a bytea[] per tenant; arrays of arrays must be rectangular, so they travel as hex lists.

@@ -41,9 +41,10 @@ export class PersonalDataProtector {
     pending.forEach((p, i) => {
       const result = sealed[i]!;
       const personal: SealedPersonalData =
+        // Members in RFC 8785 order (the entry that carries them is hashed as canonical JSON).
         'ciphertext' in result
-          ? { subjectId: p.subjectId, keyring: this.vault.keyring, ciphertext: result.ciphertext }
-          : { subjectId: p.subjectId, keyring: this.vault.keyring, withheld: result.withheld };
+          ? { ciphertext: result.ciphertext, keyring: this.vault.keyring, subjectId: p.subjectId }
+          : { keyring: this.vault.keyring, subjectId: p.subjectId, withheld: result.withheld };
       out[p.index] = { ...records[p.index]!, record: p.rest, personal };
     });
     return out;

@@ -5,7 +5,7 @@ import {
   EMPTY_FRONTIER,
   frontierRoot,
   HASH_SIZE,
-  leafHash,
+  leafHashOfText,
   TILE_HEIGHT,
   TILE_WIDTH,
   type Frontier,
@@ -229,7 +229,7 @@ export async function verifyAuditLog(
         return bad(index, `record ${index} carries index ${entry.index} of tenant ${entry.tenant}`);
       const differing = columnsDifferingFromEntry(row, entry);
       if (differing.length > 0) return bad(index, `record ${index}: column ${differing.join(', ')} differs from the hashed entry`);
-      const leaf = leafHash(Buffer.from(row.entry, 'utf8'));
+      const leaf = leafHashOfText(row.entry);
       if (!same(leaf, row.leaf_hash)) return bad(index, `record ${index}: entry does not hash to its stored leaf hash`);
       const stored = storedLeaves.get(`0/${index}`);
       if (!stored || !same(leaf, stored)) return bad(index, `record ${index}: differs from the leaf recorded when it was appended`);
