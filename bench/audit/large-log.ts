@@ -28,6 +28,8 @@ const SCHEMA = 'bench_audit_10m';
 const ENCRYPTION_SCHEMA = 'bench_audit_10m_enc';
 const TENANT = 'bench-10m';
 const BATCH = 10_000;
+/** Who the measured searches are recorded as (audit.searched). */
+const SEARCHER = { actor: { type: 'user', id: 'bench-analyst' } } as const;
 /** One tenant; every other record is a user's (20,000 users, ~250 records each), the rest 50 services' (~100,000 each). */
 const SHAPE: MixShape = { tenants: 1, services: 50, usersPerTenant: 20_000 };
 
@@ -231,12 +233,12 @@ async function measure(audit: BenchAuditRuntime, samples: number, pass: string):
   const kinds: Record<string, (i: number) => Promise<() => number | undefined>> = {
     proofByLeaf: async () => checkProof(await proofs.inclusion(TENANT, { leafIndex: randomLeaf() })),
     proofByEvent: async (i) => checkProof(await proofs.inclusion(TENANT, { eventId: eventIds[i % eventIds.length]! })),
-    searchUser: async () => checkPage(await search.search(TENANT, { actorId: randomUser(), limit: 100 })),
+    searchUser: async () => checkPage(await search.search(TENANT, { actorId: randomUser(), limit: 100 }, SEARCHER)),
     searchUserSql: async () => {
       const rows = await sqlSearch(dataSource, randomUser());
       return () => rows.length;
     },
-    searchService: async () => checkPage(await search.search(TENANT, { actorId: randomService(), limit: 100 })),
+    searchService: async () => checkPage(await search.search(TENANT, { actorId: randomService(), limit: 100 }, SEARCHER)),
     searchServiceSql: async () => {
       const rows = await sqlSearch(dataSource, randomService());
       return () => rows.length;

@@ -1,5 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { verifyConsistency, verifyInclusion, leafHash } from '@traceo/merkle';
+import type { AuditRecordV1 } from '@traceo/contracts';
 import { createKafka } from '@traceo/messaging';
 import { loadInfraEnv, startGroupAtEnd, waitFor, withClient, type RunningProcess } from '@traceo/testing';
 import { MachineClients, newRunId, serviceEnv, startAuthService, startBuiltService, waitForReady } from './services';
@@ -154,6 +155,9 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     const cef = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef&${window}`, { headers: AUDITOR });
     expect(cef.status).toBe(200);
     expect((await cef.text()).split('\n')[0]).toMatch(/^CEF:0\|Traceo\|Traceo\|/);
+    const syslog = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef-syslog&${window}`, { headers: AUDITOR });
+    expect(syslog.status).toBe(200);
+    expect((await syslog.text()).split('\n')[0]).toMatch(/^<\d{1,3}>1 \S+ \S+ traceo-audit - \S+ - CEF:0\|Traceo\|Traceo\|/);
   });
 
   it('searches the log with keyset pagination and exports it as NDJSON, auditing both', async () => {
@@ -174,12 +178,17 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
       status: 400,
       body: { code: 'AUDIT.INVALID_CURSOR' },
     });
-    await waitFor(
-      async () => (await json<{ records: unknown[] }>(search('action=audit.exported&limit=5'))).body.records.length > 0 || undefined,
+    const audited = await waitFor(
+      async () =>
+        (await json<{ records: { record: AuditRecordV1 }[] }>(search('action=audit.exported&limit=5'))).body.records[0] ?? undefined,
       'the export to be audited',
       10000,
       100,
     );
+    // Recorded with the caller as its actor: the subject of the auditor's token.
+    const token = AUDITOR.authorization!.replace(/^Bearer /, '');
+    const { sub } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string };
+    expect(audited.record.actor).toEqual({ type: expect.stringMatching(/^(user|service)$/), id: sub });
   });
 
   it('answers bad proof requests with problem+json codes', async () => {

@@ -4,6 +4,7 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { AuditRecordV1 } from '@traceo/contracts';
+import type { Principal } from '@traceo/security';
 import { EventPublisher, ProblemDetailsFilter, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import type { DataSource } from 'typeorm';
 import { appendToLog, type NewLogRecord } from '../src/audit-log/merkle-log.repository';
@@ -109,6 +110,10 @@ class TestServiceKit {
   }
 }
 
+/** The callers: an auditor, and a security analyst. */
+const AUDITOR = { type: 'user', id: 'auditor-1' } as const;
+const ANALYST = { actor: { type: 'user', id: 'analyst-1' } } as const;
+
 describe('forensic search over the audit log against real PostgreSQL', () => {
   let audit: AuditTestRuntime;
   let dataSource: DataSource;
@@ -160,7 +165,7 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
     const pages: number[] = [];
     let cursor: string | undefined;
     do {
-      const page = await search.search(tenant, { ...filters, limit, ...(cursor ? { cursor } : {}) });
+      const page = await search.search(tenant, { ...filters, limit, ...(cursor ? { cursor } : {}) }, ANALYST);
       records.push(...page.records);
       pages.push(page.records.length);
       cursor = page.nextCursor ?? undefined;
@@ -210,7 +215,7 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
     });
 
     it('returns each record as it was hashed into the log, with its leaf index and receive time', async () => {
-      const { records } = await search.search('acme', { requestId: 'req-10', limit: 100 });
+      const { records } = await search.search('acme', { requestId: 'req-10', limit: 100 }, ANALYST);
       for (const view of records) {
         const appended = log.find((a) => a.tenant === 'acme' && a.leafIndex === view.leafIndex)!;
         expect(view).toEqual({
@@ -226,7 +231,9 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
     });
 
     it('refuses from after to with AUDIT.INVALID_FILTER', async () => {
-      await expect(search.search('acme', { from: '2026-11-25T00:00:00Z', to: '2026-11-24T00:00:00Z', limit: 10 })).rejects.toMatchObject({
+      await expect(
+        search.search('acme', { from: '2026-11-25T00:00:00Z', to: '2026-11-24T00:00:00Z', limit: 10 }, ANALYST),
+      ).rejects.toMatchObject({
         code: 'AUDIT.INVALID_FILTER',
         status: 400,
       });
@@ -253,9 +260,9 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
     });
 
     it('defaults to pages of 100 and says null after the last page', async () => {
-      const first = await search.search('globex', { limit: 100 });
+      const first = await search.search('globex', { limit: 100 }, ANALYST);
       expect(first.records).toHaveLength(100);
-      const second = await search.search('globex', { limit: 100, cursor: first.nextCursor! });
+      const second = await search.search('globex', { limit: 100, cursor: first.nextCursor! }, ANALYST);
       expect(second.records).toHaveLength(TENANT_SIZES.globex - 100);
       expect(second.nextCursor).toBeNull();
     });
@@ -272,13 +279,15 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
     });
 
     it("refuses a cursor issued for another tenant's search", async () => {
-      const { nextCursor } = await search.search('acme', { limit: 5 });
-      await expect(search.search('globex', { limit: 5, cursor: nextCursor! })).rejects.toMatchObject({ code: 'AUDIT.INVALID_CURSOR' });
+      const { nextCursor } = await search.search('acme', { limit: 5 }, ANALYST);
+      await expect(search.search('globex', { limit: 5, cursor: nextCursor! }, ANALYST)).rejects.toMatchObject({
+        code: 'AUDIT.INVALID_CURSOR',
+      });
     });
   });
 
   it('refuses a tampered or malformed cursor with AUDIT.INVALID_CURSOR', async () => {
-    const { nextCursor } = await search.search('acme', { limit: 5 });
+    const { nextCursor } = await search.search('acme', { limit: 5 }, ANALYST);
     const cursor = nextCursor!;
     const tampered = [
       `${cursor.slice(0, -3)}${cursor.at(-3) === 'A' ? 'B' : 'A'}${cursor.slice(-2)}`,
@@ -288,7 +297,10 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
       'not a cursor',
     ];
     for (const bad of tampered) {
-      await expect(search.search('acme', { limit: 5, cursor: bad })).rejects.toMatchObject({ code: 'AUDIT.INVALID_CURSOR', status: 400 });
+      await expect(search.search('acme', { limit: 5, cursor: bad }, ANALYST)).rejects.toMatchObject({
+        code: 'AUDIT.INVALID_CURSOR',
+        status: 400,
+      });
     }
   });
 
@@ -318,14 +330,18 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
   describe('every search and export is itself audited in the searched tenant log', () => {
     it('records audit.searched with the filters (no cursor) and the number of records returned', async () => {
       const filters: ForensicFilters = { actorId: 'user-2', status: 'success', from: '2026-11-24T00:00:00Z' };
-      const first = await search.search('acme', { ...filters, limit: 4 }, { requestId: 'req-forensic-1' });
-      const second = await search.search('acme', { ...filters, limit: 4, cursor: first.nextCursor! }, { requestId: 'req-forensic-2' });
+      const first = await search.search('acme', { ...filters, limit: 4 }, { actor: AUDITOR, requestId: 'req-forensic-1' });
+      const second = await search.search(
+        'acme',
+        { ...filters, limit: 4, cursor: first.nextCursor! },
+        { actor: AUDITOR, requestId: 'req-forensic-2' },
+      );
       const audits = (await outboxAudits('audit.searched')).filter((a) => a.data.requestId?.startsWith('req-forensic-'));
       expect(audits).toHaveLength(2);
       for (const [n, entry] of audits.entries()) {
         expect(entry.tenantid).toBe('acme');
         expect(entry.data).toMatchObject({
-          actor: { type: 'api-client', id: 'anonymous' },
+          actor: AUDITOR,
           action: 'audit.searched',
           resource: { type: 'audit-log', id: 'acme' },
           status: 'success',
@@ -338,13 +354,13 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
 
     it('does not audit a search that was refused', async () => {
       const before = (await outboxAudits('audit.searched')).length;
-      await expect(search.search('acme', { limit: 5, cursor: 'bogus' })).rejects.toThrow();
+      await expect(search.search('acme', { limit: 5, cursor: 'bogus' }, ANALYST)).rejects.toThrow();
       expect(await outboxAudits('audit.searched')).toHaveLength(before);
     });
 
     it('exports the whole filtered result page by page and records audit.exported with the count', async () => {
       const filters: ForensicFilters = { actorType: 'user', status: 'success' };
-      const { records, outcome } = await collect(search.export('acme', filters, { requestId: 'req-export-1' }));
+      const { records, outcome } = await collect(search.export('acme', filters, { actor: AUDITOR, requestId: 'req-export-1' }));
       const want = expected('acme', filters, log);
       expect(want.length).toBeGreaterThan(0);
       expect(records.map((r) => r.leafIndex)).toEqual(want);
@@ -353,6 +369,7 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
       expect(entry).toMatchObject({
         tenantid: 'acme',
         data: {
+          actor: AUDITOR,
           action: 'audit.exported',
           resource: { type: 'audit-log', id: 'acme' },
           status: 'success',
@@ -362,11 +379,11 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
     });
 
     it('stops an export at its cap, says it was truncated, and audits an abandoned export as a failure', async () => {
-      const capped = await collect(search.export('globex', {}, { requestId: 'req-export-cap' }, 25));
+      const capped = await collect(search.export('globex', {}, { actor: AUDITOR, requestId: 'req-export-cap' }, 25));
       expect(capped.records.map((r) => r.leafIndex)).toEqual(expected('globex', {}, log).slice(0, 25));
       expect(capped.outcome).toEqual({ count: 25, truncated: true });
 
-      const abandoned = search.export('globex', {}, { requestId: 'req-export-gone' }, 5000);
+      const abandoned = search.export('globex', {}, { actor: AUDITOR, requestId: 'req-export-gone' }, 5000);
       expect((await abandoned.next()).value).toHaveLength(TENANT_SIZES.globex);
       await abandoned.return(undefined);
 
@@ -391,6 +408,17 @@ describe('forensic search over the audit log against real PostgreSQL', () => {
         imports: [TestServiceKit.with(audit.runtime, audit.publisher), ForensicSearchModule],
       }).compile();
       app = moduleRef.createNestApplication({ logger: false });
+      // What the auth guard attaches for an analyst's token (the guard itself is tested in libs/security).
+      app.use((request: { principal?: Principal }, _response: unknown, next: () => void) => {
+        request.principal = {
+          subject: 'analyst-1',
+          tenantId: 'acme',
+          roles: ['security-analyst'],
+          permissions: new Set(['audit:read', 'audit:export']),
+          via: 'jwt',
+        };
+        next();
+      });
       await app.listen(0, '127.0.0.1');
       base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/v1/audit/tenants`;
     });

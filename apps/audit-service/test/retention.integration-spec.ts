@@ -66,12 +66,15 @@ describe('audit retention: monthly partitions dropped by policy, legal hold, and
   });
 
   it('drops expired partitions except those under legal hold, recording every expiry in the affected tenant logs', async () => {
-    const hold = await holds.place({
-      tenantId: 'globex',
-      from: '2025-01-01T00:00:00Z',
-      to: '2025-02-01T00:00:00Z',
-      reason: 'litigation 2026-17',
-    });
+    const hold = await holds.place(
+      {
+        tenantId: 'globex',
+        from: '2025-01-01T00:00:00Z',
+        to: '2025-02-01T00:00:00Z',
+        reason: 'litigation 2026-17',
+      },
+      { type: 'user', id: 'platform-admin-1' },
+    );
     const first = await expire.execute(NOW);
     expect(first.held).toEqual([{ partition: 'audit_records_security_operations_2025_01', holds: [hold.holdId] }]);
     // Every expired month goes, empty or not; these are the ones that held records.
@@ -84,7 +87,7 @@ describe('audit retention: monthly partitions dropped by policy, legal hold, and
     expect(first.dropped.map((d) => d.partition)).not.toContain('audit_records_security_operations_2026_09');
     expect(await partitionRows('audit_records_security_operations_2025_01')).toBe(5);
 
-    await holds.release(hold.holdId);
+    await holds.release(hold.holdId, { type: 'api-client', id: 'legal-ops' });
     const second = await expire.execute(NOW);
     expect(second).toEqual({ dropped: [{ partition: 'audit_records_security_operations_2025_01', records: 5 }], held: [] });
     const names = (await listMonthlyPartitions(dataSource)).map((p) => p.name);
@@ -96,10 +99,14 @@ describe('audit retention: monthly partitions dropped by policy, legal hold, and
     );
     const tenants = expiries.map((row) => (JSON.parse(row.payload) as { tenantid: string }).tenantid).sort();
     expect(tenants).toEqual(['acme', 'acme', 'acme', 'acme', 'globex']);
-    const holdEvents = await dataSource.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM outbox WHERE payload ~ 'legal-hold\\.(placed|released)'`,
+    const holdEvents = await dataSource.query<{ payload: string }[]>(
+      `SELECT payload FROM outbox WHERE payload ~ 'legal-hold\\.(placed|released)' ORDER BY seq`,
     );
-    expect(holdEvents[0]!.n).toBe(2);
+    // Each names who placed or released the hold.
+    expect(holdEvents.map((row) => (JSON.parse(row.payload) as { data: { action: string; actor: unknown } }).data)).toEqual([
+      expect.objectContaining({ action: 'legal-hold.placed', actor: { type: 'user', id: 'platform-admin-1' } }),
+      expect.objectContaining({ action: 'legal-hold.released', actor: { type: 'api-client', id: 'legal-ops' } }),
+    ]);
   });
 
   it('still verifies both tenant logs against every signed checkpoint after the drops', async () => {

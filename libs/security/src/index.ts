@@ -4,7 +4,7 @@ export { ForbiddenError, InvalidTokenError, SigningKeysUnavailableError, TenantM
 export { AUTH_GUARD_OPTIONS, AuthGuard, type AuthGuardOptions } from './auth.guard';
 export { verifyJwsSignature, type JwsSignatureAlgorithm } from './jws-signature';
 export { ACCESS_TOKEN_ALGORITHMS, assertPublicJwks, InvalidJwksError, jwksUrlProblem, looksLikeJwt, parsePublicJwks } from './jwt-keys';
-export { ALL_TENANTS, type Principal } from './principal';
+export { ALL_TENANTS, auditActorOf, type AuditActor, type Principal } from './principal';
 export {
   effectivePermissions,
   isPermission,

@@ -19,3 +19,19 @@ export interface Principal {
   /** Token `grant_id`: the auth-service grant it was issued from (user tokens), checked against revocations. */
   readonly grantId?: string;
 }
+
+/** A caller as an audit record's actor. */
+export interface AuditActor {
+  readonly type: 'user' | 'service' | 'api-client';
+  readonly id: string;
+}
+
+/**
+ * The actor to record for what a principal did: an API key is an api-client (its client id); a token
+ * is a service when it carries the `service` role, else a user (its subject, cut to the 256 characters
+ * an audit record's actor id takes).
+ */
+export function auditActorOf(principal: Principal): AuditActor {
+  if (principal.via === 'api-key') return { type: 'api-client', id: principal.subject.slice(0, 256) };
+  return { type: principal.roles.includes('service') ? 'service' : 'user', id: principal.subject.slice(0, 256) };
+}

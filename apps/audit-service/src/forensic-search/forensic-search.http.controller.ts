@@ -1,4 +1,4 @@
-import { RequirePermissions } from '@traceo/security';
+import { auditActorOf, CurrentPrincipal, RequirePermissions, type Principal } from '@traceo/security';
 import { applyDecorators, Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiParam, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@traceo/service-kit';
@@ -60,13 +60,15 @@ const ApiForensicFilters = () =>
     ApiQuery({ name: 'country', required: false, type: String, description: `ISO 3166-1 alpha-2; ${PRE_MIGRATION_NOTE}`, example: 'DE' }),
   );
 
-const contextOf = (req: Request & { id?: unknown }): SearchRequestContext => (typeof req.id === 'string' ? { requestId: req.id } : {});
+const contextOf = (principal: Principal, req: Request & { id?: unknown }): SearchRequestContext => ({
+  actor: auditActorOf(principal),
+  ...(typeof req.id === 'string' ? { requestId: req.id } : {}),
+});
 
 /**
- * Forensic search over one tenant's audit log. Read-only: nothing here changes the log.
- * TODO(auth issue): the issue gives read access to auditors and security analysts and write access to
- * nobody. Until auth-service brings authentication and RBAC these routes are as open as the rest of
- * the API; every call is still recorded (audit.searched / audit.exported, and api.request).
+ * Forensic search over one tenant's audit log. Read-only: nothing here changes the log. Searching
+ * needs audit:read (auditor, security analyst), exporting audit:export (auditor); every call is
+ * recorded with the caller as its actor (audit.searched / audit.exported, and api.request).
  */
 @ApiTags('audit')
 @ApiParam({ name: 'tenantId', example: 'acme' })
@@ -87,9 +89,10 @@ export class ForensicSearchHttpController {
   search(
     @Param('tenantId', new ZodValidationPipe(tenantIdParam)) tenantId: string,
     @Query(new ZodValidationPipe(searchQuerySchema)) query: SearchQuery,
+    @CurrentPrincipal() principal: Principal,
     @Req() req: Request,
   ): Promise<AuditSearchPage> {
-    return this.searches.search(tenantId, query, contextOf(req));
+    return this.searches.search(tenantId, query, contextOf(principal, req));
   }
 
   @Get('export')
@@ -104,9 +107,12 @@ export class ForensicSearchHttpController {
   async export(
     @Param('tenantId', new ZodValidationPipe(tenantIdParam)) tenantId: string,
     @Query(new ZodValidationPipe(forensicFiltersSchema)) filters: ForensicFilters,
+    @CurrentPrincipal() principal: Principal,
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    await sendNdjson(res, this.searches.export(tenantId, filters, contextOf(req)), { 'Traceo-Export-Limit': String(EXPORT_MAX_RECORDS) });
+    await sendNdjson(res, this.searches.export(tenantId, filters, contextOf(principal, req)), {
+      'Traceo-Export-Limit': String(EXPORT_MAX_RECORDS),
+    });
   }
 }

@@ -1,3 +1,4 @@
+import type { AuditActor } from '@traceo/security';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditRecordV1 } from '@traceo/contracts';
@@ -38,12 +39,11 @@ export interface ExportOutcome {
   truncated: boolean;
 }
 
+/** Who searches (recorded as the actor of audit.searched / audit.exported) and the request's id. */
 export interface SearchRequestContext {
+  readonly actor: AuditActor;
   readonly requestId?: string;
 }
-
-// TODO(auth issue): the searcher is anonymous until auth-service brings identities and RBAC.
-const SEARCHER = { type: 'api-client', id: 'anonymous' } as const;
 
 const EQUALITY_FILTERS = {
   actorId: 'actor_id',
@@ -142,7 +142,7 @@ export class SearchAuditRecordsUseCase {
     );
   }
 
-  async search(tenantId: string, query: SearchQuery, context: SearchRequestContext = {}): Promise<AuditSearchPage> {
+  async search(tenantId: string, query: SearchQuery, context: SearchRequestContext): Promise<AuditSearchPage> {
     const { limit, cursor, ...filters } = query;
     assertConsistentFilters(filters);
     const after = cursor === undefined ? undefined : this.cursors.decode(cursor, tenantId);
@@ -162,7 +162,7 @@ export class SearchAuditRecordsUseCase {
   export(
     tenantId: string,
     filters: ForensicFilters,
-    context: SearchRequestContext = {},
+    context: SearchRequestContext,
     maxRecords = EXPORT_MAX_RECORDS,
   ): AsyncGenerator<AuditRecordView[], ExportOutcome | undefined> {
     assertConsistentFilters(filters);
@@ -227,7 +227,7 @@ export class SearchAuditRecordsUseCase {
   ): Promise<void> {
     await this.publisher.audit(
       {
-        actor: SEARCHER,
+        actor: context.actor,
         action,
         resource: { type: 'audit-log', id: tenantId },
         status,

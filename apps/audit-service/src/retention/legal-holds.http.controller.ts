@@ -1,4 +1,4 @@
-import { RequirePermissions } from '@traceo/security';
+import { auditActorOf, CurrentPrincipal, RequirePermissions, type Principal } from '@traceo/security';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ZodValidationPipe } from '@traceo/service-kit';
@@ -17,7 +17,6 @@ const placeHoldBody = z
   })
   .refine((body) => Date.parse(body.from) < Date.parse(body.to), 'from must be before to');
 
-// TODO(auth issue): restrict to the auditor role once RBAC from auth-service is available.
 @ApiTags('audit')
 @Controller('v1/audit/legal-holds')
 export class LegalHoldsHttpController {
@@ -26,16 +25,19 @@ export class LegalHoldsHttpController {
   @RequirePermissions('audit:manage')
   @Post()
   @ApiCreatedResponse({ description: 'The hold; retention will not drop the records it covers until it is released' })
-  place(@Body(new ZodValidationPipe(placeHoldBody)) body: z.infer<typeof placeHoldBody>): Promise<LegalHold> {
-    return this.holds.place(body);
+  place(
+    @Body(new ZodValidationPipe(placeHoldBody)) body: z.infer<typeof placeHoldBody>,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<LegalHold> {
+    return this.holds.place(body, auditActorOf(principal));
   }
 
   @RequirePermissions('audit:manage')
   @Post(':holdId/release')
   @HttpCode(200)
   @ApiOkResponse({ description: 'The released hold' })
-  release(@Param('holdId', new ZodValidationPipe(z.uuid())) holdId: string): Promise<LegalHold> {
-    return this.holds.release(holdId);
+  release(@Param('holdId', new ZodValidationPipe(z.uuid())) holdId: string, @CurrentPrincipal() principal: Principal): Promise<LegalHold> {
+    return this.holds.release(holdId, auditActorOf(principal));
   }
 
   @RequirePermissions('audit:read')

@@ -1,3 +1,4 @@
+import type { AuditActor } from '@traceo/security';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TraceoError } from '@traceo/contracts';
@@ -46,7 +47,7 @@ export class LegalHoldsUseCase {
     private readonly publisher: EventPublisher,
   ) {}
 
-  async place(input: { tenantId?: string; from: string; to: string; reason: string }): Promise<LegalHold> {
+  async place(input: { tenantId?: string; from: string; to: string; reason: string }, actor: AuditActor): Promise<LegalHold> {
     return this.runtime.dataSource.transaction(async (manager) => {
       const [row] = await manager.query<HoldRow[]>(
         `INSERT INTO audit_legal_holds (hold_id, tenant_id, covers_from, covers_to, reason) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
@@ -54,7 +55,7 @@ export class LegalHoldsUseCase {
       );
       await this.publisher.audit(
         {
-          actor: { type: 'api-client', id: 'anonymous' },
+          actor,
           action: 'legal-hold.placed',
           resource: { type: 'legal-hold', id: row!.hold_id },
           status: 'success',
@@ -66,7 +67,7 @@ export class LegalHoldsUseCase {
     });
   }
 
-  async release(holdId: string): Promise<LegalHold> {
+  async release(holdId: string, actor: AuditActor): Promise<LegalHold> {
     return this.runtime.dataSource.transaction(async (manager) => {
       // TypeORM answers an UPDATE ... RETURNING with [rows, affected].
       const [[row]] = await manager.query<[HoldRow[], number]>(
@@ -76,7 +77,7 @@ export class LegalHoldsUseCase {
       if (!row) throw new LegalHoldNotFoundError('no active legal hold with this id');
       await this.publisher.audit(
         {
-          actor: { type: 'api-client', id: 'anonymous' },
+          actor,
           action: 'legal-hold.released',
           resource: { type: 'legal-hold', id: holdId },
           status: 'success',

@@ -5,6 +5,7 @@ import { Module, type INestApplication } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { canonicalJson } from '@traceo/contracts';
+import type { Principal } from '@traceo/security';
 import { ProblemDetailsFilter, type EventPublisher, type ServiceRuntime } from '@traceo/service-kit';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
 import { SiemExportHttpController } from './siem-export.http.controller';
@@ -51,6 +52,14 @@ const audit = jest.fn<Promise<void>, Parameters<EventPublisher['audit']>>().mock
 })
 class TestModule {}
 
+const AUDITOR: Principal = {
+  subject: 'auditor-1',
+  tenantId: 'acme',
+  roles: ['auditor'],
+  permissions: new Set(['audit:read', 'audit:export']),
+  via: 'jwt',
+};
+
 describe('GET /v1/audit/tenants/:tenantId/siem/export', () => {
   let app: INestApplication;
   let base: string;
@@ -59,6 +68,11 @@ describe('GET /v1/audit/tenants/:tenantId/siem/export', () => {
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({ imports: [TestModule] }).compile();
     app = moduleRef.createNestApplication({ logger: false });
+    // What the auth guard attaches for an auditor's token (the guard itself is tested in libs/security).
+    app.use((request: { principal?: Principal }, _response: unknown, next: () => void) => {
+      request.principal = AUDITOR;
+      next();
+    });
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/v1/audit/tenants`;
   });
@@ -90,6 +104,21 @@ describe('GET /v1/audit/tenants/:tenantId/siem/export', () => {
         .every((line) => line.startsWith('CEF:0|Traceo|Traceo|1.0|')),
     ).toBe(true);
     expect(query.mock.calls[0]![1]).toEqual(['acme', '2026-11-24T00:00:00Z', '2026-11-25T00:00:00Z', -1, 2]);
+    // The export is recorded with the caller as its actor.
+    expect(audit).toHaveBeenLastCalledWith(
+      expect.objectContaining({ actor: { type: 'user', id: 'auditor-1' }, action: 'audit.siem-exported' }),
+      { tenantId: 'acme' },
+    );
+  });
+
+  it('answers CEF in RFC 5424 syslog messages, one per line', async () => {
+    const response = await fetch(`${base}/acme/siem/export?format=cef-syslog&${exportWindow}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    const lines = (await response.text()).trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines)
+      expect(line).toMatch(/^<\d+>1 2026-11-24T12:00:00\.000Z \S+ traceo-audit - user\.signed-in - CEF:0\|Traceo\|/);
   });
 
   it.each([

@@ -2,6 +2,7 @@ import type { PersonalDataProtector } from '../personal-data/personal-data.prote
 import { canonicalJson } from '@traceo/contracts';
 import type { EventPublisher, ServiceRuntime } from '@traceo/service-kit';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
+import { syslogSeverity } from './cef.formatter';
 import { InvalidExportWindowError } from './siem-export.errors';
 import { renderSiemExport, siemExportQuerySchema, SiemExportUseCase, type SiemExportQuery } from './siem-export.usecase';
 
@@ -22,6 +23,8 @@ const logEntry = (index: number): LogEntry => ({
     ip: '203.0.113.7',
   },
 });
+
+const AUDITOR_ACTOR = { type: 'user', id: 'auditor-1' } as const;
 
 const exportWindow = { from: '2026-11-24T00:00:00Z', to: '2026-11-25T00:00:00+01:00' };
 
@@ -73,9 +76,24 @@ describe('SIEM export rendering', () => {
     expect(lines.every((line) => line.startsWith('CEF:0|Traceo|Traceo|1.0|user.signed-in|'))).toBe(true);
   });
 
+  it('writes one RFC 5424 syslog message per entry, carrying its CEF line, stamped with the record time', () => {
+    const cef = renderSiemExport(entries, 'cef').split('\n');
+    const lines = renderSiemExport(entries, 'cef-syslog', 'audit-1.example').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(3);
+    lines.forEach((line, i) => {
+      // authpriv (10) × 8 + the syslog severity of the CEF line's.
+      const pri = 10 * 8 + syslogSeverity(Number(cef[i]!.split('|')[6]));
+      expect(line).toBe(`<${pri}>1 2026-11-24T12:00:00.000Z audit-1.example traceo-audit - user.signed-in - ${cef[i]}`);
+    });
+    // A success and a denial differ in severity.
+    expect(new Set(lines.map((line) => line.slice(0, 4))).size).toBe(2);
+  });
+
   it('writes nothing for an empty exportWindow', () => {
     expect(renderSiemExport([], 'ocsf')).toBe('');
     expect(renderSiemExport([], 'cef')).toBe('');
+    expect(renderSiemExport([], 'cef-syslog')).toBe('');
   });
 });
 
@@ -100,7 +118,7 @@ describe('SIEM export use case', () => {
 
   it('refuses a exportWindow that ends before it starts with SIEM.INVALID_WINDOW, before reading anything', async () => {
     const { siemExport, query, audit } = useCase([]);
-    const failure = siemExport.execute('acme', request({ from: '2026-11-25T00:00:00Z', to: '2026-11-24T00:00:00Z' }));
+    const failure = siemExport.execute('acme', request({ from: '2026-11-25T00:00:00Z', to: '2026-11-24T00:00:00Z' }), AUDITOR_ACTOR);
     await expect(failure).rejects.toBeInstanceOf(InvalidExportWindowError);
     await expect(failure).rejects.toMatchObject({ code: 'SIEM.INVALID_WINDOW', status: 400 });
     expect(query).not.toHaveBeenCalled();
@@ -111,16 +129,18 @@ describe('SIEM export use case', () => {
     const { siemExport } = useCase([]);
     // 00:30+01:00 is 23:30Z the day before: earlier than from.
     await expect(
-      siemExport.execute('acme', request({ from: '2026-11-24T00:00:00Z', to: '2026-11-24T00:30:00+01:00' })),
+      siemExport.execute('acme', request({ from: '2026-11-24T00:00:00Z', to: '2026-11-24T00:30:00+01:00' }), AUDITOR_ACTOR),
     ).rejects.toBeInstanceOf(InvalidExportWindowError);
-    await expect(siemExport.execute('acme', request({ from: '2026-11-24T00:00:00Z', to: '2026-11-24T00:00:00Z' }))).resolves.toMatchObject({
+    await expect(
+      siemExport.execute('acme', request({ from: '2026-11-24T00:00:00Z', to: '2026-11-24T00:00:00Z' }), AUDITOR_ACTOR),
+    ).resolves.toMatchObject({
       count: 0,
     });
   });
 
   it('reads the tenant exportWindow in log order, renders it, audits the export and offers a cursor when the page is full', async () => {
     const { siemExport, query, audit } = useCase([logEntry(4), logEntry(5)].map((entry) => ({ entry: canonicalJson(entry) })));
-    const result = await siemExport.execute('acme', request({ format: 'cef', afterIndex: 3 }));
+    const result = await siemExport.execute('acme', request({ format: 'cef', afterIndex: 3 }), AUDITOR_ACTOR);
     expect(query).toHaveBeenCalledWith(expect.stringMatching(/ORDER BY leaf_index\s+LIMIT \$5/), [
       'acme',
       exportWindow.from,
@@ -132,7 +152,7 @@ describe('SIEM export use case', () => {
     expect(result.body.split('\n')).toHaveLength(3);
     expect(audit).toHaveBeenCalledWith(
       {
-        actor: { type: 'api-client', id: 'anonymous' },
+        actor: AUDITOR_ACTOR,
         action: 'audit.siem-exported',
         resource: { type: 'audit-log', id: 'acme' },
         status: 'success',
@@ -144,7 +164,7 @@ describe('SIEM export use case', () => {
 
   it('gives no cursor when the exportWindow is exhausted', async () => {
     const { siemExport, query } = useCase([{ entry: canonicalJson(logEntry(0)) }]);
-    const result = await siemExport.execute('acme', request());
+    const result = await siemExport.execute('acme', request(), AUDITOR_ACTOR);
     expect(query.mock.calls[0]![1][3]).toBe(-1);
     expect(result).toMatchObject({ contentType: 'application/x-ndjson; charset=utf-8', count: 1 });
     expect(result.nextAfterIndex).toBeUndefined();

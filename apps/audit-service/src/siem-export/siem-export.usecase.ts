@@ -1,13 +1,15 @@
+import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
+import type { AuditActor } from '@traceo/security';
 import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/service-kit';
 import { z } from 'zod';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
 import { PersonalDataProtector } from '../personal-data/personal-data.protector';
-import { toCef } from './cef.formatter';
+import { toCef, toSyslog } from './cef.formatter';
 import { toOcsf } from './ocsf.mapper';
 import { InvalidExportWindowError } from './siem-export.errors';
 
-export const SIEM_FORMATS = ['ocsf', 'cef'] as const;
+export const SIEM_FORMATS = ['ocsf', 'cef', 'cef-syslog'] as const;
 export type SiemFormat = (typeof SIEM_FORMATS)[number];
 
 export const SIEM_EXPORT_MAX_LIMIT = 10_000;
@@ -36,10 +38,19 @@ export interface SiemExport {
 export const SIEM_CONTENT_TYPES: Readonly<Record<SiemFormat, string>> = {
   ocsf: 'application/x-ndjson; charset=utf-8',
   cef: 'text/plain; charset=utf-8',
+  'cef-syslog': 'text/plain; charset=utf-8',
 };
 
-/** One OCSF JSON object or one CEF line per entry, each ending with a newline. */
-export function renderSiemExport(entries: readonly LogEntry[], format: SiemFormat): string {
+/** The HOSTNAME of exported syslog messages: the audit-service replica that wrote them. */
+const SYSLOG_HOSTNAME = hostname();
+
+/**
+ * One OCSF JSON object, CEF line, or RFC 5424 syslog message carrying a CEF line per entry, each ending
+ * with a newline (RFC 6587 non-transparent framing, what a collector reading a file or a TCP stream
+ * line by line takes). A syslog message's TIMESTAMP is the record's occurredAt, its MSGID the action,
+ * its PRI facility authpriv with the severity of the CEF line.
+ */
+export function renderSiemExport(entries: readonly LogEntry[], format: SiemFormat, syslogHostname = SYSLOG_HOSTNAME): string {
   let lines: string[];
   switch (format) {
     case 'ocsf':
@@ -48,13 +59,16 @@ export function renderSiemExport(entries: readonly LogEntry[], format: SiemForma
     case 'cef':
       lines = entries.map(toCef);
       break;
+    case 'cef-syslog':
+      lines = entries.map((entry) => toSyslog(toCef(entry), { hostname: syslogHostname, timestamp: entry.occurredAt }));
+      break;
   }
   return lines.map((line) => `${line}\n`).join('');
 }
 
 /**
  * Exports one tenant's audit log entries whose occurredAt lies in [from, to), in log order (leaf
- * index), as OCSF NDJSON or CEF lines. The entries are the exact canonical JSON that was hashed into
+ * index), as OCSF NDJSON, CEF lines or CEF in RFC 5424 syslog messages. The entries are the exact canonical JSON that was hashed into
  * the tenant's Merkle tree. The export itself is audited (audit.siem-exported) in the tenant's log.
  */
 @Injectable()
@@ -65,7 +79,7 @@ export class SiemExportUseCase {
     private readonly personalData: PersonalDataProtector,
   ) {}
 
-  async execute(tenantId: string, query: SiemExportQuery): Promise<SiemExport> {
+  async execute(tenantId: string, query: SiemExportQuery, actor: AuditActor): Promise<SiemExport> {
     if (Date.parse(query.from) > Date.parse(query.to))
       throw new InvalidExportWindowError('the export window ends before it starts: from must not be after to', {
         from: query.from,
@@ -82,10 +96,9 @@ export class SiemExportUseCase {
     // The SIEM gets personal fields where the subject's key still exists; erased subjects' records go out without them.
     const revealed = await this.personalData.reveal(tenantId, stored);
     const entries = stored.map((entry, i): LogEntry => ({ ...entry, record: revealed[i]!.record }));
-    // TODO(auth issue): the caller's identity instead of the anonymous API client.
     await this.publisher.audit(
       {
-        actor: { type: 'api-client', id: 'anonymous' },
+        actor,
         action: 'audit.siem-exported',
         resource: { type: 'audit-log', id: tenantId },
         status: 'success',

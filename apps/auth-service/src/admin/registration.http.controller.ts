@@ -1,11 +1,11 @@
 import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { isValidTenantId } from '@traceo/contracts';
-import { CurrentPrincipal, RequirePermissions, ROLES, type Principal } from '@traceo/security';
+import { auditActorOf, CurrentPrincipal, RequirePermissions, ROLES, type Principal } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
 import { z } from 'zod';
 import { MAX_PASSWORD_LENGTH } from '../mfa';
-import { RegistrationUseCase, type Actor } from './registration.usecase';
+import { RegistrationUseCase } from './registration.usecase';
 
 const tenantId = z.string().refine(isValidTenantId, 'must be a tenant id');
 const clientId = z.string().regex(/^[a-z0-9][a-z0-9._-]{2,127}$/);
@@ -17,12 +17,6 @@ const createAccountBody = z.strictObject({
   password: z.string().min(12).max(MAX_PASSWORD_LENGTH),
   roles: z.array(z.enum(ROLES)).max(ROLES.length).default(['end-user']),
 });
-
-/** The audit actor: an API key is an api-client; a token is a service if it carries the `service` role, else a user. */
-function actorOf(principal: Principal): Actor {
-  if (principal.via === 'api-key') return { type: 'api-client', id: principal.subject };
-  return { type: principal.roles.includes('service') ? 'service' : 'user', id: principal.subject };
-}
 
 /** Client and account registration for a tenant (docs/auth.md, "Registering a client"). */
 @ApiTags('auth')
@@ -40,7 +34,7 @@ export class RegistrationHttpController {
   ) {
     // The tenant is the path's (the guard checked it against the caller's); one in the body is ignored.
     const { tenant_id: _ignored, ...fields } = body;
-    return this.registration.registerClient(tenant, fields, actorOf(principal));
+    return this.registration.registerClient(tenant, fields, auditActorOf(principal));
   }
 
   @RequirePermissions('auth:clients:manage')
@@ -61,6 +55,6 @@ export class RegistrationHttpController {
     @Param('tenantId', new ZodValidationPipe(tenantId)) tenant: string,
     @Body(new ZodValidationPipe(createAccountBody)) body: z.infer<typeof createAccountBody>,
   ) {
-    return this.registration.createAccount(tenant, body, actorOf(principal));
+    return this.registration.createAccount(tenant, body, auditActorOf(principal));
   }
 }

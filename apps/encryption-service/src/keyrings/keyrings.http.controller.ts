@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { ForbiddenError, principalOfRequest, RequirePermissions, type Permission } from '@traceo/security';
+import { auditActorOf, ForbiddenError, principalOfRequest, RequirePermissions, type Permission } from '@traceo/security';
 import { ZodValidationPipe } from '@traceo/service-kit';
 import type { Request } from 'express';
 import { z } from 'zod';
@@ -109,8 +109,7 @@ type Results<T> = { results: FieldResult<T>[] };
 function actorOf(request: Request): Actor {
   const principal = principalOfRequest(request);
   if (!principal) return { type: 'api-client', id: 'anonymous' };
-  if (principal.via === 'api-key') return { type: 'api-client', id: principal.subject };
-  return { type: principal.roles.includes('service') ? 'service' : 'user', id: principal.subject };
+  return auditActorOf(principal);
 }
 
 @ApiTags('encryption')
