@@ -2,7 +2,15 @@ import { createPublicKey, verify } from 'node:crypto';
 import { verifyConsistency, verifyInclusion, leafHash } from '@traceo/merkle';
 import type { AuditRecordV1 } from '@traceo/contracts';
 import { createKafka } from '@traceo/messaging';
-import { loadInfraEnv, startGroupAtEnd, waitFor, withClient, type RunningProcess } from '@traceo/testing';
+import {
+  loadInfraEnv,
+  startGroupAtEnd,
+  startSyslogCollector,
+  waitFor,
+  withClient,
+  type RunningProcess,
+  type SyslogCollector,
+} from '@traceo/testing';
 import { MachineClients, newRunId, serviceEnv, startAuthService, startBuiltService, waitForReady } from './services';
 
 interface Checkpoint {
@@ -48,6 +56,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     'empty-tenant-auditor': { tenant: emptyTenant, roles: ['auditor'] },
   });
   let service: RunningProcess;
+  let siem: SyslogCollector | undefined;
   let encryption: RunningProcess;
   let auth: { process: RunningProcess; schema: string } | undefined;
 
@@ -59,6 +68,10 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
       env.TRACEO_KAFKA_CONSUMER_GROUP!,
       'traceo.audit.record.v1',
     );
+    // The SIEM: audit-service forwards the log to it continuously, as CEF in syslog messages.
+    siem = await startSyslogCollector();
+    env.TRACEO_AUDIT_SIEM_SYSLOG_URL = `tcp://${siem.host}:${siem.port}`;
+    env.TRACEO_AUDIT_SIEM_INTERVAL_MS = '300';
     encryption = startBuiltService('encryption-service', encryptionEnv);
     service = startBuiltService('audit-service', env);
     await Promise.all([waitForReady(base, service), waitForReady(`http://127.0.0.1:${ENCRYPTION_PORT}`, encryption)]);
@@ -66,6 +79,7 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
 
   afterAll(async () => {
     await service?.stop('SIGKILL');
+    await siem?.close();
     await encryption?.stop('SIGKILL');
     await auth?.process.stop('SIGKILL');
     await withClient(infra.databaseUrl, async (client) => {
@@ -158,6 +172,28 @@ describe('audit-service: signed checkpoints and proofs over HTTP, and a crash be
     const syslog = await fetch(`${base}/v1/audit/tenants/platform/siem/export?format=cef-syslog&${window}`, { headers: AUDITOR });
     expect(syslog.status).toBe(200);
     expect((await syslog.text()).split('\n')[0]).toMatch(/^<\d{1,3}>1 \S+ \S+ traceo-audit - \S+ - CEF:0\|Traceo\|Traceo\|/);
+  });
+
+  it('streams the log to the SIEM: CEF in RFC 5424 syslog messages, starting with the record of its own start', async () => {
+    // A destination seen for the first time starts at the end of the logs: the first record it gets is
+    // the one that says which replica forwards, then the services' records as they are appended.
+    const started = await waitFor(
+      () => Promise.resolve(siem!.messages.find((message) => message.includes('act=audit.siem-forwarding-started'))),
+      'the forwarding start to reach the collector',
+      30_000,
+      100,
+    );
+    expect(started).toMatch(/^<\d{1,3}>1 \S+ \S+ traceo-audit - audit\.siem-forwarding-started - CEF:0\|Traceo\|Traceo\|/);
+    expect(started).toContain(`cs1=platform`);
+    // Records appended later follow: this test's own searches are audited.
+    await json('/v1/audit/tenants/platform/records/search?action=audit.siem-forwarding-started&limit=1');
+    await waitFor(
+      () => Promise.resolve(siem!.messages.some((message) => message.includes('act=audit.searched')) || undefined),
+      'an audited search to reach the collector',
+      30_000,
+      100,
+    );
+    expect(siem!.malformed).toBe(0);
   });
 
   it('searches the log with keyset pagination and exports it as NDJSON, auditing both', async () => {

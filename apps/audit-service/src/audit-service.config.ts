@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { baseConfigSchema } from '@traceo/service-kit';
 import { z } from 'zod';
+import { parseSyslogUrl } from './siem-export/syslog-sender';
 
 function isEd25519Pkcs8(value: string): boolean {
   try {
@@ -57,6 +58,26 @@ export const auditConfigSchema = baseConfigSchema
     TRACEO_AUDIT_SUBJECT_KEY_LEASE_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
     /** Data subjects whose leased keys are held at once, at most. */
     TRACEO_AUDIT_SUBJECT_KEY_LEASES_MAX: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+    /**
+     * Continuous SIEM export: a syslog collector (`tcp://host:port`, or `tls://host:port` for RFC 5425)
+     * that receives every audit record as CEF in an RFC 5424 message. Off when unset.
+     */
+    TRACEO_AUDIT_SIEM_SYSLOG_URL: z
+      .string()
+      .refine((value) => {
+        try {
+          parseSyslogUrl(value);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be tcp://host:port or tls://host:port')
+      .optional(),
+    /** PEM file of the CA(s) that sign the collector's TLS certificate; the system's CAs when unset. */
+    TRACEO_AUDIT_SIEM_SYSLOG_CA_FILE: z.string().min(1).optional(),
+    /** A destination seen for the first time starts at the end of each log (new records only) or at its beginning. */
+    TRACEO_AUDIT_SIEM_START: z.enum(['end', 'beginning']).default('end'),
+    TRACEO_AUDIT_SIEM_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   })
   .superRefine((config, context) => {
     const required =

@@ -5,3 +5,4 @@ export { startProcess, startTsProcess, type RunningProcess } from './child-proce
 export { TestTokenIssuer, type JwksServer, type TestTokenAlgorithm, type TestTokenRequest } from './test-token-issuer';
 export { freePort } from './free-port';
 export { OwnRedisCluster } from './redis-cluster';
+export { startSyslogCollector, type SyslogCollector, type SyslogCollectorOptions } from './syslog-collector';

@@ -2,6 +2,7 @@ import { grantToRuntimeRoles } from '@traceo/persistence';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { FORENSIC_SEARCH_MIGRATIONS } from './1764000000200-AddForensicSearchColumns';
 import { TREE_TILE_MIGRATIONS } from './1764000000300-StoreTreeAsTiles';
+import { SIEM_FORWARDING_MIGRATIONS } from './1764000000400-AddSiemForwarding';
 
 /**
  * The tamper-evident audit log: one RFC 6962 Merkle tree per tenant.
@@ -155,4 +156,9 @@ export class CreateAuditLog1764000000100 implements MigrationInterface {
   }
 }
 
-export const AUDIT_MIGRATIONS = [CreateAuditLog1764000000100, ...FORENSIC_SEARCH_MIGRATIONS, ...TREE_TILE_MIGRATIONS];
+export const AUDIT_MIGRATIONS = [
+  CreateAuditLog1764000000100,
+  ...FORENSIC_SEARCH_MIGRATIONS,
+  ...TREE_TILE_MIGRATIONS,
+  ...SIEM_FORWARDING_MIGRATIONS,
+];
