@@ -71,7 +71,6 @@ function recordsFor(from: number, to: number): NewLogRecord[] {
  */
 const SECONDARY_INDEXES: Record<string, string> = {
   audit_records_event: '(event_id)',
-  audit_records_seq: '(seq)',
   ...FORENSIC_SEARCH_INDEXES,
 };
 

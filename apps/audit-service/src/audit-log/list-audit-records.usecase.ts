@@ -41,17 +41,28 @@ interface AuditRecordRow {
   resource_id: string | null;
 }
 
-/** Newest audit records first, optionally narrowed to one source service or action. */
+/**
+ * Newest audit records first (by occurredAt, across every tenant), optionally narrowed to one source
+ * service or action. Each tenant's newest `limit` come from its time (or action) index, then the
+ * tenants' lists are merged: no index over all tenants is kept for this list, so appends do not pay
+ * for one.
+ */
 @Injectable()
 export class ListAuditRecordsUseCase {
   constructor(@Inject(SERVICE_RUNTIME) private readonly runtime: ServiceRuntime) {}
 
   async execute(query: ListAuditRecordsQuery): Promise<AuditRecordView[]> {
     const rows = await this.runtime.dataSource.query<AuditRecordRow[]>(
-      `SELECT seq::text AS seq, event_id, tenant_id, source, occurred_at, received_at, action, status, resource_type, resource_id
-         FROM audit_records
-        WHERE ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR action = $2)
-        ORDER BY audit_records.seq DESC
+      `SELECT r.seq::text AS seq, r.event_id, h.tenant_id, r.source, r.occurred_at, r.received_at, r.action, r.status,
+              r.resource_type, r.resource_id
+         FROM audit_log_heads h
+        CROSS JOIN LATERAL (
+          SELECT seq, event_id, source, occurred_at, received_at, action, status, resource_type, resource_id, leaf_index
+            FROM audit_records
+           WHERE tenant_id = h.tenant_id AND ($1::text IS NULL OR source = $1) AND ($2::text IS NULL OR action = $2)
+           ORDER BY occurred_at DESC, leaf_index DESC
+           LIMIT $3) r
+        ORDER BY r.occurred_at DESC, h.tenant_id, r.leaf_index DESC
         LIMIT $3`,
       [query.source ?? null, query.action ?? null, query.limit],
     );

@@ -3,6 +3,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { FORENSIC_SEARCH_MIGRATIONS } from './1764000000200-AddForensicSearchColumns';
 import { TREE_TILE_MIGRATIONS } from './1764000000300-StoreTreeAsTiles';
 import { SIEM_FORWARDING_MIGRATIONS } from './1764000000400-AddSiemForwarding';
+import { RECORD_SEQ_INDEX_MIGRATIONS } from './1764000000500-DropRecordSeqIndex';
 
 /**
  * The tamper-evident audit log: one RFC 6962 Merkle tree per tenant.
@@ -161,4 +162,5 @@ export const AUDIT_MIGRATIONS = [
   ...FORENSIC_SEARCH_MIGRATIONS,
   ...TREE_TILE_MIGRATIONS,
   ...SIEM_FORWARDING_MIGRATIONS,
+  ...RECORD_SEQ_INDEX_MIGRATIONS,
 ];
