@@ -256,8 +256,12 @@ export class InboxConsumer {
         this.options.groupId,
         events.map((event) => event.id),
       ]);
-      const ids = new Set(inserted.map((row) => row.event_id));
-      const freshEvents = events.filter((event) => ids.has(event.id));
+      // INBOX_INSERT_NEW returns no rows: it either recorded every event or failed.
+      let freshEvents = events;
+      if (statement !== INBOX_INSERT_NEW) {
+        const ids = new Set(inserted.map((row) => row.event_id));
+        freshEvents = events.filter((event) => ids.has(event.id));
+      }
       if (freshEvents.length > 0) await this.options.handler(freshEvents, manager);
       return freshEvents;
     });
@@ -313,11 +317,12 @@ export class InboxConsumer {
 }
 
 /**
- * Inbox rows for events expected to be new: a plain INSERT. Nearly every batch is new, and against
+ * Inbox rows for events expected to be new: a plain INSERT, which records them all or fails (and so
+ * returns nothing to read back). Nearly every batch is new, and against
  * `ON CONFLICT DO NOTHING` (a speculative insertion per row, confirmed in a second WAL record) it took
  * about 3.5 µs less PostgreSQL CPU per event (docs/benchmarks.md, bench/audit).
  */
-const INBOX_INSERT_NEW = 'INSERT INTO inbox (consumer_group, event_id) SELECT $1, unnest($2::text[]) RETURNING event_id';
+const INBOX_INSERT_NEW = 'INSERT INTO inbox (consumer_group, event_id) SELECT $1, unnest($2::text[])';
 /** Inbox rows for events of which some were seen before: those are left out, and so not applied again. */
 const INBOX_INSERT_UNSEEN =
   'INSERT INTO inbox (consumer_group, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id';

@@ -120,18 +120,14 @@ export async function appendToLogs(
     const start: Frontier = { size: Number(head.size), roots: head.frontier };
     const tenantLeaves: Buffer[] = [];
     recordsByTenant.get(tenant)!.forEach((item, offset) => {
-      // Members in RFC 8785 order, so canonicalJson hands the entry to JSON.stringify as it is.
-      const entry: LogEntry = {
-        eventId: item.eventId,
-        index: start.size + offset,
-        occurredAt: item.record.occurredAt,
-        ...(item.personal ? { personal: item.personal } : {}),
-        receivedAt: received,
-        record: item.record,
-        source: item.source,
-        tenant,
-        v: 1,
-      };
+      // Members in RFC 8785 order, so canonicalJson hands the entry to JSON.stringify as it is (two
+      // literals rather than a spread, which would build each entry member by member).
+      const index = start.size + offset;
+      const { eventId, personal, record, source } = item;
+      const { occurredAt } = record;
+      const entry: LogEntry = personal
+        ? { eventId, index, occurredAt, personal, receivedAt: received, record, source, tenant, v: 1 }
+        : { eventId, index, occurredAt, receivedAt: received, record, source, tenant, v: 1 };
       const text = canonicalJson(entry);
       const leaf = leafHashOfText(text);
       entries.push(entry);
