@@ -4,12 +4,15 @@ import { HsmUnavailableError } from './hsm.errors';
 const CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 const CKR_USER_ALREADY_LOGGED_IN = 0x100;
 const CKR_GENERAL_ERROR = 0x5;
+const CKR_USER_PIN_NOT_INITIALIZED = 0x102;
 /**
  * SoftHSM2 keeps a token in files that other processes rewrite while they create objects; reading one
  * mid-write answers CKR_GENERAL_ERROR, or leaves the token out of the slot list (both seen when several
- * services start together). Opening is retried this many times, waiting 50, 100, 200, 400 ms (the
- * library loaded again first when the token was not listed, so the slots are read anew); any other
- * error fails at once.
+ * services start together). A token that is being created is listed as soon as it is initialised and
+ * refuses the user's login (CKR_USER_PIN_NOT_INITIALIZED) until its user PIN is set a moment later
+ * (seen in CI). Opening is retried this many times on those three, waiting 50, 100, 200, 400 ms (the
+ * library loaded again first when the token was not listed or had no user PIN, so the slots and the
+ * token are read anew); any other error fails at once.
  */
 const OPEN_ATTEMPTS = 5;
 
@@ -127,9 +130,11 @@ export function openTokenSession(options: Pkcs11Options): TokenSession {
     } catch (error) {
       if (session) pkcs11.C_CloseSession(session);
       const notListed = error instanceof TokenNotListed;
-      if ((notListed || returnValue(error) === CKR_GENERAL_ERROR) && attempt < OPEN_ATTEMPTS) {
+      const code = returnValue(error);
+      if ((notListed || code === CKR_GENERAL_ERROR || code === CKR_USER_PIN_NOT_INITIALIZED) && attempt < OPEN_ATTEMPTS) {
         pause(50 * 2 ** (attempt - 1));
-        if (notListed) pkcs11 = reloadLibrary(options.modulePath);
+        // This process's copy of the token is read again: it does not see another process's changes.
+        if (notListed || code === CKR_USER_PIN_NOT_INITIALIZED) pkcs11 = reloadLibrary(options.modulePath);
         continue;
       }
       releaseLibrary(options.modulePath);

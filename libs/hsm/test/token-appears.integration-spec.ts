@@ -9,9 +9,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadInfraEnv, startTsProcess } from '@traceo/testing';
+import { loadInfraEnv, startTsProcess, waitFor } from '@traceo/testing';
 
 const FIXTURE = join(__dirname, 'fixtures', 'open-token.ts');
+const INIT_SLOWLY = join(__dirname, 'fixtures', 'init-token-slowly.ts');
 
 describe('opening a token that another process is still writing', () => {
   const dir = mkdtempSync(join(tmpdir(), 'softhsm-appears-'));
@@ -35,6 +36,21 @@ describe('opening a token that another process is still writing', () => {
       stdio: 'ignore',
     });
     const exit = await opener.exited;
+    expect({ code: exit.code, output: opener.output() }).toEqual({ code: 0, output: expect.stringMatching(/opened after \d+ ms/) });
+  });
+
+  it('waits for a token that is listed before its user PIN is set', async () => {
+    const label = `pinless-${randomBytes(3).toString('hex')}`;
+    const trigger = join(dir, `${label}.go`);
+    // The opener tries as soon as the token is initialised; its user PIN comes 300 ms later.
+    const opener = startTsProcess(FIXTURE, { SOFTHSM2_CONF: conf }, [modulePath, label, pin, trigger]);
+    await opener.ready;
+    const creator = startTsProcess(INIT_SLOWLY, { SOFTHSM2_CONF: conf }, [modulePath, label, '13572468', pin, '300']);
+    await waitFor(() => Promise.resolve(creator.output().includes('initialised') || undefined), 'the token to be initialised', 10_000, 2);
+    writeFileSync(trigger, '');
+    const [created, exit] = await Promise.all([creator.exited, opener.exited]);
+    expect(created.code).toBe(0);
+    // Without the retry on CKR_USER_PIN_NOT_INITIALIZED: "failed after … C_Login returned 0x102".
     expect({ code: exit.code, output: opener.output() }).toEqual({ code: 0, output: expect.stringMatching(/opened after \d+ ms/) });
   });
 
