@@ -232,11 +232,11 @@ export class InboxConsumer {
   private async apply(topic: string, events: readonly TypedEvent[]): Promise<void> {
     let fresh: readonly TypedEvent[];
     try {
-      fresh = await this.applyInTransaction(events, INBOX_INSERT_NEW);
+      fresh = await this.applyInTransaction(events, 'all-new');
     } catch (error) {
       // Some of these events were applied before (a redelivery): again, skipping those.
       if (!isInboxConflict(error)) throw error;
-      fresh = await this.applyInTransaction(events, INBOX_INSERT_UNSEEN);
+      fresh = await this.applyInTransaction(events, 'some-seen');
     }
     this.options.onCommitted?.(fresh);
     const now = Date.now();
@@ -246,19 +246,19 @@ export class InboxConsumer {
   }
 
   /**
-   * Records the events in the inbox and applies those not recorded before, in one transaction. With
-   * INBOX_INSERT_NEW a redelivered event fails the whole statement (unique violation) before the
-   * handler runs; INBOX_INSERT_UNSEEN skips it instead.
+   * Records the events in the inbox and applies those not recorded before, in one transaction.
+   * `all-new`: a redelivered event fails the whole statement (unique violation) before the handler
+   * runs, so on success every event is new. `some-seen`: those recorded before are skipped.
    */
-  private async applyInTransaction(events: readonly TypedEvent[], statement: string): Promise<readonly TypedEvent[]> {
+  private async applyInTransaction(events: readonly TypedEvent[], expected: 'all-new' | 'some-seen'): Promise<readonly TypedEvent[]> {
     return this.options.dataSource.transaction(async (manager) => {
+      const statement = expected === 'all-new' ? INBOX_INSERT_NEW : INBOX_INSERT_UNSEEN;
       const { rows: inserted } = await runPrepared<{ event_id: string }>(manager.queryRunner!, statement, [
         this.options.groupId,
         events.map((event) => event.id),
       ]);
-      // INBOX_INSERT_NEW returns no rows: it either recorded every event or failed.
       let freshEvents = events;
-      if (statement !== INBOX_INSERT_NEW) {
+      if (expected === 'some-seen') {
         const ids = new Set(inserted.map((row) => row.event_id));
         freshEvents = events.filter((event) => ids.has(event.id));
       }

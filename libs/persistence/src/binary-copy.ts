@@ -81,13 +81,9 @@ const TWO_TO_32 = 2 ** 32;
 /**
  * The COPY binary format (PostgreSQL documentation, "COPY", Binary Format): signature, flags and
  * header-extension length, then per row a 16-bit field count and per field a 32-bit length (-1 for
- * NULL) and the type's binary send form, then a 16-bit -1.
+ * NULL) and the type's binary send form, then a 16-bit -1. Written into `out`; the result is a view of
+ * its bytes, valid until `out` is reset.
  */
-export function encodeBinaryCopy(columns: readonly CopyColumn[], rows: readonly (readonly CopyValue[])[]): Buffer {
-  return Buffer.from(encodeRows(new GrowableBuffer(rows.length * 256 + 64), columns, rows));
-}
-
-/** Encodes into `out` and returns a view of its bytes (valid until `out` is reset). */
 function encodeRows(out: GrowableBuffer, columns: readonly CopyColumn[], rows: readonly (readonly CopyValue[])[]): Buffer {
   out.bytes(SIGNATURE);
   out.int32(0);
@@ -145,7 +141,7 @@ const FRACTION = /^[^.]*\.(\d+)/;
  * microseconds: digits past the millisecond that Date.parse drops are added back, and a seventh
  * fractional digit rounds the last one, as timestamptz's text input does.
  */
-export function isoToPgMicros(iso: string): number {
+function isoToPgMicros(iso: string): number {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) throw new TypeError(`not an ISO 8601 date-time: ${JSON.stringify(iso.slice(0, 64))}`);
   const digits = FRACTION.exec(iso)?.[1] ?? '';

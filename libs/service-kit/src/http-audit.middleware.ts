@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { PROBE_PATHS } from '@traceo/observability';
+import { auditActorOf, type AuditActor, type Principal } from '@traceo/security';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { EventPublisher } from './event-publisher';
@@ -13,11 +14,7 @@ const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
  * (<400), denied (401/403, and 429 from rate limiting) or failure.
  */
 export function httpAuditMiddleware(service: string, publisher: EventPublisher, logger: Logger) {
-  return (
-    req: Request & { id?: unknown; apiClientId?: string; principal?: { subject: string; via: string; roles: readonly string[] } },
-    res: Response,
-    next: NextFunction,
-  ): void => {
+  return (req: Request & { id?: unknown; apiClientId?: string; principal?: Principal }, res: Response, next: NextFunction): void => {
     const path = req.path;
     if (PROBE_PATHS.test(req.originalUrl) || NOT_AUDITED.test(path)) return next();
     // Read now: by 'finish' the socket may already be detached (a response sent before the request body
@@ -52,12 +49,8 @@ export function httpAuditMiddleware(service: string, publisher: EventPublisher, 
 }
 
 /** The caller as the guard authenticated it: a token's subject is a user (or a service, for machine tokens); an API key is an api-client. */
-function actorOf(req: { apiClientId?: string; principal?: { subject: string; via: string; roles: readonly string[] } }): {
-  type: 'user' | 'service' | 'api-client';
-  id: string;
-} {
+function actorOf(req: { apiClientId?: string; principal?: Principal }): AuditActor {
   const principal = req.principal;
-  if (principal?.via === 'jwt')
-    return { type: principal.roles.includes('service') ? 'service' : 'user', id: principal.subject.slice(0, 256) };
+  if (principal?.via === 'jwt') return auditActorOf(principal);
   return { type: 'api-client', id: req.apiClientId ?? principal?.subject ?? 'anonymous' };
 }

@@ -150,6 +150,14 @@ function headerField(value: string | undefined, max: number): string {
 const BOM = '\uFEFF';
 
 /**
+ * A log entry as ArcSight CEF in an RFC 5424 message, stamped with the record's time and sent from
+ * `hostname` (what `format=cef-syslog` exports and the SIEM forwarder sends).
+ */
+export function toCefSyslog(entry: LogEntry, hostname: string): string {
+  return toSyslog(toCef(entry), { hostname, timestamp: entry.occurredAt });
+}
+
+/**
  * Wraps one CEF line in an RFC 5424 syslog message:
  * `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID - MSG`, PRI = facility × 8 + severity (from the
  * CEF severity), MSGID = the CEF signature id (the Traceo action), no structured data. A MSG with

@@ -5,7 +5,7 @@ import { EventPublisher, SERVICE_RUNTIME, type ServiceRuntime } from '@traceo/se
 import { z } from 'zod';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
 import { PersonalDataProtector } from '../personal-data/personal-data.protector';
-import { toCef, toSyslog } from './cef.formatter';
+import { toCef, toCefSyslog } from './cef.formatter';
 import { toOcsf } from './ocsf.mapper';
 import { InvalidExportWindowError } from './siem-export.errors';
 
@@ -60,7 +60,7 @@ export function renderSiemExport(entries: readonly LogEntry[], format: SiemForma
       lines = entries.map(toCef);
       break;
     case 'cef-syslog':
-      lines = entries.map((entry) => toSyslog(toCef(entry), { hostname: syslogHostname, timestamp: entry.occurredAt }));
+      lines = entries.map((entry) => toCefSyslog(entry, syslogHostname));
       break;
   }
   return lines.map((line) => `${line}\n`).join('');

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { LogEntry } from '../audit-log/merkle-log.repository';
 import type { PersonalDataProtector } from '../personal-data/personal-data.protector';
-import { toCef, toSyslog } from './cef.formatter';
+import { toCefSyslog } from './cef.formatter';
 
 export interface SiemForwarderOptions {
   readonly dataSource: DataSource;
@@ -55,6 +55,8 @@ export class SiemCollectorError extends Error {
 export class SiemForwarder {
   private readonly batchSize: number;
   private readonly batchesPerPass: number;
+  /** The destination's registration (done once, by the first pass). */
+  private registered: Promise<void> | undefined;
 
   constructor(private readonly options: SiemForwarderOptions) {
     this.batchSize = options.batchSize ?? 1000;
@@ -67,20 +69,19 @@ export class SiemForwarder {
    */
   async forwardPass(): Promise<ForwardingPass> {
     const { dataSource, destination } = this.options;
-    await dataSource.transaction(async (manager) => {
-      // A destination seen for the first time gets a cursor for every log there is: at its current
-      // size when it starts at the end. Logs that appear later (no cursor yet) start at 0.
-      const created = await manager.query<unknown[]>(
-        `INSERT INTO audit_siem_destinations (destination, start) VALUES ($1, $2) ON CONFLICT (destination) DO NOTHING RETURNING destination`,
-        [destination, this.options.start],
-      );
-      await manager.query(
-        `INSERT INTO audit_siem_cursors (destination, tenant_id, next_index)
-         SELECT $1, tenant_id, CASE WHEN $2 THEN size ELSE 0 END FROM audit_log_heads
-         ON CONFLICT (destination, tenant_id) DO NOTHING`,
-        [destination, created.length > 0 && this.options.start === 'end'],
-      );
+    this.registered ??= this.register().catch((error: unknown) => {
+      this.registered = undefined;
+      throw error;
     });
+    await this.registered;
+    // Tenant logs that appeared since (no cursor yet) start at 0.
+    await dataSource.query(
+      `INSERT INTO audit_siem_cursors (destination, tenant_id, next_index)
+       SELECT $1, h.tenant_id, 0 FROM audit_log_heads h
+        WHERE NOT EXISTS (SELECT 1 FROM audit_siem_cursors c WHERE c.destination = $1 AND c.tenant_id = h.tenant_id)
+       ON CONFLICT (destination, tenant_id) DO NOTHING`,
+      [destination],
+    );
     const behind = await dataSource.query<{ tenant_id: string; next_index: string; size: string }[]>(
       `SELECT c.tenant_id, c.next_index, h.size
          FROM audit_siem_cursors c JOIN audit_log_heads h USING (tenant_id)
@@ -101,6 +102,26 @@ export class SiemForwarder {
   }
 
   /** Sends the tenant's records from leaf index `from`, counting each batch in `pass` as it goes. */
+  /**
+   * Once per forwarder: a destination seen for the first time gets a cursor for every log there is,
+   * at its current size when it starts at the end.
+   */
+  private async register(): Promise<void> {
+    const { dataSource, destination, start } = this.options;
+    await dataSource.transaction(async (manager) => {
+      const created = await manager.query<unknown[]>(
+        `INSERT INTO audit_siem_destinations (destination, start) VALUES ($1, $2) ON CONFLICT (destination) DO NOTHING RETURNING destination`,
+        [destination, start],
+      );
+      if (created.length > 0)
+        await manager.query(
+          `INSERT INTO audit_siem_cursors (destination, tenant_id, next_index)
+           SELECT $1, tenant_id, CASE WHEN $2 THEN size ELSE 0 END FROM audit_log_heads`,
+          [destination, start === 'end'],
+        );
+    });
+  }
+
   private async forwardTenant(tenant: string, from: number, size: number, pass: { sent: number }): Promise<void> {
     let next = from;
     for (let batch = 0; batch < this.batchesPerPass && next < size; batch += 1) {
@@ -114,9 +135,7 @@ export class SiemForwarder {
         const entries = rows.map((row) => JSON.parse(row.entry) as LogEntry);
         const revealed = await this.options.personalData.reveal(tenant, entries);
         if (revealed.some((item) => item.personalData === 'unavailable')) throw new SiemForwardingDeferred(tenant);
-        const messages = entries.map((entry, i) =>
-          toSyslog(toCef({ ...entry, record: revealed[i]!.record }), { hostname: this.options.hostname, timestamp: entry.occurredAt }),
-        );
+        const messages = entries.map((entry, i) => toCefSyslog({ ...entry, record: revealed[i]!.record }, this.options.hostname));
         await this.options.sender.send(messages).catch((error: unknown) => {
           throw new SiemCollectorError(this.options.destination, error);
         });
